@@ -1,0 +1,33 @@
+// The reference interpreter: runs a model node by node with the kernels of reference/, the
+// executable definition of every op. Slow on purpose; every compiled path is tested against it.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/value_data.h"
+
+namespace eave::ref {
+
+struct InterpreterOptions {
+  // Called after each node of the main graph runs, with its outputs (for layer-by-layer compare
+  // and debugging). Not called for nodes inside subgraphs.
+  std::function<void(const Node&, std::span<const ValueData>)> on_node;
+};
+
+using NamedValues = std::vector<std::pair<std::string, ValueData>>;
+
+// Checks `inputs` against the graph's declared inputs (names, dtypes, ranks, dims; symbolic dims
+// must bind consistently) and runs the model. Returns the graph outputs in order. Errors name
+// the input, node or op at fault.
+std::vector<ValueData> run_model(const Model& m, const NamedValues& inputs,
+                                 const InterpreterOptions& opts = {});
+
+// Validates inputs the way run_model does, and returns them in graph-input order.
+std::vector<ValueData> bind_inputs(const Graph& g, const NamedValues& inputs);
+
+}  // namespace eave::ref

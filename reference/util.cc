@@ -1,0 +1,61 @@
+#include "reference/util.h"
+
+namespace eave::ref {
+
+int64_t normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  ctx.check(a >= 0 && a < rank, "axis ", axis, " is out of range for rank ", rank);
+  return a;
+}
+
+std::vector<int64_t> strides_of(std::span<const int64_t> dims) {
+  std::vector<int64_t> s(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) s[i - 1] = s[i] * dims[i];
+  return s;
+}
+
+std::vector<int64_t> broadcast_shapes(const KernelContext& ctx,
+                                      const std::vector<std::vector<int64_t>>& shapes) {
+  size_t rank = 0;
+  for (const auto& s : shapes) rank = std::max(rank, s.size());
+  std::vector<int64_t> out(rank, 1);
+  for (const auto& s : shapes) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& o = out[rank - s.size() + i];
+      int64_t d = s[i];
+      if (o == d || d == 1) continue;
+      if (o == 1) {
+        o = d;
+        continue;
+      }
+      std::string all;
+      for (const auto& x : shapes) all += (all.empty() ? "" : " and ") + dims_str(x);
+      ctx.fail("shapes ", all, " cannot be broadcast together");
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> broadcast_shapes(const KernelContext& ctx,
+                                      std::initializer_list<std::span<const int64_t>> shapes) {
+  std::vector<std::vector<int64_t>> v;
+  for (auto s : shapes) v.emplace_back(s.begin(), s.end());
+  return broadcast_shapes(ctx, v);
+}
+
+std::vector<int64_t> broadcast_strides(std::span<const int64_t> in, std::span<const int64_t> out) {
+  std::vector<int64_t> s(out.size(), 0);
+  std::vector<int64_t> in_strides = strides_of(in);
+  size_t shift = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) s[shift + i] = in[i] == 1 ? 0 : in_strides[i];
+  return s;
+}
+
+double scalar_input(const KernelContext& ctx, size_t i, double dflt) {
+  const Tensor* t = ctx.optional_input(i);
+  if (!t) return dflt;
+  ctx.check(t->numel() == 1, "input ", i, " must be a scalar, got shape ", dims_str(t->dims()));
+  return t->as_double(0);
+}
+
+}  // namespace eave::ref

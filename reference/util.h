@@ -1,0 +1,84 @@
+// Small helpers shared by reference kernels: axes, strides, broadcasting, element conversion.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "ir/tensor.h"
+#include "reference/kernel.h"
+
+namespace eave::ref {
+
+// Maps a possibly negative axis into [0, rank); an Error naming the node if out of range.
+int64_t normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank);
+
+// Row-major strides, in elements.
+std::vector<int64_t> strides_of(std::span<const int64_t> dims);
+
+// NumPy-style broadcast of several shapes; an Error naming the node if incompatible.
+std::vector<int64_t> broadcast_shapes(const KernelContext& ctx,
+                                      std::initializer_list<std::span<const int64_t>> shapes);
+std::vector<int64_t> broadcast_shapes(const KernelContext& ctx,
+                                      const std::vector<std::vector<int64_t>>& shapes);
+
+// Strides (in elements) for reading a tensor of `in` dims as if it had `out` dims (right-aligned
+// broadcasting): broadcast dimensions get stride 0.
+std::vector<int64_t> broadcast_strides(std::span<const int64_t> in, std::span<const int64_t> out);
+
+// Calls f(linear_out_index, offsets...) for every element of `out_dims`, where offsets[k] is
+// the element offset into input k under `strides[k]` (from broadcast_strides).
+template <class F>
+void for_each_broadcast(std::span<const int64_t> out_dims,
+                        const std::vector<std::vector<int64_t>>& strides, F&& f) {
+  size_t rank = out_dims.size();
+  int64_t n = shape_numel(out_dims);
+  std::vector<int64_t> idx(rank, 0);
+  std::vector<int64_t> off(strides.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    f(i, off);
+    for (size_t d = rank; d-- > 0;) {
+      ++idx[d];
+      for (size_t k = 0; k < strides.size(); ++k) off[k] += strides[k][d];
+      if (idx[d] < out_dims[d]) break;
+      for (size_t k = 0; k < strides.size(); ++k) off[k] -= strides[k][d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// Element conversions through float for the 16-bit float types.
+template <class T>
+constexpr bool is_half_v = std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
+
+// The type kernels compute T's arithmetic in: float for 16-bit floats, T otherwise.
+template <class T>
+using compute_t = std::conditional_t<is_half_v<T>, float, T>;
+
+template <class T>
+compute_t<T> widen(T v) {
+  return compute_t<T>(v);
+}
+template <class T>
+T narrow(compute_t<T> v) {
+  return T(v);
+}
+
+// Reads an optional scalar input (any numeric dtype) as double, or `dflt` if absent.
+double scalar_input(const KernelContext& ctx, size_t i, double dflt);
+
+// Calls f(T{}) for every float dtype (f16, bf16, f32, f64); an Error naming the node otherwise.
+template <class F>
+decltype(auto) visit_float(const KernelContext& ctx, DType t, F&& f) {
+  switch (t) {
+    case DType::F32: return f(float{});
+    case DType::F64: return f(double{});
+    case DType::F16: return f(Float16{});
+    case DType::BF16: return f(BFloat16{});
+    default: ctx.fail("element type ", dtype_name(t), " is not supported (needs a float type)");
+  }
+}
+
+}  // namespace eave::ref

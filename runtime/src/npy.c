@@ -1,0 +1,162 @@
+#include "npy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int npy_error(char* err, size_t err_size, const char* fmt, ...) {
+  if (err && err_size) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static const char* skip_space(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
+  return p;
+}
+
+/* Finds `'key':` in the header dict and returns a pointer just past the colon. */
+static const char* find_key(const char* h, const char* end, const char* key) {
+  size_t klen = strlen(key);
+  for (const char* p = h; p + klen + 2 <= end; ++p) {
+    if ((*p == '\'' || *p == '"') && p[klen + 1] == *p && memcmp(p + 1, key, klen) == 0) {
+      const char* q = skip_space(p + klen + 2, end);
+      if (q < end && *q == ':') return skip_space(q + 1, end);
+    }
+  }
+  return NULL;
+}
+
+static size_t known_itemsize(char kind, int size) {
+  switch (kind) {
+    case 'f': return (size == 2 || size == 4 || size == 8) ? (size_t)size : 0;
+    case 'i':
+    case 'u': return (size == 1 || size == 2 || size == 4 || size == 8) ? (size_t)size : 0;
+    case 'b': return size == 1 ? 1 : 0;
+    default: return 0;
+  }
+}
+
+int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char* err,
+                   size_t err_size) {
+  static const uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (!bytes || !out) return npy_error(err, err_size, "npy: null argument");
+  memset(out, 0, sizeof *out);
+  if (size < 10 || memcmp(bytes, magic, 6) != 0)
+    return npy_error(err, err_size, "not a .npy file (bad magic)");
+  int major = bytes[6];
+  size_t header_len, prefix;
+  if (major == 1) {
+    header_len = (size_t)bytes[8] | ((size_t)bytes[9] << 8);
+    prefix = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return npy_error(err, err_size, ".npy file truncated in its header");
+    header_len = (size_t)bytes[8] | ((size_t)bytes[9] << 8) | ((size_t)bytes[10] << 16) |
+                 ((size_t)bytes[11] << 24);
+    prefix = 12;
+  } else {
+    return npy_error(err, err_size, ".npy format version %d is not supported", major);
+  }
+  if (header_len > size - prefix)
+    return npy_error(err, err_size, ".npy file truncated: header of %zu bytes, file of %zu",
+                     header_len, size);
+  const char* h = (const char*)bytes + prefix;
+  const char* end = h + header_len;
+
+  const char* d = find_key(h, end, "descr");
+  if (!d || d >= end || (*d != '\'' && *d != '"'))
+    return npy_error(err, err_size, ".npy header has no 'descr'");
+  char quote = *d++;
+  const char* dend = memchr(d, quote, (size_t)(end - d));
+  if (!dend || dend - d < 2 || dend - d > 5)
+    return npy_error(err, err_size, ".npy header has a malformed 'descr'");
+  char order = '|';
+  if (*d == '<' || *d == '>' || *d == '|' || *d == '=') order = *d++;
+  if (order == '>') return npy_error(err, err_size, "big-endian .npy data is not supported");
+  char kind = *d++;
+  int isz = 0;
+  while (d < dend && *d >= '0' && *d <= '9' && isz < 100) isz = isz * 10 + (*d++ - '0');
+  if (d != dend) return npy_error(err, err_size, ".npy header has a malformed 'descr'");
+  if (kind == '?') {
+    kind = 'b';
+    if (isz == 0) isz = 1;
+  }
+  out->itemsize = known_itemsize(kind, isz);
+  if (!out->itemsize)
+    return npy_error(err, err_size, ".npy element type '%c%d' is not supported", kind, isz);
+  snprintf(out->descr, sizeof out->descr, "%c%d", kind, isz);
+
+  const char* f = find_key(h, end, "fortran_order");
+  if (!f) return npy_error(err, err_size, ".npy header has no 'fortran_order'");
+  if (end - f >= 4 && memcmp(f, "True", 4) == 0)
+    return npy_error(err, err_size,
+                     "Fortran-order .npy arrays are not supported (save np.ascontiguousarray)");
+  if (!(end - f >= 5 && memcmp(f, "False", 5) == 0))
+    return npy_error(err, err_size, ".npy header has a malformed 'fortran_order'");
+
+  const char* s = find_key(h, end, "shape");
+  if (!s || s >= end || *s != '(') return npy_error(err, err_size, ".npy header has no 'shape'");
+  ++s;
+  uint64_t numel = 1;
+  for (;;) {
+    s = skip_space(s, end);
+    if (s >= end) return npy_error(err, err_size, ".npy header has a malformed 'shape'");
+    if (*s == ')') break;
+    if (*s < '0' || *s > '9') return npy_error(err, err_size, ".npy header has a malformed 'shape'");
+    uint64_t v = 0;
+    while (s < end && *s >= '0' && *s <= '9') {
+      if (v > (UINT64_MAX - 9) / 10) return npy_error(err, err_size, ".npy dimension too large");
+      v = v * 10 + (uint64_t)(*s++ - '0');
+    }
+    if (v > (uint64_t)INT64_MAX) return npy_error(err, err_size, ".npy dimension too large");
+    if (out->rank >= EAVE_NPY_MAX_RANK)
+      return npy_error(err, err_size, ".npy rank is over %d", EAVE_NPY_MAX_RANK);
+    out->dims[out->rank++] = (int64_t)v;
+    if (v != 0 && numel > UINT64_MAX / v) return npy_error(err, err_size, ".npy array too large");
+    numel *= v;
+    s = skip_space(s, end);
+    if (s < end && *s == ',') ++s;
+  }
+  if (numel > (uint64_t)SIZE_MAX / out->itemsize)
+    return npy_error(err, err_size, ".npy array too large");
+  out->data_offset = prefix + header_len;
+  out->data_bytes = (size_t)numel * out->itemsize;
+  if (out->data_bytes > size - out->data_offset)
+    return npy_error(err, err_size, ".npy file truncated: data needs %zu bytes, file has %zu",
+                     out->data_bytes, size - out->data_offset);
+  return 0;
+}
+
+size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, char* buf,
+                              size_t cap) {
+  if (!descr || rank < 0 || rank > EAVE_NPY_MAX_RANK || !buf) return 0;
+  char shape[EAVE_NPY_MAX_RANK * 22 + 4];
+  size_t n = 0;
+  shape[n++] = '(';
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0) return 0;
+    n += (size_t)snprintf(shape + n, sizeof shape - n, "%lld,%s", (long long)dims[i],
+                          (i + 1 < rank) ? " " : "");
+  }
+  if (rank > 1) --n; /* drop the trailing comma: (2, 3) but (5,) */
+  shape[n++] = ')';
+  shape[n] = 0;
+  char dict[512];
+  char order = descr[0] == 'b' || descr[1] == '1' ? '|' : '<';
+  int dl = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': %s, }",
+                    order, descr, shape);
+  if (dl < 0 || (size_t)dl >= sizeof dict) return 0;
+  size_t total = (10 + (size_t)dl + 1 + 63) / 64 * 64;
+  if (total > cap || total - 10 > 65535) return 0;
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  buf[8] = (char)((total - 10) & 0xff);
+  buf[9] = (char)((total - 10) >> 8);
+  memcpy(buf + 10, dict, (size_t)dl);
+  memset(buf + 10 + dl, ' ', total - 10 - (size_t)dl - 1);
+  buf[total - 1] = '\n';
+  return total;
+}

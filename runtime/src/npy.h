@@ -1,0 +1,41 @@
+/* Reading and writing NumPy .npy files (format versions 1.0 to 3.0). Shared by the C runtime's
+ * runner (eave-run) and the C++ tools, so there is exactly one parser to fuzz. It never reads
+ * outside [bytes, bytes + size): every length is checked before use. */
+#ifndef EAVE_NPY_H_
+#define EAVE_NPY_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EAVE_NPY_MAX_RANK 16
+
+typedef struct eave_npy_header {
+  char descr[8];        /* normalized: "f4", "f8", "f2", "i1".."i8", "u1".."u8", "b1" */
+  size_t itemsize;
+  int rank;
+  int64_t dims[EAVE_NPY_MAX_RANK];
+  size_t data_offset;   /* bytes from the start of the file to the first element */
+  size_t data_bytes;    /* product of dims times itemsize; the file holds at least this many */
+} eave_npy_header;
+
+/* Parses and validates a .npy file held in memory. Returns 0 on success; otherwise -1 with a
+ * message in err (always NUL-terminated when err_size > 0). Rejects big-endian data,
+ * Fortran order, unknown element types, and files shorter than their header says. */
+int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char* err,
+                   size_t err_size);
+
+/* Formats a version 1.0 header for a C-order little-endian array of element type `descr`
+ * ("f4", "i8", "b1", ...). Returns the header length (a multiple of 64), or 0 if it does not
+ * fit in `cap` bytes or the arguments are invalid. */
+size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, char* buf,
+                              size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EAVE_NPY_H_ */

@@ -1,0 +1,11 @@
+// The subcommands of the `eave` CLI, one file each (tools/cmd_<name>.cc). Each returns the
+// process exit code: 0 ok, 1 user error, 2 internal error (exceptions map to 1 and 2 in main).
+#pragma once
+
+namespace eave {
+
+int cmd_conformance(int argc, char** argv);
+int cmd_run_reference(int argc, char** argv);
+int cmd_print(int argc, char** argv);
+
+}  // namespace eave

@@ -1,0 +1,54 @@
+// The `eave` command-line tool: dispatches to one subcommand per file.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "support/error.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"run-reference", eave::cmd_run_reference, "run a model with the reference interpreter"},
+    {"conformance", eave::cmd_conformance, "run the ONNX backend test suite"},
+    {"print", eave::cmd_print, "print a model's graph IR"},
+};
+
+void usage(FILE* f) {
+  std::fprintf(f, "usage: eave <command> [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(f, "  %-16s %s\n", c.name, c.summary);
+  std::fprintf(f, "\nRun 'eave <command> --help' for a command's options and examples.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc, argv);
+    } catch (const eave::Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "error: out of memory\n");
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "internal error: %s\n", e.what());
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 1;
+}

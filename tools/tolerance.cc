@@ -1,0 +1,69 @@
+#include "tools/tolerance.h"
+
+#include <cmath>
+
+#include "support/error.h"
+
+namespace eave {
+
+std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol) {
+  if (got.dtype() != want.dtype())
+    return str_cat("element type ", dtype_name(got.dtype()), ", expected ", dtype_name(want.dtype()));
+  if (got.dims() != want.dims())
+    return str_cat("shape ", dims_str(got.dims()), ", expected ", dims_str(want.dims()));
+  int64_t n = got.numel();
+  int64_t bad = 0;
+  int64_t first = -1;
+  double worst = 0;
+  if (got.dtype() == DType::String) {
+    for (int64_t i = 0; i < n; ++i)
+      if (got.strings()[size_t(i)] != want.strings()[size_t(i)] && bad++ == 0) first = i;
+    if (!bad) return "";
+    return str_cat(bad, " of ", n, " strings differ; first at ", first, ": '",
+                   got.strings()[size_t(first)], "' vs '", want.strings()[size_t(first)], "'");
+  }
+  bool fp = is_float(got.dtype());
+  for (int64_t i = 0; i < n; ++i) {
+    if (fp) {
+      double g = got.as_double(i), w = want.as_double(i);
+      if (std::isnan(w) && std::isnan(g)) continue;
+      if (std::isinf(w) || std::isinf(g)) {
+        if (g == w) continue;
+      } else {
+        double err = std::abs(g - w);
+        if (err <= tol.atol + tol.rtol * std::abs(w)) continue;
+        worst = std::max(worst, err);
+      }
+    } else {
+      if (got.as_int(i) == want.as_int(i)) continue;
+    }
+    if (bad++ == 0) first = i;
+  }
+  if (!bad) return "";
+  if (fp)
+    return str_cat(bad, " of ", n, " values differ (max abs error ", worst, "); first at ", first,
+                   ": ", got.as_double(first), " vs ", want.as_double(first));
+  return str_cat(bad, " of ", n, " values differ; first at ", first, ": ", got.as_int(first),
+                 " vs ", want.as_int(first));
+}
+
+std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol) {
+  if (got.kind != want.kind) {
+    auto kind = [](const ValueData& v) {
+      return v.is_tensor() ? "a tensor" : v.is_sequence() ? "a sequence" : "an empty optional";
+    };
+    return str_cat("got ", kind(got), ", expected ", kind(want));
+  }
+  if (got.is_tensor()) return compare_tensors(got.tensor, want.tensor, tol);
+  if (got.is_sequence()) {
+    if (got.sequence.size() != want.sequence.size())
+      return str_cat("sequence of ", got.sequence.size(), ", expected ", want.sequence.size());
+    for (size_t i = 0; i < got.sequence.size(); ++i) {
+      std::string m = compare_tensors(got.sequence[i], want.sequence[i], tol);
+      if (!m.empty()) return str_cat("sequence element ", i, ": ", m);
+    }
+  }
+  return "";
+}
+
+}  // namespace eave

@@ -1,0 +1,24 @@
+// How outputs are compared to expected values: the one place where tolerances are set.
+// Floats match when |got - want| <= atol + rtol * |want| (NaN matches NaN, infinities must be
+// equal); integers, bools and strings must match exactly; shapes and element types always do.
+#pragma once
+
+#include <string>
+
+#include "ir/value_data.h"
+
+namespace eave {
+
+struct Tolerance {
+  double rtol = 1e-3;
+  double atol = 1e-7;
+};
+
+// ONNX's own backend-test tolerances, used by `eave conformance`.
+inline constexpr Tolerance kConformanceTolerance{1e-3, 1e-7};
+
+// Empty when `got` matches `want`; otherwise one line saying where and by how much they differ.
+std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol);
+std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol);
+
+}  // namespace eave
