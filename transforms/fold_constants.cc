@@ -52,9 +52,9 @@ bool fold_known_values(Graph& g, Node* n) {
 }
 
 bool fold_node(Graph& g, Node* n) {
-  if (!n->subgraphs().empty() || is_nondeterministic(n->kind()) || !ref::has_kernel(n->kind()))
-    return false;
+  if (!n->subgraphs().empty() || is_nondeterministic(n->kind())) return false;
   if (fold_known_values(g, n)) return true;
+  if (!ref::has_kernel(n->kind())) return false;
   std::vector<const ValueData*> ins;
   std::vector<ValueData> storage(n->num_inputs());
   size_t in_bytes = 0;
