@@ -13,14 +13,6 @@ namespace eave::ref {
 
 namespace {
 
-template <class T>
-constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
-// The type reductions accumulate T in.
-template <class T>
-using acc_t = std::conditional_t<
-    is_int_v<T>, std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>, compute_t<T>>;
-
 // The type the transcendental reductions (L2, LogSum, LogSumExp) compute an accumulator A in.
 template <class A>
 using real_t = std::conditional_t<std::is_floating_point_v<A>, A, double>;
@@ -173,7 +165,7 @@ void reduce(KernelContext& ctx, int64_t axes_input_since, Op op, bool allow_bool
     if constexpr (std::is_same_v<T, bool>) {
       if (!allow_bool) ctx.fail("bool inputs are not supported");
     }
-    using A = acc_t<T>;
+    using A = accum_t<T>;
     const T* px = x.data<T>();
     T* py = y.mutable_data<T>();
     std::vector<A> group(ro.inner.size());
@@ -275,7 +267,7 @@ void cum_sum_k(KernelContext& ctx) {
     if constexpr (std::is_same_v<T, bool>) {
       ctx.fail("bool inputs are not supported");
     } else {
-      using A = acc_t<T>;
+      using A = accum_t<T>;
       const T* px = x.data<T>();
       T* py = y.mutable_data<T>();
       for (int64_t base : ro.outer) {

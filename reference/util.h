@@ -80,6 +80,13 @@ T narrow(compute_t<T> v) {
   return T(v);
 }
 
+// The type sums and products of T accumulate in: compute_t<T> for floats, 64-bit integers for
+// integers (converted back with to_element, they wrap as T's own arithmetic would).
+template <class T>
+using accum_t = std::conditional_t<
+    std::is_integral_v<T> && !std::is_same_v<T, bool>,
+    std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>, compute_t<T>>;
+
 // Converts a value of any arithmetic type (an accumulator, say) to element type T, through
 // float for the 16-bit floats. Integers wrap as C++ conversions do.
 template <class T, class V>
