@@ -88,14 +88,6 @@ void matmul_k(KernelContext& ctx) {
 
 // ---------------------------------------------------------------- Gemm
 
-// alpha * v for an integer accumulator. alpha is a float attribute: other values than 1 scale
-// in double and truncate, as the ONNX reference's float multiply followed by astype does; 1
-// keeps integer Gemm exact.
-template <class A>
-A scale_int(A v, double alpha) {
-  return alpha == 1 ? v : A(int64_t(alpha * double(v)));
-}
-
 // Y = alpha * A' * B' + beta * C, where A' and B' are A and B, transposed if transA / transB, and
 // C (optional since opset 11) broadcasts to [M, N]. Before opset 7, C broadcasts only with
 // broadcast=1. beta = 0 ignores C entirely (so infinities in C do not turn into NaN).
@@ -142,8 +134,12 @@ void gemm_k(KernelContext& ctx) {
         A v = acc[size_t(i)];
         if constexpr (std::is_floating_point_v<A>) {
           v = A(alpha) * v + (pc ? A(beta) * widen(pc[off[0]]) : A(0));
+        } else if (alpha == 1 && beta == 1) {
+          v += pc ? A(pc[off[0]]) : A(0);  // exact integer arithmetic in the default case
         } else {
-          v = scale_int(v, alpha) + (pc ? scale_int(A(pc[off[0]]), beta) : A(0));
+          // alpha and beta are floats: scale in double and truncate, as a float computation
+          // cast back to the integer type would.
+          v = A(int64_t(alpha * double(v) + (pc ? beta * double(pc[off[0]]) : 0.0)));
         }
         py[i] = to_element<T>(v);
       });
