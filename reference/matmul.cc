@@ -123,13 +123,16 @@ void gemm_k(KernelContext& ctx) {
     if constexpr (std::is_same_v<T, bool>) {
       ctx.fail("bool inputs are not supported");
     } else {
-      MatrixView<T> va = trans_a ? MatrixView<T>{a.data<T>(), 1, m} : MatrixView<T>{a.data<T>(), k, 1};
-      MatrixView<T> vb = trans_b ? MatrixView<T>{b.data<T>(), 1, k} : MatrixView<T>{b.data<T>(), n, 1};
+      MatrixView<T> va =
+          trans_a ? MatrixView<T>{a.data<T>(), 1, m} : MatrixView<T>{a.data<T>(), k, 1};
+      MatrixView<T> vb =
+          trans_b ? MatrixView<T>{b.data<T>(), 1, k} : MatrixView<T>{b.data<T>(), n, 1};
       std::vector<A> acc(size_t(m * n));
       matmul_2d(va, vb, m, k, n, acc.data());
       const T* pc = c ? c->data<T>() : nullptr;
       T* py = y.mutable_data<T>();
-      std::vector<std::vector<int64_t>> strides = {broadcast_strides(c ? c->dims() : out_dims, out_dims)};
+      std::vector<std::vector<int64_t>> strides = {
+          broadcast_strides(c ? c->dims() : out_dims, out_dims)};
       for_each_broadcast(out_dims, strides, [&](int64_t i, const std::vector<int64_t>& off) {
         A v = acc[size_t(i)];
         if constexpr (std::is_floating_point_v<A>) {
@@ -236,7 +239,8 @@ void einsum_k(KernelContext& ctx) {
     ell_rank = std::max(ell_rank, ell_counts[i]);
   }
   std::vector<std::vector<int>> in_labels(num);
-  for (size_t i = 0; i < num; ++i) in_labels[i] = expand_ellipsis(terms[i], ell_counts[i], ell_rank);
+  for (size_t i = 0; i < num; ++i)
+    in_labels[i] = expand_ellipsis(terms[i], ell_counts[i], ell_rank);
 
   // Each label's size; size-1 axes broadcast.
   int num_labels = kEllipsisLabel + int(ell_rank);
@@ -278,7 +282,8 @@ void einsum_k(KernelContext& ctx) {
   // divided by the number of summed combinations is the output element.
   std::vector<int> all_labels = out_labels;
   for (int l = 0; l < num_labels; ++l)
-    if (size[size_t(l)] != -1 && std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end())
+    if (size[size_t(l)] != -1 &&
+        std::find(out_labels.begin(), out_labels.end(), l) == out_labels.end())
       all_labels.push_back(l);
   std::vector<int64_t> all_sizes, out_dims;
   for (int l : all_labels) all_sizes.push_back(size[size_t(l)]);
@@ -291,7 +296,8 @@ void einsum_k(KernelContext& ctx) {
     std::vector<int64_t> in_strides = strides_of(ctx.input(i).dims());
     for (size_t d = 0; d < in_labels[i].size(); ++d) {
       if (ctx.input(i).dim(d) == 1) continue;
-      size_t j = size_t(std::find(all_labels.begin(), all_labels.end(), in_labels[i][d]) - all_labels.begin());
+      size_t j = size_t(std::find(all_labels.begin(), all_labels.end(), in_labels[i][d]) -
+                        all_labels.begin());
       strides[i][j] += in_strides[d];
     }
   }

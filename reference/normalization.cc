@@ -106,7 +106,8 @@ void batch_norm_k(KernelContext& ctx) {
   ReduceOffsets ro = reduce_offsets(x.dims(), mask);
   int64_t groups = int64_t(ro.outer.size());
   std::vector<int64_t> param_dims =
-      spatial ? std::vector<int64_t>{x.dim(1)} : std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
+      spatial ? std::vector<int64_t>{x.dim(1)}
+              : std::vector<int64_t>(x.dims().begin() + 1, x.dims().end());
   check_param(ctx, scale, "scale (input 1)", groups);
   check_param(ctx, bias, "B (input 2)", groups);
   check_param(ctx, in_mean, "input_mean (input 3)", groups);
@@ -245,8 +246,9 @@ void layer_norm_k(KernelContext& ctx) {
     });
     const T* ps = scale.data<T>();
     const T* pb = bias ? bias->data<T>() : nullptr;
-    std::vector<std::vector<int64_t>> strides = {broadcast_strides(scale.dims(), x.dims()),
-                                                 broadcast_strides(bias ? bias->dims() : scale.dims(), x.dims())};
+    std::vector<std::vector<int64_t>> strides = {
+        broadcast_strides(scale.dims(), x.dims()),
+        broadcast_strides(bias ? bias->dims() : scale.dims(), x.dims())};
     for_each_broadcast(x.dims(), strides, [&](int64_t i, const std::vector<int64_t>& off) {
       compute_t<T> v = widen(py[i]) * widen(ps[off[0]]);
       if (pb) v += widen(pb[off[1]]);

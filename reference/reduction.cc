@@ -18,7 +18,7 @@ template <class A>
 using real_t = std::conditional_t<std::is_floating_point_v<A>, A, double>;
 
 // A real result as accumulator A. Integers truncate toward zero, as numpy's astype does, and
-// saturate (NaN gives 0), so that log(0) = -inf is the lowest value rather than undefined behaviour.
+// saturate (NaN gives 0), so that log(0) = -inf gives the lowest value, not undefined behaviour.
 template <class A, class R>
 A from_real(R v) {
   if constexpr (std::is_floating_point_v<A>) {
