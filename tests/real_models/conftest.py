@@ -4,14 +4,10 @@ Under ctest (EAVE_BUILD_DIR set) a missing `eave` binary is a failure, not a ski
 should have made it. Missing ONNX Runtime or models are skips: they come from the network.
 """
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import catalog  # noqa: E402
+import catalog  # pytest puts this directory on sys.path (it has no __init__.py)
 
 
 @pytest.fixture(scope="session")
