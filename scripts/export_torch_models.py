@@ -10,7 +10,10 @@ No pretrained weights can be downloaded here, so every model is randomly initial
 fixed seed. A freshly initialised BatchNorm (mean 0, var 1, scale 1, bias 0) is an identity that
 a compiler could fold away without being tested, so BatchNorm gets seeded random affine
 parameters and running statistics calibrated on seeded random images (which also keeps
-activations in a sane range through 50 layers), then perturbed by seeded random factors.
+activations in a sane range through 50 layers), then perturbed by seeded random factors. The
+graphs keep their BatchNormalization nodes (PyTorch's eval-mode export would fold them into the
+Conv weights): folding them is the compiler's job, and its test. Exports are byte-identical from
+run to run.
 """
 import math
 import os
