@@ -28,9 +28,10 @@ configure: deps
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-# Real models live in a cache outside the repo; fetching is best-effort (tests that need them
-# skip with a message when the network or the exporters are unavailable).
-models: build
+# Real models and ONNX Runtime live in $(EAVE_CACHE) (models/, npm/), never in the repo;
+# scripts/fetch-models is idempotent (about a second when all is cached) and best-effort: what it
+# cannot fetch, the tests in tests/real_models skip with the reason.
+models: deps
 	-@scripts/fetch-models
 
 test: build models
