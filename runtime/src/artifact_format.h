@@ -93,7 +93,7 @@ typedef struct eave_target_section {
 
 /* ---- CODE: the kernel ABI ------------------------------------------------------------- */
 
-#define EAVE_KERNEL_TABLE_MAGIC 0x4b455645u /* "EVEK" read as little-endian bytes */
+#define EAVE_KERNEL_TABLE_MAGIC 0x4C4E524Bu /* "KRNL" as little-endian bytes */
 #define EAVE_KERNEL_ABI_VERSION 1u
 #define EAVE_KERNEL_TABLE_SYMBOL "eave_kernels"
 

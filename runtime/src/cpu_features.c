@@ -71,7 +71,7 @@ static void read_words(uint64_t words[WHERE_COUNT]) {
   } else if ((xcr0 & 0xe6) != 0xe6) { /* no ZMM/opmask state: no AVX-512 */
     words[L7_EBX] &= ~0xd0230000ull;   /* avx512 f, dq, ifma, cd, bw, vl */
     words[L7_ECX] &= ~0x5842ull;       /* avx512 vbmi, vbmi2, vnni, bitalg, vpopcntdq */
-    words[L7_EDX] &= ~(1ull << 23);    /* avx512fp16 */
+    words[L7_EDX] &= ~((1ull << 8) | (1ull << 23)); /* avx512vp2intersect, avx512fp16 */
     words[L7S1_EAX] &= ~(1ull << 5);   /* avx512bf16 */
   }
 }

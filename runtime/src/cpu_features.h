@@ -6,6 +6,10 @@
 
 #include "artifact_format.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum eave_cpu_feature {
 #define EAVE_CPU_FEATURE(arch, id, name, where, bit) EAVE_CPU_##id,
 #include "cpu_features.def"
@@ -28,5 +32,9 @@ int eave_cpu_feature_find(eave_arch arch, const char* name);
 
 /* "x86-64", "aarch64", "riscv64"; "unknown" otherwise. */
 const char* eave_arch_name(uint32_t arch);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_CPU_FEATURES_H_ */

@@ -13,6 +13,10 @@
 #include "artifact_format.h"
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define EAVE_ELF_MAX_EXEC_RANGES 4
 
 typedef struct eave_code_image {
@@ -27,5 +31,9 @@ eave_status eave_elf_load(const uint8_t* elf, size_t size, eave_arch arch, eave_
 
 /* Unmaps the image; a zeroed image is fine. */
 void eave_elf_unload(eave_code_image* image);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_ELF_LOADER_H_ */

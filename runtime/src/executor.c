@@ -48,7 +48,7 @@ static eave_status define_symbol(eave_session* S, uint32_t s, int64_t value) {
 
 /* Reads element `index` of an integer or bool tensor as int64. */
 static int read_integer(uint32_t dtype, const void* data, int64_t index, int64_t* out) {
-  const uint8_t* p = (const uint8_t*)data + (size_t)index * eave_dtype_size_internal(dtype);
+  const uint8_t* p = (const uint8_t*)data + (size_t)index * eave_dtype_size((eave_dtype)dtype);
   switch (dtype) {
     case EAVE_DTYPE_I8: *out = *(const int8_t*)p; return 0;
     case EAVE_DTYPE_U8:
@@ -69,7 +69,7 @@ static int expr_load(void* self, uint32_t v, int64_t index, int64_t* out, char* 
   eave_session* S = self;
   const eave_value_state* vs = &S->values[v];
   uint32_t dtype = S->model->values[v].dtype;
-  size_t esize = eave_dtype_size_internal(dtype);
+  size_t esize = eave_dtype_size((eave_dtype)dtype);
   if (!vs->ready || !vs->data) {
     snprintf(err, err_size, "LOAD of value '%s' before it is computed", value_name(S->model, v));
     return -1;
@@ -114,7 +114,7 @@ static eave_status eval_dim(eave_session* S, int64_t d, int64_t* out) {
 /* Evaluates value v's dims into S->dims and its byte size into values[v].bytes. */
 static eave_status eval_shape(eave_session* S, uint32_t v) {
   const eave_value* val = &S->model->values[v];
-  uint64_t bytes = eave_dtype_size_internal(val->dtype);
+  uint64_t bytes = eave_dtype_size((eave_dtype)val->dtype);
   for (uint32_t a = 0; a < val->rank; ++a) {
     int64_t d;
     eave_status st = eval_dim(S, S->model->dims[val->dims + a], &d);
@@ -412,7 +412,7 @@ static void bind_nested(eave_session* S, const eave_step* st, uint32_t np, uint3
 static eave_status read_scalar(eave_session* S, const eave_step* st, uint32_t k, int64_t* out) {
   uint32_t v = (uint32_t)operand(S->model, st, k);
   uint32_t dtype = S->model->values[v].dtype;
-  if (S->values[v].bytes != eave_dtype_size_internal(dtype) ||
+  if (S->values[v].bytes != eave_dtype_size((eave_dtype)dtype) ||
       read_integer(dtype, S->values[v].data, 0, out) != 0)
     return run_error("operand %u ('%s') must be one integer or bool element", k,
                      value_name(S->model, v));

@@ -43,16 +43,6 @@ void eave_allocator_or_default(const eave_allocator* in, eave_allocator* out) {
   }
 }
 
-/* ---- Dtypes -------------------------------------------------------------------------------- */
-
-size_t eave_dtype_size(eave_dtype dtype) { return eave_dtype_size_internal((uint32_t)dtype); }
-
-const char* eave_dtype_name(eave_dtype dtype) {
-  static const char* const names[] = {"undefined", "f32", "f16", "bf16", "f64", "i8", "u8",
-                                      "i16", "u16", "i32", "u32", "i64", "u64", "bool"};
-  return (uint32_t)dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
-}
-
 /* ---- Loading ------------------------------------------------------------------------------- */
 
 void eave_model_options_initialize(eave_model_options* options) {

@@ -3,13 +3,25 @@
 #ifndef EAVE_MODEL_H_
 #define EAVE_MODEL_H_
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "artifact_format.h"
 #include "elf_loader.h"
 #include "status.h"
+
+/* The white-box tests include this header from C++, where <stdatomic.h> is not usable. */
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<int> eave_refcount;
+#else
+#include <stdatomic.h>
+typedef atomic_int eave_refcount;
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* One program's slice of a CSR list (values of the program, its symbol schedule, ...). */
 typedef struct eave_range {
@@ -26,7 +38,7 @@ typedef struct eave_io_info {
 } eave_io_info;
 
 struct eave_model {
-  atomic_int refs;
+  eave_refcount refs;
   eave_allocator allocator;
 
   /* Where the artifact lives: exactly one of these owns it, or none (borrowed / static). */
@@ -76,8 +88,6 @@ static inline const char* eave_model_string(const eave_model* m, uint32_t offset
   return offset < m->strings_size ? m->strings + offset : "";
 }
 
-size_t eave_dtype_size_internal(uint32_t dtype); /* 0 for unknown */
-
 /* *out = *in if it has alloc and free, else the C library's aligned allocator. */
 void eave_allocator_or_default(const eave_allocator* in, eave_allocator* out);
 
@@ -92,5 +102,9 @@ eave_status eave_program_check(const eave_model* m);
 
 /* Checks kernel indices against the loaded kernel table. */
 eave_status eave_program_check_kernels(const eave_model* m);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_MODEL_H_ */

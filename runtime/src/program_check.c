@@ -7,25 +7,6 @@
 #include "expr.h"
 #include "model.h"
 
-size_t eave_dtype_size_internal(uint32_t dtype) {
-  switch (dtype) {
-    case EAVE_DTYPE_F64:
-    case EAVE_DTYPE_I64:
-    case EAVE_DTYPE_U64: return 8;
-    case EAVE_DTYPE_F32:
-    case EAVE_DTYPE_I32:
-    case EAVE_DTYPE_U32: return 4;
-    case EAVE_DTYPE_F16:
-    case EAVE_DTYPE_BF16:
-    case EAVE_DTYPE_I16:
-    case EAVE_DTYPE_U16: return 2;
-    case EAVE_DTYPE_I8:
-    case EAVE_DTYPE_U8:
-    case EAVE_DTYPE_BOOL: return 1;
-  }
-  return 0;
-}
-
 /* "value 7 'x'" for messages. */
 static const char* value_label(const eave_model* m, uint32_t v, char* buf, size_t n) {
   snprintf(buf, n, "value %u '%s'", v, eave_model_string(m, m->values[v].name));
@@ -63,7 +44,7 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
   value_label(m, id, label, sizeof label);
   if (!string_ok(m, v->name) || v->reserved0 || v->reserved1)
     return EAVE_INVALID("PROGRAM: value %u: bad name or reserved field", id);
-  if (!eave_dtype_size_internal(v->dtype))
+  if (!eave_dtype_size((eave_dtype)v->dtype))
     return EAVE_INVALID("PROGRAM: %s: unknown dtype %u", label, v->dtype);
   if (v->rank > EAVE_MAX_RANK || !range_ok(v->dims, v->rank, m->dim_count))
     return EAVE_INVALID("PROGRAM: %s: rank %u or dims out of range", label, v->rank);
@@ -88,7 +69,7 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
                             v->program, (unsigned long long)pr->arena_size);
       return NULL;
     case EAVE_STORAGE_WEIGHT: {
-      uint64_t bytes = eave_dtype_size_internal(v->dtype);
+      uint64_t bytes = eave_dtype_size((eave_dtype)v->dtype);
       for (uint32_t a = 0; a < v->rank && all_constant; ++a) {
         uint64_t d = (uint64_t)m->dims[v->dims + a];
         bytes = (d && bytes > UINT64_MAX / d) ? UINT64_MAX : bytes * d;

@@ -7,6 +7,10 @@
 #include "planner.h"
 #include "thread_pool.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Where a value is this run. */
 typedef struct eave_value_state {
   void* data;
@@ -73,5 +77,9 @@ struct eave_session {
  * `*capacity` are updated only when the block had to grow (the old one is freed). */
 eave_status eave_session_reserve(eave_session* s, void** ptr, uint64_t* capacity, uint64_t bytes,
                                  const char* what);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_SESSION_H_ */

@@ -4,6 +4,10 @@
 
 #include "eave/runtime.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define EAVE_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
@@ -26,5 +30,9 @@ eave_status eave_status_annotate(eave_status status, const char* fmt, ...) EAVE_
     eave_status status_ = (expr);   \
     if (status_) return status_;    \
   } while (0)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_STATUS_H_ */

@@ -7,6 +7,10 @@
 
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct eave_thread_pool eave_thread_pool;
 
 /* Runs tiles [begin, end) of a parallel_for. */
@@ -28,5 +32,9 @@ int32_t eave_thread_pool_size(const eave_thread_pool* pool);
 
 /* The number of online CPUs, at least 1. */
 int32_t eave_cpu_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_THREAD_POOL_H_ */
