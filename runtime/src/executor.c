@@ -63,17 +63,26 @@ static int read_integer(uint32_t dtype, const void* data, int64_t index, int64_t
   return -1;
 }
 
-/* LOAD in an expression: an element of an already computed integer value. */
+static eave_status resolve(eave_session* S, uint32_t p, uint32_t v);
+
+/* LOAD in an expression: an element of an already computed integer value of the symbol's
+ * program (an alias of one is placed on the way). */
 static int expr_load(void* self, uint32_t v, int64_t index, int64_t* out, char* err,
                      size_t err_size) {
   eave_session* S = self;
-  const eave_value_state* vs = &S->values[v];
-  uint32_t dtype = S->model->values[v].dtype;
-  size_t esize = eave_dtype_size((eave_dtype)dtype);
-  if (!vs->ready || !vs->data) {
-    snprintf(err, err_size, "LOAD of value '%s' before it is computed", value_name(S->model, v));
+  const eave_model* m = S->model;
+  uint32_t root = v;
+  while (m->values[root].storage == EAVE_STORAGE_ALIAS) root = m->values[root].index;
+  eave_status st = S->values[root].ready ? resolve(S, m->values[v].program, v) : NULL;
+  if (st || !S->values[v].ready) {
+    snprintf(err, err_size, "LOAD of value '%s' before it is computed%s%s", value_name(m, v),
+             st ? ": " : "", eave_status_get_message(st));
+    eave_status_release(st);
     return -1;
   }
+  const eave_value_state* vs = &S->values[v];
+  uint32_t dtype = m->values[v].dtype;
+  size_t esize = eave_dtype_size((eave_dtype)dtype);
   if (index < 0 || (uint64_t)index >= vs->bytes / esize) {
     snprintf(err, err_size, "LOAD index %lld out of range for value '%s' (%llu elements)",
              (long long)index, value_name(S->model, v), (unsigned long long)(vs->bytes / esize));
@@ -199,9 +208,12 @@ static eave_status place_arena(eave_session* S, uint32_t p) {
     for (uint32_t i = r.begin; i < r.end; ++i) {
       uint32_t v = m->program_values[i];
       if (m->values[v].storage != EAVE_STORAGE_ARENA) continue;
-      /* Plan for the larger of this run and earlier ones, so plans only grow. */
+      /* Plan for the larger of this run and earlier ones, so plans only grow. A value no
+       * step uses still gets its own bytes: an arena pointer is never out of bounds. */
       uint64_t bytes = S->values[v].bytes > S->plan_size[v] ? S->values[v].bytes : S->plan_size[v];
-      S->plan_items[n++] = (eave_plan_item){bytes, m->values[v].first_step, m->values[v].last_step, 0};
+      int32_t first = m->values[v].first_step, last = m->values[v].last_step;
+      if (first < 0) first = 0, last = INT32_MAX;
+      S->plan_items[n++] = (eave_plan_item){bytes, first, last, 0};
     }
     if (eave_plan_arena(S->plan_items, n, EAVE_ARENA_ALIGNMENT, S->plan_scratch, &arena->planned))
       return run_error("the arena of program '%s' overflows",

@@ -141,6 +141,15 @@ static eave_status check_symbol(const eave_model* m, uint32_t s) {
   const char* err =
       eave_expr_check(m->code + sym->code, sym->code_size, m->symbol_count, m->value_count, NULL);
   if (err) return EAVE_INVALID("PROGRAM: symbol %u '%s': bad expression: %s", s, name, err);
+  /* LOAD reads a value of the symbol's own program, whose placement is current whenever the
+   * program runs (another program's values may hold pointers from an earlier run). */
+  for (size_t pos = 0; pos < sym->code_size;) {
+    eave_expr_insn in;
+    eave_expr_decode(m->code + sym->code, sym->code_size, &pos, &in);
+    if (in.op == EAVE_EXPR_LOAD && m->values[in.imm].program != sym->program)
+      return EAVE_INVALID("PROGRAM: symbol %u '%s': LOAD of value %lld of another program", s,
+                          name, (long long)in.imm);
+  }
   return NULL;
 }
 

@@ -84,25 +84,9 @@ TEST(RuntimeApi, ElementwiseKernelTiledOverThreads) {
   }
 }
 
-// x -> 2x -> -2x -> -4x -> -4x + batch, through three arena values (t1 and t3 may share).
-void build_chain_model(ArtifactWriter& w) {
-  init_host_writer(w);
-  SymbolId n = w.add_dim_symbol("batch", {1, 1024}, 4);
-  SymbolId elems = w.add_expr_symbol("elems", Expr::sym(n) * 16);
-  ProgramBuilder& p = w.main();
-  ValueId x = p.add_input("x", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId t1 = p.add_arena("t1", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId t2 = p.add_arena("t2", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId t3 = p.add_arena("t3", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId z = p.add_output("z", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  p.add_kernel("scale_a", kScale2, Dim::sym(elems), {x}, {t1});
-  p.add_kernel("negate", kNegate, Dim::sym(elems), {t1}, {t2});
-  p.add_kernel("scale_b", kScale2, Dim::sym(elems), {t2}, {t3});
-  p.add_kernel("add_batch", kAddSymbol0, Dim::sym(elems), {t3}, {z});
-}
-
 TEST(RuntimeApi, DynamicBatchReplansArenaOnlyWhenShapesGrow) {
   ArtifactWriter w;
+  init_host_writer(w);
   build_chain_model(w);
   ModelPtr m = load_ok(w);
   CountingAllocator counter;
@@ -198,28 +182,9 @@ TEST(RuntimeApi, NonZeroDefinesRuntimeSymbolAndHeapOutput) {
   }
 }
 
-// then: 2x; else: -x. Both branches read x and write y of the IF step.
-void build_if_model(ArtifactWriter& w) {
-  init_host_writer(w);
-  SymbolId n = w.add_dim_symbol("n", {1, 64}, 4);
-  SymbolId elems = w.add_expr_symbol("n*16", Expr::sym(n) * 16);
-  ProgramBuilder& then_p = w.add_program("then");
-  ProgramBuilder& else_p = w.add_program("else");
-  for (ProgramBuilder* b : {&then_p, &else_p}) {
-    ValueId xin = b->add_input("x_in", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-    ValueId yout = b->add_output("y_out", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-    b->add_kernel(b == &then_p ? "double" : "negate", b == &then_p ? kScale2 : kNegate,
-                  Dim::sym(elems), {xin}, {yout});
-  }
-  ProgramBuilder& p = w.main();
-  ValueId cond = p.add_input("cond", EAVE_DTYPE_BOOL, {});
-  ValueId x = p.add_input("x", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId y = p.add_output("y", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  p.add_if("If_0", cond, {x}, {y}, then_p.id(), else_p.id());
-}
-
 TEST(RuntimeApi, IfRunsTheChosenBranch) {
   ArtifactWriter w;
+  init_host_writer(w);
   build_if_model(w);
   ModelPtr m = load_ok(w);
   SessionPtr s = session(m.get(), 2);
@@ -283,6 +248,7 @@ TEST(RuntimeApi, HalfConversionsResolveToRuntimeImports) {
 
 TEST(RuntimeApi, OneModelServesSessionsOnManyThreads) {
   ArtifactWriter w;
+  init_host_writer(w);
   build_chain_model(w);
   ModelPtr m = load_ok(w);
   std::vector<std::thread> threads;

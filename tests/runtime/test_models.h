@@ -30,4 +30,11 @@ artifact::Target target_for(const std::string& arch);
 // 2 * (exp(x) + 0.5 * c).
 void build_smoke_model(artifact::ArtifactWriter& w);
 
+// x f32 [batch, 16] -> t1 = 2x -> t2 = -t1 -> t3 = 2 t2 -> z = t3 + batch: three arena
+// values, of which t1 and t3 can share memory.
+void build_chain_model(artifact::ArtifactWriter& w);
+
+// Inputs cond (bool scalar) and x f32 [n, 16]; y = IF cond THEN 2x ELSE -x.
+void build_if_model(artifact::ArtifactWriter& w);
+
 }  // namespace eave::testing
