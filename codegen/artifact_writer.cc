@@ -340,8 +340,8 @@ std::vector<int64_t> ArtifactWriter::nominal_symbols(std::vector<Symbol>& symbol
     if (sym.kind == EAVE_SYMBOL_EXPR && sym.ready_step == -1) {
       eave_expr_env env{vals.data(), known.data(), nullptr, nullptr, nullptr};
       char err[256];
-      known[s] = eave_expr_eval(sym.code.data(), sym.code.size(), &env, &vals[s], err,
-                                sizeof err) == 0;
+      known[s] =
+          eave_expr_eval(sym.code.data(), sym.code.size(), &env, &vals[s], err, sizeof err) == 0;
     }
   }
   for (size_t s = 0; s < symbols.size(); ++s)
@@ -587,7 +587,8 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
   std::memcpy(file.data().data() + sizeof h, entries.data(), entries.size() * sizeof entries[0]);
   std::memcpy(file.data().data(), &h, sizeof h);
   // The header checksum covers the header (this field zero) and the section table.
-  h.checksum = eave_artifact_hash(file.data().data(), sizeof h + entries.size() * sizeof entries[0]);
+  h.checksum =
+      eave_artifact_hash(file.data().data(), sizeof h + entries.size() * sizeof entries[0]);
   std::memcpy(file.data().data(), &h, sizeof h);
   return std::move(file.data());
 }

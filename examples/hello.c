@@ -5,11 +5,10 @@
  * loads a model, prints its inputs and outputs, runs it once on inputs filled with ones
  * (dynamic dims take their smallest allowed size, at least 1) and prints the start of each
  * output. */
+#include <eave/runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <eave/runtime.h>
 
 /* Prints the message of a failed call and exits. */
 static void check(eave_status status, const char* what) {
@@ -22,8 +21,10 @@ static void check(eave_status status, const char* what) {
 static void print_info(const char* kind, const eave_tensor_info* info) {
   printf("%s %s: %s [", kind, info->name, eave_dtype_name(info->dtype));
   for (int32_t a = 0; a < info->rank; ++a) {
-    if (info->dims[a] >= 0) printf("%s%lld", a ? ", " : "", (long long)info->dims[a]);
-    else printf("%s%s", a ? ", " : "", info->dim_symbols[a]);
+    if (info->dims[a] >= 0)
+      printf("%s%lld", a ? ", " : "", (long long)info->dims[a]);
+    else
+      printf("%s%s", a ? ", " : "", info->dim_symbols[a]);
   }
   printf("]\n");
 }

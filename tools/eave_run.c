@@ -20,10 +20,10 @@ static const struct {
   eave_dtype dtype;
   const char* descr;
 } npy_types[] = {
-    {EAVE_DTYPE_F32, "f4"}, {EAVE_DTYPE_F64, "f8"}, {EAVE_DTYPE_F16, "f2"},
-    {EAVE_DTYPE_I8, "i1"},  {EAVE_DTYPE_U8, "u1"},  {EAVE_DTYPE_I16, "i2"},
-    {EAVE_DTYPE_U16, "u2"}, {EAVE_DTYPE_I32, "i4"}, {EAVE_DTYPE_U32, "u4"},
-    {EAVE_DTYPE_I64, "i8"}, {EAVE_DTYPE_U64, "u8"}, {EAVE_DTYPE_BOOL, "b1"},
+    {EAVE_DTYPE_F32, "f4"},  {EAVE_DTYPE_F64, "f8"}, {EAVE_DTYPE_F16, "f2"},
+    {EAVE_DTYPE_I8, "i1"},   {EAVE_DTYPE_U8, "u1"},  {EAVE_DTYPE_I16, "i2"},
+    {EAVE_DTYPE_U16, "u2"},  {EAVE_DTYPE_I32, "i4"}, {EAVE_DTYPE_U32, "u4"},
+    {EAVE_DTYPE_I64, "i8"},  {EAVE_DTYPE_U64, "u8"}, {EAVE_DTYPE_BOOL, "b1"},
     {EAVE_DTYPE_BF16, "u2"}, /* numpy has no bfloat16: the raw bits */
 };
 
@@ -114,8 +114,10 @@ static int write_output(eave_model* model, eave_session* session, int32_t index,
   char file[512];
   int n = snprintf(file, sizeof file, "%s/", dir);
   for (const char* c = info.name; *c && n < (int)sizeof file - 5; ++c)
-    file[n++] = (strchr("._-", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z'))
-                    ? *c : '_';
+    file[n++] =
+        (strchr("._-", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z'))
+            ? *c
+            : '_';
   snprintf(file + n, sizeof file - (size_t)n, ".npy");
   const char* descr = descr_of_dtype(t.dtype);
   char header[1024];

@@ -1,8 +1,7 @@
 /* A firmware-style program: the model (program, weights and kernels) is linked in, so it runs
  * with no file system and no ELF loader. Uses only the public header and model.h. */
-#include <stdio.h>
-
 #include <eave/runtime.h>
+#include <stdio.h>
 
 #include "model.h"
 

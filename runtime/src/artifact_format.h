@@ -159,16 +159,16 @@ typedef enum eave_symbol_kind {
 } eave_symbol_kind;
 
 typedef struct eave_symbol {
-  uint32_t name;       /* string, used in messages and reported for dynamic dims */
-  uint32_t kind;       /* eave_symbol_kind */
-  int64_t min;         /* every value this symbol takes is checked against [min, max] */
-  int64_t max;         /* -1: unbounded */
-  uint32_t program;    /* INPUT, EXPR */
-  uint32_t input;      /* INPUT: input slot of `program` */
-  uint32_t axis;       /* INPUT */
-  int32_t ready_step;  /* EXPR: step of `program`, or -1 */
-  uint32_t code;       /* EXPR: byte offset in the CODE table */
-  uint32_t code_size;  /* EXPR: bytes */
+  uint32_t name;      /* string, used in messages and reported for dynamic dims */
+  uint32_t kind;      /* eave_symbol_kind */
+  int64_t min;        /* every value this symbol takes is checked against [min, max] */
+  int64_t max;        /* -1: unbounded */
+  uint32_t program;   /* INPUT, EXPR */
+  uint32_t input;     /* INPUT: input slot of `program` */
+  uint32_t axis;      /* INPUT */
+  int32_t ready_step; /* EXPR: step of `program`, or -1 */
+  uint32_t code;      /* EXPR: byte offset in the CODE table */
+  uint32_t code_size; /* EXPR: bytes */
 } eave_symbol;
 
 /* Expression bytecode: one opcode byte, then its immediate (little-endian, unaligned).
@@ -207,16 +207,16 @@ typedef enum eave_storage_kind {
 } eave_storage_kind;
 
 typedef struct eave_value {
-  uint32_t name;     /* string; names model inputs and outputs */
-  uint8_t dtype;     /* eave_dtype */
-  uint8_t storage;   /* eave_storage_kind */
-  uint8_t rank;      /* at most EAVE_MAX_RANK */
+  uint32_t name;   /* string; names model inputs and outputs */
+  uint8_t dtype;   /* eave_dtype */
+  uint8_t storage; /* eave_storage_kind */
+  uint8_t rank;    /* at most EAVE_MAX_RANK */
   uint8_t reserved0;
-  uint32_t program;  /* the program whose steps use it */
-  uint32_t dims;     /* first of `rank` entries in the DIMS table */
-  uint64_t offset;   /* ARENA: planned offset; WEIGHT: offset in WEIGHTS; ALIAS: byte offset */
-  uint64_t size;     /* ARENA: planned bytes (nominal shapes); WEIGHT: bytes */
-  uint32_t index;    /* INPUT/OUTPUT: slot; ALIAS: the value it views (same program) */
+  uint32_t program;   /* the program whose steps use it */
+  uint32_t dims;      /* first of `rank` entries in the DIMS table */
+  uint64_t offset;    /* ARENA: planned offset; WEIGHT: offset in WEIGHTS; ALIAS: byte offset */
+  uint64_t size;      /* ARENA: planned bytes (nominal shapes); WEIGHT: bytes */
+  uint32_t index;     /* INPUT/OUTPUT: slot; ALIAS: the value it views (same program) */
   int32_t first_step; /* ARENA/HEAP: live range in its program's steps, inclusive; */
   int32_t last_step;  /* -1 for both when no step uses it */
   uint32_t reserved1;
@@ -240,28 +240,28 @@ typedef enum eave_step_kind {
 } eave_step_kind;
 
 typedef struct eave_step {
-  uint32_t kind;          /* eave_step_kind */
-  uint32_t id;            /* KERNEL: kernel index; BUILTIN: builtin id */
+  uint32_t kind; /* eave_step_kind */
+  uint32_t id;   /* KERNEL: kernel index; BUILTIN: builtin id */
   uint32_t input_count;
   uint32_t output_count;
-  uint32_t operands;      /* first of input_count + output_count OPERANDS entries */
-  uint32_t params;        /* BUILTIN: byte offset in PARAMS, 8-aligned */
+  uint32_t operands; /* first of input_count + output_count OPERANDS entries */
+  uint32_t params;   /* BUILTIN: byte offset in PARAMS, 8-aligned */
   uint32_t params_size;
-  uint32_t programs[2];   /* IF: then, else; LOOP: body, 0. Always > the step's program. */
-  uint32_t name;          /* string: the model node it comes from, for messages */
-  int64_t tiles;          /* KERNEL: a dim */
+  uint32_t programs[2]; /* IF: then, else; LOOP: body, 0. Always > the step's program. */
+  uint32_t name;        /* string: the model node it comes from, for messages */
+  int64_t tiles;        /* KERNEL: a dim */
 } eave_step;
 
 typedef struct eave_program {
-  uint32_t name;         /* string: "main", "If_3.then", ... */
-  uint32_t first_step;   /* steps[first_step, first_step + step_count) in order */
+  uint32_t name;       /* string: "main", "If_3.then", ... */
+  uint32_t first_step; /* steps[first_step, first_step + step_count) in order */
   uint32_t step_count;
-  uint32_t inputs;       /* first of input_count LISTS entries (value ids, INPUT storage) */
+  uint32_t inputs; /* first of input_count LISTS entries (value ids, INPUT storage) */
   uint32_t input_count;
-  uint32_t outputs;      /* first of output_count LISTS entries (value ids, any storage) */
+  uint32_t outputs; /* first of output_count LISTS entries (value ids, any storage) */
   uint32_t output_count;
   uint32_t reserved;
-  uint64_t arena_size;   /* bytes the compiler's plan needs for nominal shapes */
+  uint64_t arena_size; /* bytes the compiler's plan needs for nominal shapes */
 } eave_program;
 
 /* ---- Layout checks: these sizes are the format ----------------------------------------- */

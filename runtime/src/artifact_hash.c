@@ -16,9 +16,7 @@ static uint64_t read_le64(const unsigned char* p) {
   return v;
 }
 
-static uint64_t mix_word(uint64_t acc, uint64_t word) {
-  return rotl64(acc ^ (word * K1), 31) * K0;
-}
+static uint64_t mix_word(uint64_t acc, uint64_t word) { return rotl64(acc ^ (word * K1), 31) * K0; }
 
 static uint64_t finalize(uint64_t h) {
   h ^= h >> 30;

@@ -26,7 +26,7 @@ static int is_zero(const uint8_t* p, size_t n) {
 static eave_status check_header(const uint8_t* bytes, size_t size, eave_file_header* h) {
   if (size < sizeof *h)
     return EAVE_INVALID("artifact truncated: %zu bytes is less than the %zu-byte header", size,
-                   sizeof *h);
+                        sizeof *h);
   memcpy(h, bytes, sizeof *h);
   if (memcmp(h->magic, EAVE_FORMAT_MAGIC, 8) != 0)
     return EAVE_INVALID("not an eave artifact (bad magic in header)");
@@ -38,12 +38,12 @@ static eave_status check_header(const uint8_t* bytes, size_t size, eave_file_hea
     return EAVE_INVALID("header: bad header_size, flags or reserved bytes");
   if (h->file_size > size)
     return EAVE_INVALID("artifact truncated: header.file_size is %llu bytes, got %zu",
-                   (unsigned long long)h->file_size, size);
+                        (unsigned long long)h->file_size, size);
   if (h->section_count > EAVE_MAX_SECTIONS || h->section_table_offset % 8 ||
       h->section_table_offset < sizeof *h || h->section_table_offset > h->file_size ||
       h->section_count * sizeof(eave_section_entry) > h->file_size - h->section_table_offset)
     return EAVE_INVALID("header: section table (offset %llu, %u entries) out of bounds",
-                   (unsigned long long)h->section_table_offset, h->section_count);
+                        (unsigned long long)h->section_table_offset, h->section_count);
   /* The checksum covers the header with its checksum field as zero, then the table. */
   uint8_t buf[sizeof(eave_file_header) + EAVE_MAX_SECTIONS * sizeof(eave_section_entry)];
   size_t table_bytes = h->section_count * sizeof(eave_section_entry);
@@ -69,7 +69,7 @@ static eave_status check_sections(const uint8_t* bytes, const eave_file_header* 
     const char* name = section_name(e->kind);
     if (e->offset > h->file_size || e->size > h->file_size - e->offset)
       return EAVE_INVALID("section %u (%s): offset %llu + size %llu is past the end of the file", i,
-                     name, (unsigned long long)e->offset, (unsigned long long)e->size);
+                          name, (unsigned long long)e->offset, (unsigned long long)e->size);
     int known = e->kind >= EAVE_SECTION_STRINGS && e->kind <= EAVE_SECTION_WEIGHTS;
     if (!known) {
       if (e->flags & EAVE_SECTION_FLAG_OPTIONAL) continue;
@@ -77,11 +77,12 @@ static eave_status check_sections(const uint8_t* bytes, const eave_file_header* 
                               "section %u has unknown kind %u and is not optional", i, e->kind);
     }
     if (s->by_kind[e->kind]) return EAVE_INVALID("section %s appears twice", name);
-    uint64_t align = e->kind == EAVE_SECTION_WEIGHTS ? EAVE_WEIGHTS_ALIGNMENT
-                     : e->kind == EAVE_SECTION_STRINGS ? 1 : 8;
+    uint64_t align = e->kind == EAVE_SECTION_WEIGHTS   ? EAVE_WEIGHTS_ALIGNMENT
+                     : e->kind == EAVE_SECTION_STRINGS ? 1
+                                                       : 8;
     if (e->offset % align)
       return EAVE_INVALID("section %s: offset %llu is not %llu-aligned", name,
-                     (unsigned long long)e->offset, (unsigned long long)align);
+                          (unsigned long long)e->offset, (unsigned long long)align);
     if ((e->kind != EAVE_SECTION_WEIGHTS || verify_weights) &&
         eave_artifact_hash(bytes + e->offset, (size_t)e->size) != e->checksum)
       return EAVE_INVALID("section %s: checksum mismatch (corrupt data)", name);
@@ -109,22 +110,22 @@ static eave_status check_target(eave_model* m, const eave_section_entry* e) {
   memcpy(&t, m->bytes + e->offset, sizeof t);
   if (t.feature_count > 256 || e->size < sizeof t + 4ull * t.feature_count)
     return EAVE_INVALID("section TARGET: %u features do not fit in %llu bytes", t.feature_count,
-                   (unsigned long long)e->size);
+                        (unsigned long long)e->size);
   if (t.triple >= m->strings_size || t.cpu >= m->strings_size)
     return EAVE_INVALID("section TARGET: triple or cpu string out of range");
   eave_cpu_info cpu;
   eave_cpu_detect(&cpu);
   if (t.arch != (uint32_t)cpu.arch)
-    return eave_make_status(EAVE_STATUS_UNSUPPORTED,
-                            "artifact is compiled for %s (%s), but this CPU is %s",
-                            eave_arch_name(t.arch), eave_model_string(m, t.triple),
-                            eave_arch_name(cpu.arch));
+    return eave_make_status(
+        EAVE_STATUS_UNSUPPORTED, "artifact is compiled for %s (%s), but this CPU is %s",
+        eave_arch_name(t.arch), eave_model_string(m, t.triple), eave_arch_name(cpu.arch));
   m->arch = (eave_arch)t.arch;
   const uint8_t* list = m->bytes + e->offset + sizeof t;
   for (uint32_t i = 0; i < t.feature_count; ++i) {
     uint32_t ref;
     memcpy(&ref, list + 4 * i, 4);
-    if (ref >= m->strings_size) return EAVE_INVALID("section TARGET: feature %u string out of range", i);
+    if (ref >= m->strings_size)
+      return EAVE_INVALID("section TARGET: feature %u string out of range", i);
     const char* name = m->strings + ref;
     int f = eave_cpu_feature_find(m->arch, name);
     if (f < 0)
@@ -142,9 +143,15 @@ static eave_status check_target(eave_model* m, const eave_section_entry* e) {
 }
 
 /* Entry sizes of the PROGRAM tables, in eave_table_kind order. */
-static const uint32_t table_entry_size[EAVE_TABLE_COUNT] = {
-    sizeof(eave_symbol), sizeof(eave_value), 8, sizeof(eave_step), 4, sizeof(eave_program), 4,
-    1, 1};
+static const uint32_t table_entry_size[EAVE_TABLE_COUNT] = {sizeof(eave_symbol),
+                                                            sizeof(eave_value),
+                                                            8,
+                                                            sizeof(eave_step),
+                                                            4,
+                                                            sizeof(eave_program),
+                                                            4,
+                                                            1,
+                                                            1};
 static const char* const table_name[EAVE_TABLE_COUNT] = {
     "SYMBOLS", "VALUES", "DIMS", "STEPS", "OPERANDS", "PROGRAMS", "LISTS", "CODE", "PARAMS"};
 
@@ -156,14 +163,14 @@ static eave_status check_program_tables(eave_model* m, const eave_section_entry*
   memcpy(&ps, base, sizeof ps);
   if (ps.table_count != EAVE_TABLE_COUNT || ps.reserved)
     return EAVE_INVALID("section PROGRAM: table_count %u, expected %u", ps.table_count,
-                   EAVE_TABLE_COUNT);
+                        EAVE_TABLE_COUNT);
   const void* at[EAVE_TABLE_COUNT];
   for (int t = 0; t < EAVE_TABLE_COUNT; ++t) {
     eave_table_ref r = ps.tables[t];
     if (r.offset % 8 || r.offset > e->size ||
         (uint64_t)r.count * table_entry_size[t] > e->size - r.offset)
       return EAVE_INVALID("section PROGRAM: table %s (offset %u, %u entries) out of bounds",
-                     table_name[t], r.offset, r.count);
+                          table_name[t], r.offset, r.count);
     at[t] = base + r.offset;
   }
   m->symbols = at[EAVE_TABLE_SYMBOLS], m->symbol_count = ps.tables[EAVE_TABLE_SYMBOLS].count;

@@ -69,10 +69,10 @@ static void read_words(uint64_t words[WHERE_COUNT]) {
     words[L1_ECX] &= ~((1ull << 12) | (1ull << 28) | (1ull << 29));
     words[L7_EBX] = words[L7_ECX] = words[L7_EDX] = words[L7S1_EAX] = 0;
   } else if ((xcr0 & 0xe6) != 0xe6) { /* no ZMM/opmask state: no AVX-512 */
-    words[L7_EBX] &= ~0xd0230000ull;   /* avx512 f, dq, ifma, cd, bw, vl */
-    words[L7_ECX] &= ~0x5842ull;       /* avx512 vbmi, vbmi2, vnni, bitalg, vpopcntdq */
+    words[L7_EBX] &= ~0xd0230000ull;  /* avx512 f, dq, ifma, cd, bw, vl */
+    words[L7_ECX] &= ~0x5842ull;      /* avx512 vbmi, vbmi2, vnni, bitalg, vpopcntdq */
     words[L7_EDX] &= ~((1ull << 8) | (1ull << 23)); /* avx512vp2intersect, avx512fp16 */
-    words[L7S1_EAX] &= ~(1ull << 5);   /* avx512bf16 */
+    words[L7S1_EAX] &= ~(1ull << 5);                /* avx512bf16 */
   }
 }
 #else
@@ -83,7 +83,10 @@ static void read_words(uint64_t words[WHERE_COUNT]) {
   words[HWCAP2] = getauxval(AT_HWCAP2);
 #endif
 #if defined(__riscv) && defined(SYS_riscv_hwprobe)
-  struct { int64_t key; uint64_t value; } probe = {4 /* IMA_EXT_0 */, 0};
+  struct {
+    int64_t key;
+    uint64_t value;
+  } probe = {4 /* IMA_EXT_0 */, 0};
   if (syscall(SYS_riscv_hwprobe, &probe, 1, 0, NULL, 0) == 0 && probe.key == 4)
     words[HWPROBE] = probe.value;
 #endif
@@ -105,5 +108,6 @@ void eave_cpu_detect(eave_cpu_info* out) {
   uint64_t words[WHERE_COUNT] = {0};
   read_words(words);
   for (int i = 0; i < EAVE_CPU_FEATURE_COUNT; ++i)
-    out->has[i] = features[i].arch == out->arch && ((words[features[i].where] >> features[i].bit) & 1);
+    out->has[i] =
+        features[i].arch == out->arch && ((words[features[i].where] >> features[i].bit) & 1);
 }

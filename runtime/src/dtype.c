@@ -21,7 +21,7 @@ size_t eave_dtype_size(eave_dtype dtype) {
 }
 
 const char* eave_dtype_name(eave_dtype dtype) {
-  static const char* const names[] = {"undefined", "f32", "f16", "bf16", "f64", "i8", "u8",
-                                      "i16", "u16", "i32", "u32", "i64", "u64", "bool"};
+  static const char* const names[] = {"undefined", "f32", "f16", "bf16", "f64", "i8",  "u8",
+                                      "i16",       "u16", "i32", "u32",  "i64", "u64", "bool"};
   return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
 }

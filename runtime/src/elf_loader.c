@@ -41,17 +41,41 @@ typedef struct elf_rela {
 
 enum {
   ET_DYN = 3,
-  EM_X86_64 = 62, EM_AARCH64 = 183, EM_RISCV = 243,
-  PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, PT_TLS = 7, PT_GNU_RELRO = 0x6474e552,
-  PF_X = 1, PF_W = 2, PF_R = 4,
+  EM_X86_64 = 62,
+  EM_AARCH64 = 183,
+  EM_RISCV = 243,
+  PT_LOAD = 1,
+  PT_DYNAMIC = 2,
+  PT_INTERP = 3,
+  PT_TLS = 7,
+  PT_GNU_RELRO = 0x6474e552,
+  PF_X = 1,
+  PF_W = 2,
+  PF_R = 4,
   STB_WEAK = 2,
 };
 
 enum { /* dynamic tags */
-  DT_NULL = 0, DT_PLTRELSZ = 2, DT_HASH = 4, DT_STRTAB = 5, DT_SYMTAB = 6, DT_RELA = 7,
-  DT_RELASZ = 8, DT_RELAENT = 9, DT_STRSZ = 10, DT_SYMENT = 11, DT_INIT = 12, DT_FINI = 13,
-  DT_REL = 17, DT_PLTREL = 20, DT_TEXTREL = 22, DT_JMPREL = 23, DT_INIT_ARRAYSZ = 27,
-  DT_FINI_ARRAYSZ = 28, DT_PREINIT_ARRAYSZ = 33, DT_RELRSZ = 35,
+       DT_NULL = 0,
+       DT_PLTRELSZ = 2,
+       DT_HASH = 4,
+       DT_STRTAB = 5,
+       DT_SYMTAB = 6,
+       DT_RELA = 7,
+       DT_RELASZ = 8,
+       DT_RELAENT = 9,
+       DT_STRSZ = 10,
+       DT_SYMENT = 11,
+       DT_INIT = 12,
+       DT_FINI = 13,
+       DT_REL = 17,
+       DT_PLTREL = 20,
+       DT_TEXTREL = 22,
+       DT_JMPREL = 23,
+       DT_INIT_ARRAYSZ = 27,
+       DT_FINI_ARRAYSZ = 28,
+       DT_PREINIT_ARRAYSZ = 33,
+       DT_RELRSZ = 35,
 };
 
 #define MAX_SEGMENTS 16
@@ -67,8 +91,9 @@ static reloc_kind classify_reloc(eave_arch arch, uint32_t type) {
     case EAVE_ARCH_X86_64:
       return type == 8 ? R_RELATIVE : (type == 6 || type == 7 || type == 1) ? R_SYMBOL : R_UNKNOWN;
     case EAVE_ARCH_AARCH64:
-      return type == 1027 ? R_RELATIVE
-             : (type == 1025 || type == 1026 || type == 257) ? R_SYMBOL : R_UNKNOWN;
+      return type == 1027                                    ? R_RELATIVE
+             : (type == 1025 || type == 1026 || type == 257) ? R_SYMBOL
+                                                             : R_UNKNOWN;
     case EAVE_ARCH_RISCV64:
       return type == 3 ? R_RELATIVE : (type == 5 || type == 2) ? R_SYMBOL : R_UNKNOWN;
   }
@@ -76,9 +101,10 @@ static reloc_kind classify_reloc(eave_arch arch, uint32_t type) {
 }
 
 static uint16_t machine_of(eave_arch arch) {
-  return arch == EAVE_ARCH_X86_64 ? EM_X86_64
+  return arch == EAVE_ARCH_X86_64    ? EM_X86_64
          : arch == EAVE_ARCH_AARCH64 ? EM_AARCH64
-         : arch == EAVE_ARCH_RISCV64 ? EM_RISCV : 0;
+         : arch == EAVE_ARCH_RISCV64 ? EM_RISCV
+                                     : 0;
 }
 
 static eave_status bad(const char* fmt, const char* what) {
@@ -128,7 +154,11 @@ static eave_status check_headers(const uint8_t* elf, size_t size, loader* L) {
   elf_header eh;
   if (size < sizeof eh) return bad("CODE: %s", "too small for an ELF header");
   memcpy(&eh, elf, sizeof eh);
-  if (memcmp(eh.ident, "\x7f" "ELF", 4) != 0) return bad("CODE: %s", "not an ELF file (bad magic)");
+  if (memcmp(eh.ident,
+             "\x7f"
+             "ELF",
+             4) != 0)
+    return bad("CODE: %s", "not an ELF file (bad magic)");
   if (eh.ident[4] != 2 || eh.ident[5] != 1)
     return bad("CODE: %s", "ELF is not 64-bit little-endian");
   if (eh.type != ET_DYN) return bad("CODE: %s", "ELF is not a shared object (e_type)");
@@ -145,8 +175,9 @@ static eave_status check_headers(const uint8_t* elf, size_t size, loader* L) {
     elf_phdr ph;
     memcpy(&ph, elf + eh.phoff + (size_t)i * sizeof ph, sizeof ph);
     if (ph.type == PT_TLS || ph.type == PT_INTERP)
-      return bad("CODE: %s", "ELF has PT_TLS or PT_INTERP (thread-locals and executables are "
-                             "not supported)");
+      return bad("CODE: %s",
+                 "ELF has PT_TLS or PT_INTERP (thread-locals and executables are "
+                 "not supported)");
     if (ph.type == PT_LOAD) {
       if (L->nsegs == MAX_SEGMENTS) return bad("CODE: %s", "too many PT_LOAD segments");
       if (ph.offset > size || ph.filesz > size - ph.offset || ph.filesz > ph.memsz ||
@@ -233,8 +264,9 @@ static eave_status read_dynamic(loader* L, const uint8_t* elf, size_t size, dyna
   }
   (void)size;
   if (!d->has_symtab || !d->has_strtab || !d->has_hash)
-    return bad("CODE: %s", "ELF lacks DT_SYMTAB, DT_STRTAB or DT_HASH (link with "
-                           "--hash-style=sysv)");
+    return bad("CODE: %s",
+               "ELF lacks DT_SYMTAB, DT_STRTAB or DT_HASH (link with "
+               "--hash-style=sysv)");
   if (d->relaent != sizeof(elf_rela) || d->syment != sizeof(elf_sym))
     return bad("CODE: %s", "unexpected DT_RELAENT or DT_SYMENT");
   if (d->pltrelsz && d->pltrel != DT_RELA) return bad("CODE: %s", "DT_PLTREL is not RELA");
@@ -259,8 +291,9 @@ static eave_status apply_relocations(loader* L, uint64_t table, uint64_t bytes) 
     if (kind == R_UNKNOWN)
       return eave_make_status(EAVE_STATUS_INVALID_ARTIFACT,
                               "CODE: relocation type %u is not supported on %s", type,
-                              L->arch == EAVE_ARCH_X86_64 ? "x86-64"
-                              : L->arch == EAVE_ARCH_AARCH64 ? "aarch64" : "riscv64");
+                              L->arch == EAVE_ARCH_X86_64    ? "x86-64"
+                              : L->arch == EAVE_ARCH_AARCH64 ? "aarch64"
+                                                             : "riscv64");
     const elf_phdr* target = segment_at(L, r.offset, 8);
     if (!target || !(target->flags & PF_W))
       return bad("CODE: %s", "relocation target outside the writable segments");
@@ -348,8 +381,8 @@ eave_status eave_elf_load(const uint8_t* elf, size_t size, eave_arch arch, eave_
   L.vmax = (L.vmax + page - 1) & ~(page - 1);
   /* Map extra so the image base can honour the segments' alignment. */
   size_t span = (size_t)(L.vmax - L.vmin), extra = (size_t)(L.page > page ? L.page - page : 0);
-  uint8_t* map = mmap(NULL, span + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+  uint8_t* map =
+      mmap(NULL, span + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (map == MAP_FAILED)
     return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "CODE: cannot map %zu bytes", span);
   out->mapping = map;
@@ -360,8 +393,7 @@ eave_status eave_elf_load(const uint8_t* elf, size_t size, eave_arch arch, eave_
 
   eave_status st;
   dynamic_info d;
-  if ((st = read_dynamic(&L, elf, size, &d)) ||
-      (st = apply_relocations(&L, d.rela, d.relasz)) ||
+  if ((st = read_dynamic(&L, elf, size, &d)) || (st = apply_relocations(&L, d.rela, d.relasz)) ||
       (st = apply_relocations(&L, d.jmprel, d.pltrelsz))) {
     eave_elf_unload(out);
     return st;
@@ -369,8 +401,8 @@ eave_status eave_elf_load(const uint8_t* elf, size_t size, eave_arch arch, eave_
   int failed = mprotect(L.image, span, PROT_NONE) != 0;
   for (int i = 0; i < L.nsegs && !failed; ++i) {
     const elf_phdr* s = &L.segs[i];
-    failed = protect(L.image, s->vaddr - L.vmin, s->vaddr - L.vmin + s->memsz, page,
-                     prot_of(s->flags));
+    failed =
+        protect(L.image, s->vaddr - L.vmin, s->vaddr - L.vmin + s->memsz, page, prot_of(s->flags));
     if (s->flags & PF_X)
       __builtin___clear_cache((char*)L.image + (s->vaddr - L.vmin),
                               (char*)L.image + (s->vaddr - L.vmin + s->memsz));

@@ -2,7 +2,6 @@
  * heap, outputs, aliases) and dispatching kernels, builtins and nested programs. Everything a
  * run allocates is kept for the next one, so a run with shapes no larger than an earlier one
  * allocates nothing. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,17 +10,6 @@
 #include "session.h"
 
 #define MAX_NESTING 32
-
-static eave_status run_error(const char* fmt, ...) EAVE_PRINTF(1, 2);
-
-static eave_status run_error(const char* fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return eave_make_status(EAVE_STATUS_RUN_ERROR, "%s", msg);
-}
 
 static const char* sym_name(const eave_model* m, uint32_t s) {
   return eave_model_string(m, m->symbols[s].name);
@@ -38,8 +26,8 @@ static eave_status define_symbol(eave_session* S, uint32_t s, int64_t value) {
   if (value < sym->min || (sym->max != -1 && value > sym->max)) {
     char max[24] = "inf";
     if (sym->max != -1) snprintf(max, sizeof max, "%lld", (long long)sym->max);
-    return run_error("symbol '%s' = %lld is outside its bounds [%lld, %s]",
-                     sym_name(S->model, s), (long long)value, (long long)sym->min, max);
+    return EAVE_RUN_ERROR("symbol '%s' = %lld is outside its bounds [%lld, %s]",
+                          sym_name(S->model, s), (long long)value, (long long)sym->min, max);
   }
   S->syms[s] = value;
   S->defined[s] = 1;
@@ -106,7 +94,7 @@ static eave_status eval_expr_symbol(eave_session* S, uint32_t s) {
   char err[256];
   int64_t value;
   if (eave_expr_eval(S->model->code + sym->code, sym->code_size, &env, &value, err, sizeof err))
-    return run_error("computing symbol '%s': %s", sym_name(S->model, s), err);
+    return EAVE_RUN_ERROR("computing symbol '%s': %s", sym_name(S->model, s), err);
   return define_symbol(S, s, value);
 }
 
@@ -115,7 +103,7 @@ static eave_status eval_dim(eave_session* S, int64_t d, int64_t* out) {
   if (!EAVE_DIM_IS_SYMBOL(d)) return *out = d, NULL;
   uint32_t s = EAVE_DIM_SYMBOL_INDEX(d);
   if (!S->defined[s])
-    return run_error("symbol '%s' is used before it is known", sym_name(S->model, s));
+    return EAVE_RUN_ERROR("symbol '%s' is used before it is known", sym_name(S->model, s));
   *out = S->syms[s];
   return NULL;
 }
@@ -129,10 +117,10 @@ static eave_status eval_shape(eave_session* S, uint32_t v) {
     eave_status st = eval_dim(S, S->model->dims[val->dims + a], &d);
     if (st) return eave_status_annotate(st, "shape of value '%s': ", value_name(S->model, v));
     if (d < 0)
-      return run_error("value '%s' axis %u has negative size %lld", value_name(S->model, v), a,
-                       (long long)d);
+      return EAVE_RUN_ERROR("value '%s' axis %u has negative size %lld", value_name(S->model, v), a,
+                            (long long)d);
     if (d && bytes > (UINT64_MAX >> 2) / (uint64_t)d)
-      return run_error("value '%s' is too large", value_name(S->model, v));
+      return EAVE_RUN_ERROR("value '%s' is too large", value_name(S->model, v));
     bytes *= (uint64_t)d;
     S->dims[val->dims + a] = d;
   }
@@ -155,31 +143,31 @@ static eave_status resolve(eave_session* S, uint32_t p, uint32_t v) {
       eave_tensor_ref* ref = &S->refs[m->programs[p].outputs + val->index];
       if (p == 0 && !ref->data) { /* session-owned output */
         eave_output_state* o = &S->outputs[val->index];
-        EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &o->owned, &o->owned_capacity, vs->bytes,
-                                                  "a model output"));
+        EAVE_RETURN_IF_ERROR(
+            eave_session_reserve(S, &o->owned, &o->owned_capacity, vs->bytes, "a model output"));
         vs->data = o->owned;
       } else if (vs->bytes > ref->bytes) {
-        return run_error("output '%s' needs %llu bytes, but its buffer has %llu",
-                         value_name(m, v), (unsigned long long)vs->bytes,
-                         (unsigned long long)ref->bytes);
+        return EAVE_RUN_ERROR("output '%s' needs %llu bytes, but its buffer has %llu",
+                              value_name(m, v), (unsigned long long)vs->bytes,
+                              (unsigned long long)ref->bytes);
       } else {
         vs->data = ref->data;
       }
       break;
     }
     case EAVE_STORAGE_HEAP:
-      EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &vs->heap, &vs->heap_capacity, vs->bytes,
-                                                "a heap value"));
+      EAVE_RETURN_IF_ERROR(
+          eave_session_reserve(S, &vs->heap, &vs->heap_capacity, vs->bytes, "a heap value"));
       vs->data = vs->heap;
       break;
     case EAVE_STORAGE_ALIAS: {
       EAVE_RETURN_IF_ERROR(resolve(S, p, val->index));
       const eave_value_state* base = &S->values[val->index];
       if (val->offset > base->bytes || vs->bytes > base->bytes - val->offset)
-        return run_error("alias '%s' (bytes %llu + %llu) overruns its base '%s' (%llu bytes)",
-                         value_name(m, v), (unsigned long long)val->offset,
-                         (unsigned long long)vs->bytes, value_name(m, val->index),
-                         (unsigned long long)base->bytes);
+        return EAVE_RUN_ERROR("alias '%s' (bytes %llu + %llu) overruns its base '%s' (%llu bytes)",
+                              value_name(m, v), (unsigned long long)val->offset,
+                              (unsigned long long)vs->bytes, value_name(m, val->index),
+                              (unsigned long long)base->bytes);
       vs->data = (uint8_t*)base->data + val->offset;
       break;
     }
@@ -216,8 +204,8 @@ static eave_status place_arena(eave_session* S, uint32_t p) {
       S->plan_items[n++] = (eave_plan_item){bytes, first, last, 0};
     }
     if (eave_plan_arena(S->plan_items, n, EAVE_ARENA_ALIGNMENT, S->plan_scratch, &arena->planned))
-      return run_error("the arena of program '%s' overflows",
-                       eave_model_string(m, m->programs[p].name));
+      return EAVE_RUN_ERROR("the arena of program '%s' overflows",
+                            eave_model_string(m, m->programs[p].name));
     n = 0;
     for (uint32_t i = r.begin; i < r.end; ++i) {
       uint32_t v = m->program_values[i];
@@ -228,8 +216,8 @@ static eave_status place_arena(eave_session* S, uint32_t p) {
   }
   if (arena->planned > arena->capacity || (!arena->base && arena->planned)) {
     void* base = arena->base;
-    EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &base, &arena->capacity, arena->planned,
-                                              "the activation arena"));
+    EAVE_RETURN_IF_ERROR(
+        eave_session_reserve(S, &base, &arena->capacity, arena->planned, "the activation arena"));
     arena->base = base;
   }
   for (uint32_t i = r.begin; i < r.end; ++i) {
@@ -256,19 +244,20 @@ static eave_status enter_program(eave_session* S, uint32_t p, uint32_t* cursor) 
     const eave_value* val = &m->values[m->lists[pr->inputs + i]];
     const eave_tensor_ref* ref = &S->refs[pr->inputs + i];
     if (ref->dtype != val->dtype || ref->rank != val->rank)
-      return run_error("input '%s' of program '%s' is %s rank %u, got %s rank %u",
-                       eave_model_string(m, val->name), eave_model_string(m, pr->name),
-                       eave_dtype_name((eave_dtype)val->dtype), val->rank,
-                       eave_dtype_name((eave_dtype)ref->dtype), ref->rank);
+      return EAVE_RUN_ERROR("input '%s' of program '%s' is %s rank %u, got %s rank %u",
+                            eave_model_string(m, val->name), eave_model_string(m, pr->name),
+                            eave_dtype_name((eave_dtype)val->dtype), val->rank,
+                            eave_dtype_name((eave_dtype)ref->dtype), ref->rank);
   }
   eave_range sched = m->schedule_range[p];
   uint32_t k = sched.begin;
   for (; k < sched.end && m->symbols[m->schedule[k]].kind == EAVE_SYMBOL_INPUT; ++k) {
     const eave_symbol* sym = &m->symbols[m->schedule[k]];
-    eave_status st = define_symbol(S, m->schedule[k], S->refs[pr->inputs + sym->input].dims[sym->axis]);
+    eave_status st =
+        define_symbol(S, m->schedule[k], S->refs[pr->inputs + sym->input].dims[sym->axis]);
     if (st)
-      return eave_status_annotate(st, "input '%s' axis %u: ",
-                                  value_name(m, m->lists[pr->inputs + sym->input]), sym->axis);
+      return eave_status_annotate(
+          st, "input '%s' axis %u: ", value_name(m, m->lists[pr->inputs + sym->input]), sym->axis);
   }
   for (; k < sched.end && m->symbols[m->schedule[k]].ready_step == -1; ++k)
     EAVE_RETURN_IF_ERROR(eval_expr_symbol(S, m->schedule[k]));
@@ -283,21 +272,22 @@ static eave_status enter_program(eave_session* S, uint32_t p, uint32_t* cursor) 
       int64_t want = S->dims[val->dims + a], d = m->dims[val->dims + a];
       if (ref->dims[a] == want) continue;
       if (!EAVE_DIM_IS_SYMBOL(d))
-        return run_error("input '%s' axis %u is %lld, expected %lld", value_name(m, v), a,
-                         (long long)ref->dims[a], (long long)want);
+        return EAVE_RUN_ERROR("input '%s' axis %u is %lld, expected %lld", value_name(m, v), a,
+                              (long long)ref->dims[a], (long long)want);
       const eave_symbol* sym = &m->symbols[EAVE_DIM_SYMBOL_INDEX(d)];
-      return run_error("input '%s' axis %u is %lld, but symbol '%s' is %lld (set by input '%s' "
-                       "axis %u)",
-                       value_name(m, v), a, (long long)ref->dims[a], sym_name(m, EAVE_DIM_SYMBOL_INDEX(d)),
-                       (long long)want,
-                       sym->kind == EAVE_SYMBOL_INPUT
-                           ? value_name(m, m->lists[m->programs[sym->program].inputs + sym->input])
-                           : "(an expression)",
-                       sym->axis);
+      return EAVE_RUN_ERROR(
+          "input '%s' axis %u is %lld, but symbol '%s' is %lld (set by input '%s' "
+          "axis %u)",
+          value_name(m, v), a, (long long)ref->dims[a], sym_name(m, EAVE_DIM_SYMBOL_INDEX(d)),
+          (long long)want,
+          sym->kind == EAVE_SYMBOL_INPUT
+              ? value_name(m, m->lists[m->programs[sym->program].inputs + sym->input])
+              : "(an expression)",
+          sym->axis);
     }
     if (S->values[v].bytes > ref->bytes)
-      return run_error("input '%s' needs %llu bytes, got %llu", value_name(m, v),
-                       (unsigned long long)S->values[v].bytes, (unsigned long long)ref->bytes);
+      return EAVE_RUN_ERROR("input '%s' needs %llu bytes, got %llu", value_name(m, v),
+                            (unsigned long long)S->values[v].bytes, (unsigned long long)ref->bytes);
     S->values[v].data = ref->data;
     S->values[v].ready = 1;
   }
@@ -411,8 +401,8 @@ static void bind_nested(eave_session* S, const eave_step* st, uint32_t np, uint3
     memset(ref, 0, sizeof *ref);
     if (v < 0) continue;
     const eave_value* val = &m->values[v];
-    *ref = (eave_tensor_ref){S->values[v].data, S->values[v].bytes, S->dims + val->dims,
-                             val->rank, val->dtype};
+    *ref = (eave_tensor_ref){S->values[v].data, S->values[v].bytes, S->dims + val->dims, val->rank,
+                             val->dtype};
   }
   for (uint32_t i = 0; i < pr->output_count && i < st->output_count; ++i) {
     int32_t v = operand(m, st, st->input_count + i);
@@ -426,8 +416,8 @@ static eave_status read_scalar(eave_session* S, const eave_step* st, uint32_t k,
   uint32_t dtype = S->model->values[v].dtype;
   if (S->values[v].bytes != eave_dtype_size((eave_dtype)dtype) ||
       read_integer(dtype, S->values[v].data, 0, out) != 0)
-    return run_error("operand %u ('%s') must be one integer or bool element", k,
-                     value_name(S->model, v));
+    return EAVE_RUN_ERROR("operand %u ('%s') must be one integer or bool element", k,
+                          value_name(S->model, v));
   return NULL;
 }
 
@@ -437,8 +427,8 @@ static eave_status run_if(eave_session* S, uint32_t p, const eave_step* st, int 
   EAVE_RETURN_IF_ERROR(read_scalar(S, st, 0, &cond));
   uint32_t branch = st->programs[cond ? 0 : 1];
   bind_nested(S, st, branch, 1);
-  return eave_status_annotate(run_program(S, branch, depth + 1), "%s branch: ",
-                              cond ? "then" : "else");
+  return eave_status_annotate(run_program(S, branch, depth + 1),
+                              "%s branch: ", cond ? "then" : "else");
 }
 
 /* ONNX Loop: state v lives in the step's outputs; each iteration the body reads it and writes
@@ -455,12 +445,12 @@ static eave_status run_loop(eave_session* S, uint32_t p, const eave_step* st, in
     uint32_t in = (uint32_t)operand(m, st, 2 + i), out = (uint32_t)operand(m, st, 2 + nv + i);
     eave_value_state* o = &S->values[out];
     if (S->values[in].bytes != o->bytes)
-      return run_error("LOOP: initial value '%s' has %llu bytes, the loop state %llu",
-                       value_name(m, in), (unsigned long long)S->values[in].bytes,
-                       (unsigned long long)o->bytes);
+      return EAVE_RUN_ERROR("LOOP: initial value '%s' has %llu bytes, the loop state %llu",
+                            value_name(m, in), (unsigned long long)S->values[in].bytes,
+                            (unsigned long long)o->bytes);
     memmove(o->data, S->values[in].data, (size_t)o->bytes);
-    EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &o->scratch, &o->scratch_capacity, o->bytes,
-                                              "a loop state"));
+    EAVE_RETURN_IF_ERROR(
+        eave_session_reserve(S, &o->scratch, &o->scratch_capacity, o->bytes, "a loop state"));
   }
   int64_t iter = 0;
   uint8_t cond_in = 1, cond_out[8] = {0};
@@ -504,18 +494,18 @@ static eave_status finish_outputs(eave_session* S, uint32_t p) {
     if (p == 0 && !dst) {
       eave_output_state* o = &S->outputs[i];
       if (val->storage != EAVE_STORAGE_OUTPUT)
-        EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &o->owned, &o->owned_capacity, vs->bytes,
-                                                  "a model output"));
+        EAVE_RETURN_IF_ERROR(
+            eave_session_reserve(S, &o->owned, &o->owned_capacity, vs->bytes, "a model output"));
       dst = o->owned;
     } else if (vs->bytes > slot->bytes) {
-      return run_error("output %u ('%s') has %llu bytes, but its buffer holds %llu", i,
-                       value_name(m, v), (unsigned long long)vs->bytes,
-                       (unsigned long long)slot->bytes);
+      return EAVE_RUN_ERROR("output %u ('%s') has %llu bytes, but its buffer holds %llu", i,
+                            value_name(m, v), (unsigned long long)vs->bytes,
+                            (unsigned long long)slot->bytes);
     }
     if (dst != vs->data) memmove(dst, vs->data, (size_t)vs->bytes);
     if (p == 0)
-      S->outputs[i].result = (eave_tensor_ref){dst, vs->bytes, S->dims + val->dims, val->rank,
-                                               val->dtype};
+      S->outputs[i].result =
+          (eave_tensor_ref){dst, vs->bytes, S->dims + val->dims, val->rank, val->dtype};
   }
   return NULL;
 }
@@ -532,7 +522,7 @@ static eave_status run_step(eave_session* S, uint32_t p, const eave_step* step, 
 
 static eave_status run_program(eave_session* S, uint32_t p, int depth) {
   if (depth > MAX_NESTING)
-    return run_error("control flow nested deeper than %d programs", MAX_NESTING);
+    return EAVE_RUN_ERROR("control flow nested deeper than %d programs", MAX_NESTING);
   const eave_model* m = S->model;
   const eave_program* pr = &m->programs[p];
   uint32_t cursor;
@@ -546,9 +536,8 @@ static eave_status run_program(eave_session* S, uint32_t p, int depth) {
       st = eval_expr_symbol(S, m->schedule[cursor]);
     if (!st) st = run_step(S, p, step, depth);
     if (st)
-      return eave_status_annotate(st, "program '%s' step %u '%s': ",
-                                  eave_model_string(m, pr->name), k,
-                                  eave_model_string(m, step->name));
+      return eave_status_annotate(st, "program '%s' step %u '%s': ", eave_model_string(m, pr->name),
+                                  k, eave_model_string(m, step->name));
   }
   return finish_outputs(S, p);
 }
@@ -565,8 +554,8 @@ eave_status eave_session_run(eave_session* S) {
     S->refs[p0->inputs + i] = S->inputs[i].ref;
   }
   for (uint32_t i = 0; i < p0->output_count; ++i)
-    S->refs[p0->outputs + i] = (eave_tensor_ref){S->outputs[i].bound, S->outputs[i].bound_capacity,
-                                                 NULL, 0, 0};
+    S->refs[p0->outputs + i] =
+        (eave_tensor_ref){S->outputs[i].bound, S->outputs[i].bound_capacity, NULL, 0, 0};
   memset(S->defined, 0, m->symbol_count);
   EAVE_RETURN_IF_ERROR(run_program(S, 0, 0));
   S->has_results = 1;

@@ -24,9 +24,12 @@ int eave_expr_decode(const uint8_t* code, size_t size, size_t* pos, eave_expr_in
   out->op = op;
   out->imm = 0;
   size_t imm_size = 0;
-  if (op == EAVE_EXPR_CONST) imm_size = 8;
-  else if (op == EAVE_EXPR_SYM || op == EAVE_EXPR_LOAD) imm_size = 4;
-  else if (op < EAVE_EXPR_ADD || op > EAVE_EXPR_SELECT) return -1;
+  if (op == EAVE_EXPR_CONST)
+    imm_size = 8;
+  else if (op == EAVE_EXPR_SYM || op == EAVE_EXPR_LOAD)
+    imm_size = 4;
+  else if (op < EAVE_EXPR_ADD || op > EAVE_EXPR_SELECT)
+    return -1;
   if (size - *pos < imm_size) return -1;
   uint64_t v = 0;
   for (size_t i = imm_size; i-- > 0;) v = (v << 8) | code[*pos + i];
@@ -65,13 +68,16 @@ static int fail(char* err, size_t err_size, const char* msg, int64_t a, int64_t 
 static int binary(uint8_t op, int64_t a, int64_t b, int64_t* r, char* err, size_t err_size) {
   switch (op) {
     case EAVE_EXPR_ADD:
-      if (__builtin_add_overflow(a, b, r)) return fail(err, err_size, "overflow in %lld + %lld", a, b);
+      if (__builtin_add_overflow(a, b, r))
+        return fail(err, err_size, "overflow in %lld + %lld", a, b);
       return 0;
     case EAVE_EXPR_SUB:
-      if (__builtin_sub_overflow(a, b, r)) return fail(err, err_size, "overflow in %lld - %lld", a, b);
+      if (__builtin_sub_overflow(a, b, r))
+        return fail(err, err_size, "overflow in %lld - %lld", a, b);
       return 0;
     case EAVE_EXPR_MUL:
-      if (__builtin_mul_overflow(a, b, r)) return fail(err, err_size, "overflow in %lld * %lld", a, b);
+      if (__builtin_mul_overflow(a, b, r))
+        return fail(err, err_size, "overflow in %lld * %lld", a, b);
       return 0;
     case EAVE_EXPR_FLOORDIV:
     case EAVE_EXPR_CEILDIV:
@@ -84,9 +90,12 @@ static int binary(uint8_t op, int64_t a, int64_t b, int64_t* r, char* err, size_
       }
       int64_t q = a / b, m = a % b;
       int inexact_negative = m != 0 && ((m < 0) != (b < 0));
-      if (op == EAVE_EXPR_MOD) *r = inexact_negative ? m + b : m;
-      else if (op == EAVE_EXPR_FLOORDIV) *r = inexact_negative ? q - 1 : q;
-      else *r = (m != 0 && !inexact_negative) ? q + 1 : q;
+      if (op == EAVE_EXPR_MOD)
+        *r = inexact_negative ? m + b : m;
+      else if (op == EAVE_EXPR_FLOORDIV)
+        *r = inexact_negative ? q - 1 : q;
+      else
+        *r = (m != 0 && !inexact_negative) ? q + 1 : q;
       return 0;
     }
     case EAVE_EXPR_MIN: return *r = a < b ? a : b, 0;
@@ -124,7 +133,8 @@ int eave_expr_eval(const uint8_t* code, size_t size, const eave_expr_env* env, i
       }
       case EAVE_EXPR_LOAD:
         if (!env->load) return fail(err, err_size, "LOAD is not allowed here", 0, 0);
-        if (env->load(env->self, (uint32_t)in.imm, stack[sp - 1], &r, err, err_size) != 0) return -1;
+        if (env->load(env->self, (uint32_t)in.imm, stack[sp - 1], &r, err, err_size) != 0)
+          return -1;
         --sp;
         break;
       case EAVE_EXPR_NEG:

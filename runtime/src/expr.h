@@ -12,8 +12,8 @@ extern "C" {
 #endif
 
 typedef struct eave_expr_insn {
-  uint8_t op;    /* eave_expr_op */
-  int64_t imm;   /* CONST: the constant; SYM: symbol index; LOAD: value index */
+  uint8_t op;  /* eave_expr_op */
+  int64_t imm; /* CONST: the constant; SYM: symbol index; LOAD: value index */
 } eave_expr_insn;
 
 /* Decodes the instruction at code[*pos] and advances *pos. Returns 0, or -1 for an unknown
@@ -33,8 +33,7 @@ typedef struct eave_expr_env {
   const int64_t* syms;
   const uint8_t* defined;
   const char* (*symbol_name)(void* self, uint32_t symbol); /* for messages; may be NULL */
-  int (*load)(void* self, uint32_t value, int64_t index, int64_t* out, char* err,
-              size_t err_size);
+  int (*load)(void* self, uint32_t value, int64_t index, int64_t* out, char* err, size_t err_size);
   void* self;
 } eave_expr_env;
 

@@ -1,11 +1,11 @@
 /* Loading models (file, memory, static), reference counting and the query functions. */
 #define _GNU_SOURCE /* MAP_ANONYMOUS, posix_memalign under -std=c11 */
+#include "model.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "model.h"
 
 #if defined(__unix__)
 #include <fcntl.h>
@@ -85,8 +85,8 @@ static eave_status model_finish(eave_model* m, const eave_model_options* options
   int verify_weights = options ? options->verify_weights : 1;
   const uint8_t* code;
   size_t code_size;
-  EAVE_RETURN_IF_ERROR(eave_artifact_read(m, verify_weights, static_kernels == NULL, &code,
-                                          &code_size));
+  EAVE_RETURN_IF_ERROR(
+      eave_artifact_read(m, verify_weights, static_kernels == NULL, &code, &code_size));
   if (static_kernels) {
     const eave_kernel_table* t = static_kernels;
     if (t->magic != EAVE_KERNEL_TABLE_MAGIC || t->abi_version != EAVE_KERNEL_ABI_VERSION)
@@ -97,8 +97,7 @@ static eave_status model_finish(eave_model* m, const eave_model_options* options
                               EAVE_KERNEL_ABI_VERSION);
     for (uint32_t k = 0; k < t->count; ++k)
       if (!t->fns[k])
-        return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
-                                "static model: kernel %u is NULL", k);
+        return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "static model: kernel %u is NULL", k);
     m->kernels = t;
   } else {
     EAVE_RETURN_IF_ERROR(eave_elf_load(code, code_size, m->arch, &m->code_image));
@@ -118,8 +117,8 @@ static eave_status load_common(eave_model* m, const eave_model_options* options,
   return NULL;
 }
 
-eave_status eave_model_load_memory(const void* data, size_t size,
-                                   const eave_model_options* options, eave_model** out_model) {
+eave_status eave_model_load_memory(const void* data, size_t size, const eave_model_options* options,
+                                   eave_model** out_model) {
   if (!out_model || (!data && size))
     return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "eave_model_load_memory: null argument");
   *out_model = NULL;
@@ -180,8 +179,7 @@ eave_status eave_model_load_file(const char* path, const eave_model_options* opt
   int map_errno = errno;
   close(fd);
   if (map == MAP_FAILED)
-    return eave_make_status(EAVE_STATUS_IO_ERROR, "cannot map '%s': %s", path,
-                            strerror(map_errno));
+    return eave_make_status(EAVE_STATUS_IO_ERROR, "cannot map '%s': %s", path, strerror(map_errno));
   eave_model* m;
   eave_status st = model_new(options, &m);
   if (st) {
@@ -221,8 +219,10 @@ static eave_status get_io(const eave_model* m, int32_t index, const eave_io_info
                           int32_t count, const char* what, eave_tensor_info* out) {
   if (!m || !out) return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "null argument");
   if (index < 0 || index >= count)
-    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "%s index %d out of range (the model "
-                            "has %d)", what, index, count);
+    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
+                            "%s index %d out of range (the model "
+                            "has %d)",
+                            what, index, count);
   *out = table[index].info;
   return NULL;
 }
@@ -243,8 +243,8 @@ static eave_status find_io(const eave_io_info* table, int32_t count, const char*
   for (int32_t i = 0; i < count; ++i) {
     if (strcmp(table[i].info.name, name) == 0) return *out_index = i, NULL;
     if (used < sizeof names - 1) {
-      int n = snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "",
-                       table[i].info.name);
+      int n =
+          snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "", table[i].info.name);
       used += n > 0 ? (size_t)n : 0;
     }
   }

@@ -69,14 +69,14 @@ struct eave_model {
 
   /* Derived at load (one allocation, `derived`). */
   void* derived;
-  uint32_t* program_values;   /* the values of each program, by program_value_range */
+  uint32_t* program_values; /* the values of each program, by program_value_range */
   eave_range* program_value_range;
-  uint32_t* schedule;         /* each program's symbols to compute: INPUT ones, then EXPR ones
-                                 by ready_step (-1 first), by schedule_range */
+  uint32_t* schedule; /* each program's symbols to compute: INPUT ones, then EXPR ones
+                         by ready_step (-1 first), by schedule_range */
   eave_range* schedule_range;
-  uint32_t max_operands;      /* largest input_count + output_count of a step */
-  uint32_t max_arena_values;  /* largest number of ARENA values in one program */
-  eave_io_info* inputs;       /* program 0's inputs and outputs */
+  uint32_t max_operands;     /* largest input_count + output_count of a step */
+  uint32_t max_arena_values; /* largest number of ARENA values in one program */
+  eave_io_info* inputs;      /* program 0's inputs and outputs */
   eave_io_info* outputs;
 
   eave_code_image code_image; /* when the kernels came from CODE */

@@ -13,9 +13,9 @@ static int goes_before(const eave_plan_item* items, uint32_t a, uint32_t b) {
   return a < b;
 }
 
-int eave_plan_arena(eave_plan_item* items, uint32_t count, uint64_t alignment,
-                    uint32_t* scratch, uint64_t* arena_size) {
-  uint32_t* order = scratch;          /* items to place, in placement order */
+int eave_plan_arena(eave_plan_item* items, uint32_t count, uint64_t alignment, uint32_t* scratch,
+                    uint64_t* arena_size) {
+  uint32_t* order = scratch;             /* items to place, in placement order */
   uint32_t* by_offset = scratch + count; /* items placed so far, by offset */
   uint32_t n = 0, np = 0;
   uint64_t total = 0, mask = alignment - 1;
@@ -46,7 +46,8 @@ int eave_plan_arena(eave_plan_item* items, uint32_t count, uint64_t alignment,
     if (it->offset > UINT64_MAX - size) return -1;
     if (it->offset + size > total) total = it->offset + size;
     uint32_t k = np++;
-    for (; k > 0 && items[by_offset[k - 1]].offset > it->offset; --k) by_offset[k] = by_offset[k - 1];
+    for (; k > 0 && items[by_offset[k - 1]].offset > it->offset; --k)
+      by_offset[k] = by_offset[k - 1];
     by_offset[k] = order[o];
   }
   *arena_size = total;

@@ -11,8 +11,8 @@ extern "C" {
 #endif
 
 typedef struct eave_plan_item {
-  uint64_t size;   /* bytes; 0 is not placed (offset 0) */
-  int32_t first;   /* live range in steps, inclusive; first < 0 is not placed */
+  uint64_t size; /* bytes; 0 is not placed (offset 0) */
+  int32_t first; /* live range in steps, inclusive; first < 0 is not placed */
   int32_t last;
   uint64_t offset; /* out: a multiple of `alignment` */
 } eave_plan_item;
@@ -21,8 +21,8 @@ typedef struct eave_plan_item {
  * in the smallest gap that holds it (or after the last conflicting item). `alignment` is a
  * power of two; `scratch` holds 2 * count entries. Deterministic: the same items give the
  * same plan everywhere. Returns 0 with *arena_size set, or -1 if the sizes overflow. */
-int eave_plan_arena(eave_plan_item* items, uint32_t count, uint64_t alignment,
-                    uint32_t* scratch, uint64_t* arena_size);
+int eave_plan_arena(eave_plan_item* items, uint32_t count, uint64_t alignment, uint32_t* scratch,
+                    uint64_t* arena_size);
 
 #ifdef __cplusplus
 }

@@ -63,10 +63,11 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
     case EAVE_STORAGE_ARENA:
       if (v->offset % EAVE_ARENA_ALIGNMENT || v->offset > pr->arena_size ||
           v->size > pr->arena_size - v->offset || !live_range_ok(v, pr))
-        return EAVE_INVALID("PROGRAM: %s: ARENA offset %llu + size %llu (or live range) outside "
-                            "program %u's arena of %llu bytes",
-                            label, (unsigned long long)v->offset, (unsigned long long)v->size,
-                            v->program, (unsigned long long)pr->arena_size);
+        return EAVE_INVALID(
+            "PROGRAM: %s: ARENA offset %llu + size %llu (or live range) outside "
+            "program %u's arena of %llu bytes",
+            label, (unsigned long long)v->offset, (unsigned long long)v->size, v->program,
+            (unsigned long long)pr->arena_size);
       return NULL;
     case EAVE_STORAGE_WEIGHT: {
       uint64_t bytes = eave_dtype_size((eave_dtype)v->dtype);
@@ -79,10 +80,11 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
                             label, (unsigned long long)v->size);
       if (v->offset % EAVE_WEIGHT_ALIGNMENT || v->offset > m->weights_size ||
           v->size > m->weights_size - v->offset)
-        return EAVE_INVALID("PROGRAM: %s: WEIGHT offset %llu + size %llu outside WEIGHTS (%llu "
-                            "bytes) or misaligned",
-                            label, (unsigned long long)v->offset, (unsigned long long)v->size,
-                            (unsigned long long)m->weights_size);
+        return EAVE_INVALID(
+            "PROGRAM: %s: WEIGHT offset %llu + size %llu outside WEIGHTS (%llu "
+            "bytes) or misaligned",
+            label, (unsigned long long)v->offset, (unsigned long long)v->size,
+            (unsigned long long)m->weights_size);
       return NULL;
     }
     case EAVE_STORAGE_INPUT:
@@ -100,9 +102,10 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
     case EAVE_STORAGE_ALIAS:
       /* Bases come first, so alias chains end. */
       if (v->index >= id || m->values[v->index].program != v->program)
-        return EAVE_INVALID("PROGRAM: %s: ALIAS of value %u, which is not an earlier value of "
-                            "the same program",
-                            label, v->index);
+        return EAVE_INVALID(
+            "PROGRAM: %s: ALIAS of value %u, which is not an earlier value of "
+            "the same program",
+            label, v->index);
       return NULL;
   }
   return EAVE_INVALID("PROGRAM: %s: unknown storage kind %u", label, v->storage);
@@ -128,9 +131,10 @@ static eave_status check_symbol(const eave_model* m, uint32_t s) {
       return EAVE_INVALID("PROGRAM: symbol %u '%s': input %u out of range", s, name, sym->input);
     const eave_value* v = &m->values[m->lists[pr->inputs + sym->input]];
     if (sym->axis >= v->rank || m->dims[v->dims + sym->axis] != EAVE_DIM_SYMBOL(s))
-      return EAVE_INVALID("PROGRAM: symbol %u '%s': input %u axis %u does not have this symbol "
-                          "as its dim",
-                          s, name, sym->input, sym->axis);
+      return EAVE_INVALID(
+          "PROGRAM: symbol %u '%s': input %u axis %u does not have this symbol "
+          "as its dim",
+          s, name, sym->input, sym->axis);
     return NULL;
   }
   if (sym->kind != EAVE_SYMBOL_EXPR)
@@ -147,8 +151,8 @@ static eave_status check_symbol(const eave_model* m, uint32_t s) {
     eave_expr_insn in;
     eave_expr_decode(m->code + sym->code, sym->code_size, &pos, &in);
     if (in.op == EAVE_EXPR_LOAD && m->values[in.imm].program != sym->program)
-      return EAVE_INVALID("PROGRAM: symbol %u '%s': LOAD of value %lld of another program", s,
-                          name, (long long)in.imm);
+      return EAVE_INVALID("PROGRAM: symbol %u '%s': LOAD of value %lld of another program", s, name,
+                          (long long)in.imm);
   }
   return NULL;
 }
@@ -171,9 +175,10 @@ static eave_status check_arena_dims(const eave_model* m, uint32_t id) {
                 (sym->kind == EAVE_SYMBOL_EXPR && sym->ready_step == -1 && !uses_load);
     if (!early) {
       char label[160];
-      return EAVE_INVALID("PROGRAM: %s: ARENA dims use symbol '%s', which is not known when "
-                          "its program starts (make the value HEAP)",
-                          value_label(m, id, label, sizeof label), symbol_name(m, s));
+      return EAVE_INVALID(
+          "PROGRAM: %s: ARENA dims use symbol '%s', which is not known when "
+          "its program starts (make the value HEAP)",
+          value_label(m, id, label, sizeof label), symbol_name(m, s));
     }
   }
   return NULL;
@@ -211,13 +216,14 @@ static int read_only(const eave_model* m, uint32_t v) {
 static eave_status check_nested(const eave_model* m, uint32_t p, uint32_t s, uint32_t nested,
                                 uint32_t inputs, uint32_t outputs) {
   if (nested <= p || nested >= m->program_count)
-    return EAVE_INVALID("PROGRAM: step %u: nested program %u must come after program %u", s,
-                        nested, p);
+    return EAVE_INVALID("PROGRAM: step %u: nested program %u must come after program %u", s, nested,
+                        p);
   const eave_program* np = &m->programs[nested];
   if (np->input_count != inputs || np->output_count != outputs)
-    return EAVE_INVALID("PROGRAM: step %u: nested program %u takes %u inputs and gives %u "
-                        "outputs; the step passes %u and expects %u",
-                        s, nested, np->input_count, np->output_count, inputs, outputs);
+    return EAVE_INVALID(
+        "PROGRAM: step %u: nested program %u takes %u inputs and gives %u "
+        "outputs; the step passes %u and expects %u",
+        s, nested, np->input_count, np->output_count, inputs, outputs);
   return NULL;
 }
 
@@ -233,12 +239,13 @@ static eave_status check_step(const eave_model* m, uint32_t p, uint32_t s) {
     int is_output = k >= st->input_count;
     if (v == -1 && !is_output) continue;
     if (v < 0 || (uint32_t)v >= m->value_count || m->values[v].program != p)
-      return EAVE_INVALID("PROGRAM: step %u '%s': operand %u is not a value of program %u", s,
-                          name, k, p);
+      return EAVE_INVALID("PROGRAM: step %u '%s': operand %u is not a value of program %u", s, name,
+                          k, p);
     if (is_output && read_only(m, (uint32_t)v))
-      return EAVE_INVALID("PROGRAM: step %u '%s': output %u would write into a weight or an "
-                          "input",
-                          s, name, k - st->input_count);
+      return EAVE_INVALID(
+          "PROGRAM: step %u '%s': output %u would write into a weight or an "
+          "input",
+          s, name, k - st->input_count);
   }
   switch (st->kind) {
     case EAVE_STEP_KERNEL:
@@ -256,14 +263,15 @@ static eave_status check_step(const eave_model* m, uint32_t p, uint32_t s) {
     case EAVE_STEP_IF:
       if (st->input_count < 1 || m->operands[st->operands] < 0)
         return EAVE_INVALID("PROGRAM: step %u '%s': IF needs a condition", s, name);
-      EAVE_RETURN_IF_ERROR(check_nested(m, p, s, st->programs[0], st->input_count - 1,
-                                        st->output_count));
+      EAVE_RETURN_IF_ERROR(
+          check_nested(m, p, s, st->programs[0], st->input_count - 1, st->output_count));
       return check_nested(m, p, s, st->programs[1], st->input_count - 1, st->output_count);
     case EAVE_STEP_LOOP:
       if (st->input_count < 2 || st->output_count != st->input_count - 2)
-        return EAVE_INVALID("PROGRAM: step %u '%s': LOOP takes [max_trip, cond, v...] and "
-                            "gives [v...] (scan outputs are not supported)",
-                            s, name);
+        return EAVE_INVALID(
+            "PROGRAM: step %u '%s': LOOP takes [max_trip, cond, v...] and "
+            "gives [v...] (scan outputs are not supported)",
+            s, name);
       return check_nested(m, p, s, st->programs[0], st->input_count, st->output_count + 1);
     case EAVE_STEP_SCAN:
       return eave_make_status(EAVE_STATUS_UNSUPPORTED,

@@ -1,8 +1,8 @@
 /* Session creation, binding, results and release. Running is in executor.c. */
+#include "session.h"
+
 #include <stdio.h>
 #include <string.h>
-
-#include "session.h"
 
 void eave_session_options_initialize(eave_session_options* options) {
   memset(options, 0, sizeof *options);
@@ -53,21 +53,26 @@ eave_status eave_session_create(eave_model* model, const eave_session_options* o
   const eave_program* p0 = &m->programs[0];
 
   /* Sizes of every per-session table, then one allocation. */
-  size_t sizes[][2] = {
-      {m->symbol_count, sizeof(int64_t)},        {m->symbol_count, 1},
-      {m->dim_count, sizeof(int64_t)},           {m->value_count, sizeof(eave_value_state)},
-      {m->value_count, sizeof(uint64_t)},        {m->value_count, sizeof(uint64_t)},
-      {m->program_count, sizeof(eave_arena_state)}, {m->max_arena_values, sizeof(eave_plan_item)},
-      {2 * (size_t)m->max_arena_values, sizeof(uint32_t)}, {m->list_count, sizeof(eave_tensor_ref)},
-      {m->max_operands, sizeof(void*)},          {p0->input_count, sizeof(eave_bound_input)},
-      {p0->output_count, sizeof(eave_output_state)}};
+  size_t sizes[][2] = {{m->symbol_count, sizeof(int64_t)},
+                       {m->symbol_count, 1},
+                       {m->dim_count, sizeof(int64_t)},
+                       {m->value_count, sizeof(eave_value_state)},
+                       {m->value_count, sizeof(uint64_t)},
+                       {m->value_count, sizeof(uint64_t)},
+                       {m->program_count, sizeof(eave_arena_state)},
+                       {m->max_arena_values, sizeof(eave_plan_item)},
+                       {2 * (size_t)m->max_arena_values, sizeof(uint32_t)},
+                       {m->list_count, sizeof(eave_tensor_ref)},
+                       {m->max_operands, sizeof(void*)},
+                       {p0->input_count, sizeof(eave_bound_input)},
+                       {p0->output_count, sizeof(eave_output_state)}};
   size_t total = sizeof(eave_session);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i)
     total += (sizes[i][0] * sizes[i][1] + 7) & ~(size_t)7;
   uint8_t* block = a.alloc(a.self, total, 64);
   if (!block)
-    return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "out of memory creating a session (%zu bytes)",
-                            total);
+    return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY,
+                            "out of memory creating a session (%zu bytes)", total);
   memset(block, 0, total);
   eave_session* s = (eave_session*)block;
   uint8_t* at = block + ((sizeof *s + 7) & ~(size_t)7);
@@ -168,7 +173,8 @@ eave_status eave_session_bind_input(eave_session* s, int32_t index, const eave_t
   int32_t n = eave_model_input_count(s->model);
   if (index < 0 || index >= n)
     return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
-                            "bind_input: index %d out of range (the model has %d inputs)", index, n);
+                            "bind_input: index %d out of range (the model has %d inputs)", index,
+                            n);
   EAVE_RETURN_IF_ERROR(check_input(s->model, index, t));
   eave_bound_input* in = &s->inputs[index];
   in->bound = 1;
@@ -196,11 +202,13 @@ eave_status eave_session_bind_output(eave_session* s, int32_t index, void* data,
 }
 
 eave_status eave_session_get_output(eave_session* s, int32_t index, eave_tensor* out) {
-  if (!s || !out) return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "get_output: null argument");
+  if (!s || !out)
+    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "get_output: null argument");
   int32_t n = eave_model_output_count(s->model);
   if (index < 0 || index >= n)
     return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
-                            "get_output: index %d out of range (the model has %d outputs)", index, n);
+                            "get_output: index %d out of range (the model has %d outputs)", index,
+                            n);
   if (!s->has_results)
     return eave_make_status(EAVE_STATUS_FAILED_PRECONDITION,
                             "get_output: no results (run the session first)");

@@ -15,10 +15,10 @@ extern "C" {
 typedef struct eave_value_state {
   void* data;
   uint64_t bytes;
-  uint8_t ready;          /* placed and dims evaluated (reset when its program starts) */
-  void* heap;             /* HEAP storage: a block kept across runs, grown when too small */
+  uint8_t ready; /* placed and dims evaluated (reset when its program starts) */
+  void* heap;    /* HEAP storage: a block kept across runs, grown when too small */
   uint64_t heap_capacity;
-  void* scratch;          /* LOOP results: the body's next state, before it becomes current */
+  void* scratch; /* LOOP results: the body's next state, before it becomes current */
   uint64_t scratch_capacity;
 } eave_value_state;
 
@@ -39,9 +39,9 @@ typedef struct eave_bound_input {
 } eave_bound_input;
 
 typedef struct eave_output_state {
-  void* bound;            /* the caller's buffer, or NULL */
+  void* bound; /* the caller's buffer, or NULL */
   uint64_t bound_capacity;
-  void* owned;            /* session memory when not bound; grown, kept across runs */
+  void* owned; /* session memory when not bound; grown, kept across runs */
   uint64_t owned_capacity;
   eave_tensor_ref result; /* after a successful run */
 } eave_output_state;

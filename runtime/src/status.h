@@ -22,13 +22,14 @@ eave_status eave_make_status(eave_status_code code, const char* fmt, ...) EAVE_P
  * Returns NULL for NULL. */
 eave_status eave_status_annotate(eave_status status, const char* fmt, ...) EAVE_PRINTF(2, 3);
 
-/* The status for a malformed artifact. */
+/* The statuses for a malformed artifact and for a data-dependent failure while running. */
 #define EAVE_INVALID(...) eave_make_status(EAVE_STATUS_INVALID_ARTIFACT, __VA_ARGS__)
+#define EAVE_RUN_ERROR(...) eave_make_status(EAVE_STATUS_RUN_ERROR, __VA_ARGS__)
 
-#define EAVE_RETURN_IF_ERROR(expr)  \
-  do {                              \
-    eave_status status_ = (expr);   \
-    if (status_) return status_;    \
+#define EAVE_RETURN_IF_ERROR(expr) \
+  do {                             \
+    eave_status status_ = (expr);  \
+    if (status_) return status_;   \
   } while (0)
 
 #ifdef __cplusplus

@@ -37,8 +37,8 @@ struct eave_thread_pool {
   int32_t threads;
   int32_t started;
   pthread_mutex_t mutex;
-  pthread_cond_t work;    /* a new generation or stop */
-  pthread_cond_t done;    /* pending reached 0 */
+  pthread_cond_t work; /* a new generation or stop */
+  pthread_cond_t done; /* pending reached 0 */
   uint64_t generation;
   int stop;
   /* The current job, written under the mutex before generation moves. */

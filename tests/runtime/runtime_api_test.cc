@@ -124,7 +124,7 @@ TEST(RuntimeApi, AliasesViewWithoutCopying) {
   ProgramBuilder& p = w.main();
   ValueId x = p.add_input("x", EAVE_DTYPE_F32, {Dim::sym(n), 16});
   ValueId t = p.add_arena("t", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  ValueId flat = p.add_alias("flat", EAVE_DTYPE_F32, {Dim::sym(elems)}, t);              // Reshape
+  ValueId flat = p.add_alias("flat", EAVE_DTYPE_F32, {Dim::sym(elems)}, t);             // Reshape
   ValueId tail = p.add_alias("tail", EAVE_DTYPE_F32, {Dim::sym(rest), 16}, t, 16 * 4);  // Slice
   ValueId y = p.add_output("y", EAVE_DTYPE_F32, {Dim::sym(elems)});
   ValueId z = p.add_output("z", EAVE_DTYPE_F32, {Dim::sym(rest), 16});
@@ -161,9 +161,9 @@ TEST(RuntimeApi, NonZeroDefinesRuntimeSymbolAndHeapOutput) {
   p.add_builtin("Copy", Builtin::COPY, {heap}, {copied});
   ModelPtr m = load_ok(w);
   SessionPtr s = session(m.get());
-  for (std::vector<float> x : {std::vector<float>{0, 1.5f, -0.0f, 0, 2, 0, 0, -3},
-                               std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-                               std::vector<float>{0, 0}}) {
+  for (std::vector<float> x :
+       {std::vector<float>{0, 1.5f, -0.0f, 0, 2, 0, 0, -3},
+        std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, std::vector<float>{0, 0}}) {
     std::vector<int64_t> expected;
     for (size_t i = 0; i < x.size(); ++i)
       if (x[i] != 0) expected.push_back(int64_t(i));
@@ -328,8 +328,8 @@ void static_scale2(void* const* b, const int64_t*, int64_t t0, int64_t t1) {
 struct {
   uint32_t magic, abi_version, count, reserved;
   eave_kernel_fn fns[2];
-} static_table = {EAVE_KERNEL_TABLE_MAGIC, EAVE_KERNEL_ABI_VERSION, 2, 0,
-                  {static_scale2, static_scale2}};
+} static_table = {
+    EAVE_KERNEL_TABLE_MAGIC, EAVE_KERNEL_ABI_VERSION, 2, 0, {static_scale2, static_scale2}};
 
 TEST(RuntimeApi, StaticModelNeedsNoCodeSection) {
   ArtifactWriter w;

@@ -58,7 +58,8 @@ void rehash(std::vector<uint8_t>& bytes) {
   }
   h.checksum = 0;
   std::memcpy(bytes.data(), &h, sizeof h);
-  h.checksum = eave_artifact_hash(bytes.data(), sizeof h + h.section_count * sizeof(eave_section_entry));
+  h.checksum =
+      eave_artifact_hash(bytes.data(), sizeof h + h.section_count * sizeof(eave_section_entry));
   std::memcpy(bytes.data(), &h, sizeof h);
 }
 
@@ -290,10 +291,10 @@ const char* other_arch() { return std::string(EAVE_HOST_ARCH) == "aarch64" ? "x8
 
 TEST(RuntimeBadInput, WrongArchitecture) {
   std::string other = other_arch();
-  EXPECT_TRUE(Fails(load(smoke_with(target_for(other),
-                                    read_file(kernel_library_path("test_kernels_" + other)))),
-                    EAVE_STATUS_UNSUPPORTED,
-                    "artifact is compiled for " + std::string(other == "x86_64" ? "x86-64" : other)));
+  EXPECT_TRUE(Fails(
+      load(smoke_with(target_for(other), read_file(kernel_library_path("test_kernels_" + other)))),
+      EAVE_STATUS_UNSUPPORTED,
+      "artifact is compiled for " + std::string(other == "x86_64" ? "x86-64" : other)));
   // The TARGET says host, but the ELF inside is for another machine.
   EXPECT_TRUE(Fails(load(smoke_with(target_for(EAVE_HOST_ARCH),
                                     read_file(kernel_library_path("test_kernels_" + other)))),
@@ -310,8 +311,8 @@ TEST(RuntimeBadInput, MissingAndUnknownCpuFeatures) {
   const char* missing = nullptr;
   // Features no single current CPU has all of (Zen 4/5 lack avx512fp16, Sapphire Rapids
   // lacks avx512vp2intersect), so one is missing wherever this runs.
-  for (const char* f : {"avx512fp16", "avx512vp2intersect", "avx512bf16", "avx512f", "avx2",
-                        "sve2", "sve", "i8mm", "v"})
+  for (const char* f : {"avx512fp16", "avx512vp2intersect", "avx512bf16", "avx512f", "avx2", "sve2",
+                        "sve", "i8mm", "v"})
     if (int i = eave_cpu_feature_find(cpu.arch, f); i >= 0 && !cpu.has[i]) missing = f;
   if (!missing) GTEST_SKIP() << "this CPU has every feature the test knows to ask for";
   t = target_for(EAVE_HOST_ARCH);
@@ -322,10 +323,10 @@ TEST(RuntimeBadInput, MissingAndUnknownCpuFeatures) {
 
 TEST(RuntimeBadInput, UnknownImportIsNamed) {
   std::string name = std::string("bad_import_") + EAVE_HOST_ARCH;
-  EXPECT_TRUE(Fails(load(smoke_with(target_for(EAVE_HOST_ARCH),
-                                    read_file(kernel_library_path(name)))),
-                    EAVE_STATUS_UNSUPPORTED,
-                    "imports 'eave_test_missing_import', which the runtime does not provide"));
+  EXPECT_TRUE(
+      Fails(load(smoke_with(target_for(EAVE_HOST_ARCH), read_file(kernel_library_path(name)))),
+            EAVE_STATUS_UNSUPPORTED,
+            "imports 'eave_test_missing_import', which the runtime does not provide"));
 }
 
 TEST(RuntimeBadInput, CodeThatIsNotElf) {
@@ -334,8 +335,8 @@ TEST(RuntimeBadInput, CodeThatIsNotElf) {
                     EAVE_STATUS_INVALID_ARTIFACT, "CODE: not an ELF file"));
   std::vector<uint8_t> elf = host_kernels();
   elf.resize(100);  // header intact, program headers cut off
-  EXPECT_TRUE(Fails(load(smoke_with(target_for(EAVE_HOST_ARCH), elf)),
-                    EAVE_STATUS_INVALID_ARTIFACT, "program headers out of bounds"));
+  EXPECT_TRUE(Fails(load(smoke_with(target_for(EAVE_HOST_ARCH), elf)), EAVE_STATUS_INVALID_ARTIFACT,
+                    "program headers out of bounds"));
 }
 
 class Inputs : public ::testing::Test {
@@ -385,7 +386,8 @@ TEST_F(Inputs, WrongIndexNameDtypeRankDimAndSize) {
 TEST_F(Inputs, UnboundAndDisagreeingInputs) {
   eave_session* s = session_.get();
   ASSERT_TRUE(Ok(bind_f32(s, 0, data_, {2, 16})));
-  EXPECT_TRUE(Fails(eave_session_run(s), EAVE_STATUS_FAILED_PRECONDITION, "input 'b' is not bound"));
+  EXPECT_TRUE(
+      Fails(eave_session_run(s), EAVE_STATUS_FAILED_PRECONDITION, "input 'b' is not bound"));
   ASSERT_TRUE(Ok(bind_f32(s, 1, data_, {3, 16})));
   EXPECT_TRUE(Fails(eave_session_run(s), EAVE_STATUS_RUN_ERROR,
                     "input 'b' axis 0 is 3, but symbol 'n' is 2 (set by input 'a' axis 0)"));
@@ -397,8 +399,8 @@ TEST_F(Inputs, UnboundAndDisagreeingInputs) {
   ASSERT_TRUE(Ok(bind_f32(s, 0, data_, {4, 16})));
   ASSERT_TRUE(Ok(bind_f32(s, 1, data_, {4, 16})));
   EXPECT_TRUE(Ok(eave_session_run(s)));  // the session stays usable
-  EXPECT_TRUE(Fails(eave_session_get_output(s, 5, nullptr), EAVE_STATUS_INVALID_ARGUMENT,
-                    "null argument"));
+  EXPECT_TRUE(
+      Fails(eave_session_get_output(s, 5, nullptr), EAVE_STATUS_INVALID_ARGUMENT, "null argument"));
 }
 
 TEST_F(Inputs, OutputBufferTooSmall) {

@@ -32,8 +32,8 @@ uint64_t plan(std::vector<eave_plan_item>& items) {
 }
 
 TEST(Planner, ReusesMemoryOfValuesThatAreNoLongerLive) {
-  std::vector<eave_plan_item> items = {
-      {1000, 0, 1, 0}, {500, 1, 2, 0}, {1000, 2, 3, 0}, {100, 3, 3, 0}, {0, 0, 3, 0}, {8, -1, -1, 0}};
+  std::vector<eave_plan_item> items = {{1000, 0, 1, 0}, {500, 1, 2, 0}, {1000, 2, 3, 0},
+                                       {100, 3, 3, 0},  {0, 0, 3, 0},   {8, -1, -1, 0}};
   uint64_t size = plan(items);
   EXPECT_EQ(items[0].offset, 0u);     // largest first
   EXPECT_EQ(items[2].offset, 0u);     // the same size, live after item 0: its memory
@@ -68,7 +68,8 @@ TEST(Planner, OverflowIsReported) {
 }
 
 int64_t eval(const Expr& e, const std::vector<int64_t>& syms = {}, std::string* error = nullptr) {
-  const char* bad = eave_expr_check(e.code().data(), e.code().size(), uint32_t(syms.size()), 0, nullptr);
+  const char* bad =
+      eave_expr_check(e.code().data(), e.code().size(), uint32_t(syms.size()), 0, nullptr);
   EXPECT_EQ(bad, nullptr);
   eave_expr_env env{syms.data(), nullptr, nullptr, nullptr, nullptr};
   int64_t out = 0;
@@ -140,8 +141,8 @@ TEST(Hash, DependsOnEveryByteAndTheLength) {
 TEST(CpuFeatures, DetectsTheHost) {
   eave_cpu_info cpu;
   eave_cpu_detect(&cpu);
-  EXPECT_STREQ(eave_arch_name(cpu.arch), std::string(EAVE_HOST_ARCH) == "x86_64" ? "x86-64"
-                                                                                 : EAVE_HOST_ARCH);
+  EXPECT_STREQ(eave_arch_name(cpu.arch),
+               std::string(EAVE_HOST_ARCH) == "x86_64" ? "x86-64" : EAVE_HOST_ARCH);
   if (cpu.arch == EAVE_ARCH_X86_64) {
     int sse2 = eave_cpu_feature_find(EAVE_ARCH_X86_64, "sse2");
     ASSERT_GE(sse2, 0);
@@ -187,9 +188,8 @@ TEST(ArtifactWriter, DiagnosticsNameWhatIsWrong) {
             }),
             "arena value 't': symbol 'count' has no size before its program starts (make the "
             "value HEAP)");
-  EXPECT_EQ(writer_error([](ArtifactWriter& w) {
-              w.main().add_input("x", EAVE_DTYPE_F32, {Dim::sym(3)});
-            }),
+  EXPECT_EQ(writer_error(
+                [](ArtifactWriter& w) { w.main().add_input("x", EAVE_DTYPE_F32, {Dim::sym(3)}); }),
             "value 'x': dim names symbol 3, which does not exist");
 }
 

@@ -18,7 +18,8 @@ namespace eave::testing {
 // Consumes `st`: success if it failed with `code` and its message contains `needle`.
 inline ::testing::AssertionResult Fails(eave_status st, eave_status_code code,
                                         const std::string& needle) {
-  if (!st) return ::testing::AssertionFailure() << "expected an error containing '" << needle << "'";
+  if (!st)
+    return ::testing::AssertionFailure() << "expected an error containing '" << needle << "'";
   std::string msg = eave_status_get_message(st);
   eave_status_code got = eave_status_get_code(st);
   eave_status_release(st);
@@ -49,7 +50,8 @@ using SessionPtr = std::unique_ptr<eave_session, SessionRelease>;
 class AlignedBytes {
  public:
   explicit AlignedBytes(const std::vector<uint8_t>& b)
-      : size_(b.size()), p_(static_cast<uint8_t*>(std::aligned_alloc(64, (b.size() + 64) / 64 * 64))) {
+      : size_(b.size()),
+        p_(static_cast<uint8_t*>(std::aligned_alloc(64, (b.size() + 64) / 64 * 64))) {
     std::copy(b.begin(), b.end(), p_.get());
   }
   const uint8_t* data() const { return p_.get(); }

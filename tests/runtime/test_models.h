@@ -13,11 +13,11 @@ namespace eave::testing {
 
 // Indices into kernels/test_kernels.c's table.
 enum Kernel : uint32_t {
-  kAddExpRows = 0,  // a [n,16], b [16] -> exp(a) + b, a tile per row
-  kScale2 = 1,      // 2 * x, a tile per element
-  kNegate = 2,      // -x, a tile per element
-  kRoundToHalf = 3, // (float)(_Float16)x, a tile per element
-  kAddSymbol0 = 4,  // x + syms[0], a tile per element
+  kAddExpRows = 0,   // a [n,16], b [16] -> exp(a) + b, a tile per row
+  kScale2 = 1,       // 2 * x, a tile per element
+  kNegate = 2,       // -x, a tile per element
+  kRoundToHalf = 3,  // (float)(_Float16)x, a tile per element
+  kAddSymbol0 = 4,   // x + syms[0], a tile per element
 };
 
 std::vector<uint8_t> read_file(const std::string& path);

@@ -34,16 +34,16 @@ extern "C" {
 
 typedef enum eave_status_code {
   EAVE_STATUS_OK = 0,
-  EAVE_STATUS_INVALID_ARGUMENT = 1, /* a wrong call: bad index, null pointer, bad shape */
-  EAVE_STATUS_NOT_FOUND = 2,        /* a name or file that does not exist */
-  EAVE_STATUS_INVALID_ARTIFACT = 3, /* the artifact is truncated, corrupt or inconsistent */
-  EAVE_STATUS_UNSUPPORTED = 4,      /* wrong architecture, missing CPU feature, newer format */
-  EAVE_STATUS_OUT_OF_MEMORY = 5,    /* the allocator returned NULL */
+  EAVE_STATUS_INVALID_ARGUMENT = 1,    /* a wrong call: bad index, null pointer, bad shape */
+  EAVE_STATUS_NOT_FOUND = 2,           /* a name or file that does not exist */
+  EAVE_STATUS_INVALID_ARTIFACT = 3,    /* the artifact is truncated, corrupt or inconsistent */
+  EAVE_STATUS_UNSUPPORTED = 4,         /* wrong architecture, missing CPU feature, newer format */
+  EAVE_STATUS_OUT_OF_MEMORY = 5,       /* the allocator returned NULL */
   EAVE_STATUS_FAILED_PRECONDITION = 6, /* e.g. run with an input not bound */
-  EAVE_STATUS_RUN_ERROR = 7,        /* a data-dependent error while running: a symbol out
-                                       of its bounds, a division by zero in a shape */
-  EAVE_STATUS_IO_ERROR = 8,         /* reading or mapping a file failed */
-  EAVE_STATUS_INTERNAL = 9,         /* a bug in the runtime */
+  EAVE_STATUS_RUN_ERROR = 7,           /* a data-dependent error while running: a symbol out
+                                          of its bounds, a division by zero in a shape */
+  EAVE_STATUS_IO_ERROR = 8,            /* reading or mapping a file failed */
+  EAVE_STATUS_INTERNAL = 9,            /* a bug in the runtime */
 } eave_status_code;
 
 typedef struct eave_status_object* eave_status; /* NULL = OK */
@@ -117,24 +117,26 @@ EAVE_API void eave_model_options_initialize(eave_model_options* options);
  * NULL for the defaults. On success *out_model is a new model with one reference, owned by
  * the caller. Thread-safe. */
 EAVE_API eave_status eave_model_load_file(const char* path, const eave_model_options* options,
-                                 eave_model** out_model);
+                                          eave_model** out_model);
 
 /* Loads an artifact from memory (see copy_memory for who owns the bytes). Thread-safe. */
 EAVE_API eave_status eave_model_load_memory(const void* data, size_t size,
-                                   const eave_model_options* options, eave_model** out_model);
+                                            const eave_model_options* options,
+                                            eave_model** out_model);
 
 /* A model linked into the program (`eave compile --emit static-lib`): the artifact bytes
  * (without CODE) and the kernel table the compiler generated, both in the caller's image. */
 typedef struct eave_static_model {
-  const void* artifact;      /* 64-byte aligned; used in place */
+  const void* artifact; /* 64-byte aligned; used in place */
   size_t artifact_size;
-  const void* kernel_table;  /* the model's `eave_kernel_table` */
+  const void* kernel_table; /* the model's `eave_kernel_table` */
 } eave_static_model;
 
 /* Loads a static-lib model: no file system and no ELF loader are involved. The structure and
  * everything it points to must outlive the model. Thread-safe. */
 EAVE_API eave_status eave_model_load_static(const eave_static_model* model,
-                                   const eave_model_options* options, eave_model** out_model);
+                                            const eave_model_options* options,
+                                            eave_model** out_model);
 
 /* Adds a reference. Thread-safe. */
 EAVE_API void eave_model_retain(eave_model* model);
@@ -146,25 +148,25 @@ typedef struct eave_tensor_info {
   const char* name;
   eave_dtype dtype;
   int32_t rank;
-  const int64_t* dims;             /* rank entries; -1 where the size is dynamic */
-  const char* const* dim_symbols;  /* rank entries; the symbol name of a dynamic dim
-                                      ("batch"), NULL for a static one */
-  const int64_t* dim_min;          /* rank entries: the bounds a dynamic dim must respect */
-  const int64_t* dim_max;          /* (-1: unbounded); equal to dims[i] for a static one */
+  const int64_t* dims;            /* rank entries; -1 where the size is dynamic */
+  const char* const* dim_symbols; /* rank entries; the symbol name of a dynamic dim
+                                     ("batch"), NULL for a static one */
+  const int64_t* dim_min;         /* rank entries: the bounds a dynamic dim must respect */
+  const int64_t* dim_max;         /* (-1: unbounded); equal to dims[i] for a static one */
 } eave_tensor_info;
 
 EAVE_API int32_t eave_model_input_count(const eave_model* model);
 EAVE_API int32_t eave_model_output_count(const eave_model* model);
 /* Fills *out_info for input `index`. Thread-safe. */
 EAVE_API eave_status eave_model_get_input(const eave_model* model, int32_t index,
-                                 eave_tensor_info* out_info);
+                                          eave_tensor_info* out_info);
 EAVE_API eave_status eave_model_get_output(const eave_model* model, int32_t index,
-                                  eave_tensor_info* out_info);
+                                           eave_tensor_info* out_info);
 /* Finds an input or output by name: EAVE_STATUS_NOT_FOUND names the inputs there are. */
 EAVE_API eave_status eave_model_find_input(const eave_model* model, const char* name,
-                                  int32_t* out_index);
+                                           int32_t* out_index);
 EAVE_API eave_status eave_model_find_output(const eave_model* model, const char* name,
-                                   int32_t* out_index);
+                                            int32_t* out_index);
 
 /* ---- Sessions ------------------------------------------------------------------------------- */
 
@@ -183,7 +185,7 @@ EAVE_API void eave_session_options_initialize(eave_session_options* options);
 /* Creates a session for `model` (which it retains), starting its worker threads. `options`
  * may be NULL. The caller owns *out_session. Thread-safe with respect to the model. */
 EAVE_API eave_status eave_session_create(eave_model* model, const eave_session_options* options,
-                                eave_session** out_session);
+                                         eave_session** out_session);
 /* Stops the threads and frees the session's memory; NULL is allowed. */
 EAVE_API void eave_session_release(eave_session* session);
 
@@ -193,7 +195,7 @@ typedef struct eave_tensor {
   int32_t rank;
   const int64_t* dims; /* rank entries */
   void* data;
-  size_t byte_size;    /* bytes at data: at least the product of dims times the dtype size */
+  size_t byte_size; /* bytes at data: at least the product of dims times the dtype size */
 } eave_tensor;
 
 /* Binds input `index` to the caller's tensor, checking dtype, rank, static dims and the
@@ -201,13 +203,13 @@ typedef struct eave_tensor {
  * not copied: it must stay valid and unchanged during every run until it is bound again; the
  * dims array is copied. Bindings persist across runs. Thread-compatible. */
 EAVE_API eave_status eave_session_bind_input(eave_session* session, int32_t index,
-                                    const eave_tensor* tensor);
+                                             const eave_tensor* tensor);
 
 /* Has output `index` written straight into the caller's buffer of `capacity` bytes (checked
  * at run time against the output's shape). data NULL unbinds it: the session then owns the
  * output memory. The buffer must stay valid during runs until bound again. */
 EAVE_API eave_status eave_session_bind_output(eave_session* session, int32_t index, void* data,
-                                     size_t capacity);
+                                              size_t capacity);
 
 /* Runs the model on the bound inputs. Every input must be bound. On error the outputs are
  * unspecified, but the session stays usable. Thread-compatible. */
@@ -217,7 +219,7 @@ EAVE_API eave_status eave_session_run(eave_session* session);
  * bound buffer, or session memory). The dims and session-owned data stay valid until the next
  * run, bind or release of the session. */
 EAVE_API eave_status eave_session_get_output(eave_session* session, int32_t index,
-                                    eave_tensor* out_tensor);
+                                             eave_tensor* out_tensor);
 
 #ifdef __cplusplus
 }

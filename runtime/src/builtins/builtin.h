@@ -11,7 +11,7 @@ typedef struct eave_builtin_ctx eave_builtin_ctx;
 
 /* A resolved tensor: dims are evaluated and data is placed. */
 typedef struct eave_tensor_view {
-  void* data;     /* NULL for an absent optional input */
+  void* data; /* NULL for an absent optional input */
   uint64_t bytes;
   eave_dtype dtype;
   uint32_t rank;
@@ -49,10 +49,10 @@ typedef struct eave_builtin_desc {
 /* The registry entry for `id`, or NULL. */
 const eave_builtin_desc* eave_builtin_find(uint32_t id);
 
-#define EAVE_BUILTIN(id, NAME, fn)                                                          \
-  eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step,         \
-                                        const uint8_t* params);                             \
-  eave_status eave_builtin_##fn##_run(eave_builtin_ctx* ctx, const uint8_t* params,          \
+#define EAVE_BUILTIN(id, NAME, fn)                                                  \
+  eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step, \
+                                        const uint8_t* params);                     \
+  eave_status eave_builtin_##fn##_run(eave_builtin_ctx* ctx, const uint8_t* params, \
                                       uint32_t params_size);
 #include "builtins.def"
 #undef EAVE_BUILTIN

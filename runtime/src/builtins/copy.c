@@ -9,8 +9,7 @@ eave_status eave_builtin_copy_check(const eave_model* m, const eave_step* step,
   const eave_value* in = step->input_count == 1 ? eave_step_value(m, step, 0) : NULL;
   const eave_value* out = step->output_count == 1 ? eave_step_value(m, step, 1) : NULL;
   if (!in || !out) return EAVE_INVALID("COPY takes 1 input and 1 output");
-  if (in->dtype != out->dtype)
-    return EAVE_INVALID("COPY: input and output dtypes differ");
+  if (in->dtype != out->dtype) return EAVE_INVALID("COPY: input and output dtypes differ");
   return NULL;
 }
 

@@ -9,5 +9,5 @@ static void k(void* const* buf, const int64_t* syms, int64_t t0, int64_t t1) {
   for (int64_t i = t0; i < t1; ++i) y[i] = eave_test_missing_import(y[i]);
 }
 
-const eave_kernel_table eave_kernels = {EAVE_KERNEL_TABLE_MAGIC, EAVE_KERNEL_ABI_VERSION, 1, 0,
-                                        {k}};
+const eave_kernel_table eave_kernels = {
+    EAVE_KERNEL_TABLE_MAGIC, EAVE_KERNEL_ABI_VERSION, 1, 0, {k}};

@@ -51,6 +51,8 @@ static void add_symbol0(void* const* buf, const int64_t* syms, int64_t t0, int64
   for (int64_t i = t0; i < t1; ++i) y[i] = x[i] + (float)syms[0];
 }
 
-const eave_kernel_table eave_kernels = {
-    EAVE_KERNEL_TABLE_MAGIC, EAVE_KERNEL_ABI_VERSION, 5, 0,
-    {add_exp_rows, scale2, negate, round_to_half, add_symbol0}};
+const eave_kernel_table eave_kernels = {EAVE_KERNEL_TABLE_MAGIC,
+                                        EAVE_KERNEL_ABI_VERSION,
+                                        5,
+                                        0,
+                                        {add_exp_rows, scale2, negate, round_to_half, add_symbol0}};
