@@ -81,20 +81,23 @@ ValueId ProgramBuilder::add_value(const std::string& name, eave_dtype dtype,
   return ValueId(writer_->values_.size() - 1);
 }
 
+ValueId ProgramBuilder::add_slot(const std::string& name, eave_dtype dtype,
+                                 const std::vector<Dim>& dims, uint8_t storage,
+                                 std::vector<ValueId>& slots) {
+  ValueId v = add_value(name, dtype, dims, storage);
+  writer_->values_[v].index = uint32_t(slots.size());
+  slots.push_back(v);
+  return v;
+}
+
 ValueId ProgramBuilder::add_input(const std::string& name, eave_dtype dtype,
                                   const std::vector<Dim>& dims) {
-  ValueId v = add_value(name, dtype, dims, EAVE_STORAGE_INPUT);
-  writer_->values_[v].index = uint32_t(inputs_.size());
-  inputs_.push_back(v);
-  return v;
+  return add_slot(name, dtype, dims, EAVE_STORAGE_INPUT, inputs_);
 }
 
 ValueId ProgramBuilder::add_output(const std::string& name, eave_dtype dtype,
                                    const std::vector<Dim>& dims) {
-  ValueId v = add_value(name, dtype, dims, EAVE_STORAGE_OUTPUT);
-  writer_->values_[v].index = uint32_t(outputs_.size());
-  outputs_.push_back(v);
-  return v;
+  return add_slot(name, dtype, dims, EAVE_STORAGE_OUTPUT, outputs_);
 }
 
 void ProgramBuilder::add_output_value(ValueId v) {

@@ -157,6 +157,9 @@ class ProgramBuilder {
       : writer_(w), id_(id), name_(std::move(name)) {}
   ValueId add_value(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
                     uint8_t storage);
+  // A value in the next input or output slot.
+  ValueId add_slot(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
+                   uint8_t storage, std::vector<ValueId>& slots);
   StepId add_step(Step step);
   int32_t operand(ValueId v, bool optional) const;
 

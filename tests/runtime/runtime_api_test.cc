@@ -26,6 +26,14 @@ ModelPtr load_ok(const ArtifactWriter& w) {
   return m;
 }
 
+// One of test_models.h's models for the host, loaded.
+ModelPtr host_model(void (*build)(ArtifactWriter&)) {
+  ArtifactWriter w;
+  init_host_writer(w);
+  build(w);
+  return load_ok(w);
+}
+
 SessionPtr session(eave_model* m, int32_t threads = 1, const eave_allocator* alloc = nullptr) {
   eave_session_options o;
   eave_session_options_initialize(&o);
@@ -45,10 +53,7 @@ void expect_smoke_output(eave_session* s, const std::vector<float>& x, int64_t b
 }
 
 TEST(RuntimeApi, SmokeModelReportsInputsAndOutputs) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_smoke_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_smoke_model);
   ASSERT_EQ(eave_model_input_count(m.get()), 1);
   ASSERT_EQ(eave_model_output_count(m.get()), 1);
   eave_tensor_info in;
@@ -71,10 +76,7 @@ TEST(RuntimeApi, SmokeModelReportsInputsAndOutputs) {
 }
 
 TEST(RuntimeApi, ElementwiseKernelTiledOverThreads) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_smoke_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_smoke_model);
   SessionPtr s = session(m.get(), 4);
   for (int64_t batch : {37, 1, 64}) {
     std::vector<float> x = iota_f32(size_t(batch) * 16, 0.125f);
@@ -85,10 +87,7 @@ TEST(RuntimeApi, ElementwiseKernelTiledOverThreads) {
 }
 
 TEST(RuntimeApi, DynamicBatchReplansArenaOnlyWhenShapesGrow) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_chain_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_chain_model);
   CountingAllocator counter;
   eave_allocator a = counter.get();
   SessionPtr s = session(m.get(), 2, &a);
@@ -183,10 +182,7 @@ TEST(RuntimeApi, NonZeroDefinesRuntimeSymbolAndHeapOutput) {
 }
 
 TEST(RuntimeApi, IfRunsTheChosenBranch) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_if_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_if_model);
   SessionPtr s = session(m.get(), 2);
   std::vector<float> x = iota_f32(3 * 16, 0.25f);
   ASSERT_TRUE(Ok(bind_f32(s.get(), 1, x, {3, 16})));
@@ -247,10 +243,7 @@ TEST(RuntimeApi, HalfConversionsResolveToRuntimeImports) {
 }
 
 TEST(RuntimeApi, OneModelServesSessionsOnManyThreads) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_chain_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_chain_model);
   std::vector<std::thread> threads;
   std::vector<int> failures(4, 0);
   for (int t = 0; t < 4; ++t)
@@ -304,10 +297,7 @@ TEST(RuntimeApi, LoadsFromFileAndFromMemory) {
 }
 
 TEST(RuntimeApi, BoundOutputIsWrittenInPlace) {
-  ArtifactWriter w;
-  init_host_writer(w);
-  build_smoke_model(w);
-  ModelPtr m = load_ok(w);
+  ModelPtr m = host_model(build_smoke_model);
   SessionPtr s = session(m.get());
   std::vector<float> x = iota_f32(48, 0.2f), z(48);
   ASSERT_TRUE(Ok(bind_f32(s.get(), 0, x, {3, 16})));
