@@ -230,10 +230,10 @@ static eave_status read_dynamic(loader* L, const uint8_t* elf, size_t size, dyna
   if (!dyn) return bad("CODE: %s", "ELF has no PT_DYNAMIC");
   if (!segment_at(L, dyn->vaddr, dyn->memsz)) return bad("CODE: %s", "PT_DYNAMIC out of bounds");
   for (uint64_t off = 0; off + 16 <= dyn->memsz; off += 16) {
-    int64_t tag;
-    uint64_t val;
-    read_image(L, dyn->vaddr + off, &tag, 8);
-    read_image(L, dyn->vaddr + off + 8, &val, 8);
+    int64_t tag = 0;
+    uint64_t val = 0;
+    if (read_image(L, dyn->vaddr + off, &tag, 8) || read_image(L, dyn->vaddr + off + 8, &val, 8))
+      return bad("CODE: %s", "PT_DYNAMIC out of bounds");
     switch (tag) {
       case DT_NULL: off = dyn->memsz; break;
       case DT_RELA: d->rela = val; break;

@@ -34,21 +34,19 @@ static eave_status define_symbol(eave_session* S, uint32_t s, int64_t value) {
   return NULL;
 }
 
-/* Reads element `index` of an integer or bool tensor as int64. */
+/* Reads element `index` of an integer or bool tensor as int64 (any alignment). */
 static int read_integer(uint32_t dtype, const void* data, int64_t index, int64_t* out) {
-  const uint8_t* p = (const uint8_t*)data + (size_t)index * eave_dtype_size((eave_dtype)dtype);
-  switch (dtype) {
-    case EAVE_DTYPE_I8: *out = *(const int8_t*)p; return 0;
-    case EAVE_DTYPE_U8:
-    case EAVE_DTYPE_BOOL: *out = *p; return 0;
-    case EAVE_DTYPE_I16: *out = *(const int16_t*)p; return 0;
-    case EAVE_DTYPE_U16: *out = *(const uint16_t*)p; return 0;
-    case EAVE_DTYPE_I32: *out = *(const int32_t*)p; return 0;
-    case EAVE_DTYPE_U32: *out = *(const uint32_t*)p; return 0;
-    case EAVE_DTYPE_I64:
-    case EAVE_DTYPE_U64: *out = *(const int64_t*)p; return 0;
-  }
-  return -1;
+  size_t size = eave_dtype_size((eave_dtype)dtype);
+  int is_signed = dtype == EAVE_DTYPE_I8 || dtype == EAVE_DTYPE_I16 || dtype == EAVE_DTYPE_I32 ||
+                  dtype == EAVE_DTYPE_I64;
+  int is_unsigned = dtype == EAVE_DTYPE_U8 || dtype == EAVE_DTYPE_U16 || dtype == EAVE_DTYPE_U32 ||
+                    dtype == EAVE_DTYPE_U64 || dtype == EAVE_DTYPE_BOOL;
+  if (!is_signed && !is_unsigned) return -1;
+  uint64_t bits = 0;
+  memcpy(&bits, (const uint8_t*)data + (size_t)index * size, size); /* little-endian host */
+  if (is_signed && size < 8 && ((bits >> (8 * size - 1)) & 1)) bits |= ~0ull << (8 * size);
+  *out = (int64_t)bits;
+  return 0;
 }
 
 static eave_status resolve(eave_session* S, uint32_t p, uint32_t v);
@@ -525,7 +523,7 @@ static eave_status run_program(eave_session* S, uint32_t p, int depth) {
     return EAVE_RUN_ERROR("control flow nested deeper than %d programs", MAX_NESTING);
   const eave_model* m = S->model;
   const eave_program* pr = &m->programs[p];
-  uint32_t cursor;
+  uint32_t cursor = 0;
   eave_status st = enter_program(S, p, &cursor);
   if (st) return eave_status_annotate(st, "program '%s': ", eave_model_string(m, pr->name));
   eave_range sched = m->schedule_range[p];

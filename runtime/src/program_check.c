@@ -101,6 +101,11 @@ static eave_status check_value(const eave_model* m, uint32_t id) {
       return NULL;
     case EAVE_STORAGE_ALIAS:
       /* Bases come first, so alias chains end. */
+      if (v->offset % eave_dtype_size((eave_dtype)v->dtype))
+        return EAVE_INVALID(
+            "PROGRAM: %s: ALIAS byte offset %llu is not a multiple of its element "
+            "size",
+            label, (unsigned long long)v->offset);
       if (v->index >= id || m->values[v->index].program != v->program)
         return EAVE_INVALID(
             "PROGRAM: %s: ALIAS of value %u, which is not an earlier value of "
