@@ -159,7 +159,9 @@ TEST(RuntimeApi, NonZeroDefinesRuntimeSymbolAndHeapOutput) {
   p.add_builtin("NonZero_1", Builtin::NONZERO, {x}, {heap});
   p.add_builtin("Copy", Builtin::COPY, {heap}, {copied});
   ModelPtr m = load_ok(w);
-  SessionPtr s = session(m.get());
+  CountingAllocator counter;
+  eave_allocator a = counter.get();
+  SessionPtr s = session(m.get(), 1, &a);
   for (std::vector<float> x :
        {std::vector<float>{0, 1.5f, -0.0f, 0, 2, 0, 0, -3},
         std::vector<float>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, std::vector<float>{0, 0}}) {
@@ -179,6 +181,12 @@ TEST(RuntimeApi, NonZeroDefinesRuntimeSymbolAndHeapOutput) {
       EXPECT_EQ(std::vector<int64_t>(idx, idx + expected.size()), expected);
     }
   }
+  // Heap values and outputs keep their blocks: a run with no more nonzeros allocates nothing.
+  std::vector<float> again = {1, 0, 1, 0, 1, 0, 1, 0};
+  ASSERT_TRUE(Ok(bind_f32(s.get(), 0, again, {8})));
+  int64_t before = counter.allocs;
+  ASSERT_TRUE(Ok(eave_session_run(s.get())));
+  EXPECT_EQ(counter.allocs, before);
 }
 
 TEST(RuntimeApi, IfRunsTheChosenBranch) {
