@@ -1,0 +1,60 @@
+/* The interface between the executor and the builtin kernels (builtins.def). A builtin is a
+ * pair: `check` validates a step statically when the model loads, `run` executes it. Builtins
+ * get their tensors, define RUNTIME symbols and have outputs allocated only through the
+ * context, so they never see the session's internals. */
+#ifndef EAVE_BUILTIN_H_
+#define EAVE_BUILTIN_H_
+
+#include "../model.h"
+
+typedef struct eave_builtin_ctx eave_builtin_ctx;
+
+/* A resolved tensor: dims are evaluated and data is placed. */
+typedef struct eave_tensor_view {
+  void* data; /* NULL for an absent optional input */
+  uint64_t bytes;
+  eave_dtype dtype;
+  uint32_t rank;
+  const int64_t* dims;
+} eave_tensor_view;
+
+/* Input k of the step (the executor has resolved inputs before the call). */
+eave_status eave_builtin_input(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_view* out);
+/* Output k of the step, allocated now from its dims: define the RUNTIME symbols its dims use
+ * first. */
+eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_view* out);
+/* Defines RUNTIME symbol `symbol` (checked against its bounds). */
+eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
+
+/* The model and the step being run, for reading the step's static description. */
+const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx);
+const eave_step* eave_builtin_step(const eave_builtin_ctx* ctx);
+
+/* The value behind operand k of `step` (inputs first, then outputs), or NULL if absent. The
+ * step's operands are validated before check functions run. */
+const eave_value* eave_step_value(const eave_model* m, const eave_step* step, uint32_t k);
+
+typedef eave_status (*eave_builtin_check_fn)(const eave_model* m, const eave_step* step,
+                                             const uint8_t* params);
+typedef eave_status (*eave_builtin_run_fn)(eave_builtin_ctx* ctx, const uint8_t* params,
+                                           uint32_t params_size);
+
+typedef struct eave_builtin_desc {
+  uint32_t id;
+  const char* name;
+  eave_builtin_check_fn check;
+  eave_builtin_run_fn run;
+} eave_builtin_desc;
+
+/* The registry entry for `id`, or NULL. */
+const eave_builtin_desc* eave_builtin_find(uint32_t id);
+
+#define EAVE_BUILTIN(id, NAME, fn)                                                  \
+  eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step, \
+                                        const uint8_t* params);                     \
+  eave_status eave_builtin_##fn##_run(eave_builtin_ctx* ctx, const uint8_t* params, \
+                                      uint32_t params_size);
+#include "builtins.def"
+#undef EAVE_BUILTIN
+
+#endif /* EAVE_BUILTIN_H_ */

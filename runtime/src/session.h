@@ -1,0 +1,85 @@
+/* The session: per-run state of a model. Internal to the runtime; session.c creates and binds,
+ * executor.c runs. */
+#ifndef EAVE_SESSION_H_
+#define EAVE_SESSION_H_
+
+#include "model.h"
+#include "planner.h"
+#include "thread_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a value is this run. */
+typedef struct eave_value_state {
+  void* data;
+  uint64_t bytes;
+  uint8_t ready; /* placed and dims evaluated (reset when its program starts) */
+  void* heap;    /* HEAP storage: a block kept across runs, grown when too small */
+  uint64_t heap_capacity;
+  void* scratch; /* LOOP results: the body's next state, before it becomes current */
+  uint64_t scratch_capacity;
+} eave_value_state;
+
+/* What a program input or output slot is bound to (one per LISTS entry). For program 0
+ * outputs, data NULL means "session-owned". */
+typedef struct eave_tensor_ref {
+  void* data;
+  uint64_t bytes; /* inputs: bytes there are; outputs: capacity */
+  const int64_t* dims;
+  uint32_t rank;
+  uint32_t dtype;
+} eave_tensor_ref;
+
+typedef struct eave_bound_input {
+  int bound;
+  int64_t dims[EAVE_MAX_RANK];
+  eave_tensor_ref ref;
+} eave_bound_input;
+
+typedef struct eave_output_state {
+  void* bound; /* the caller's buffer, or NULL */
+  uint64_t bound_capacity;
+  void* owned; /* session memory when not bound; grown, kept across runs */
+  uint64_t owned_capacity;
+  eave_tensor_ref result; /* after a successful run */
+} eave_output_state;
+
+typedef struct eave_arena_state {
+  uint8_t* base;
+  uint64_t capacity; /* bytes allocated */
+  uint64_t planned;  /* bytes the current plan needs */
+} eave_arena_state;
+
+struct eave_session {
+  eave_model* model;
+  eave_allocator allocator;
+  eave_thread_pool* pool;
+  void* block; /* everything below comes from this one allocation */
+  int64_t* syms;
+  uint8_t* defined;
+  int64_t* dims; /* evaluated dims, parallel to the model's DIMS table */
+  eave_value_state* values;
+  uint64_t* plan_offset; /* per value: the arena plan in use */
+  uint64_t* plan_size;
+  eave_arena_state* arenas; /* per program */
+  eave_plan_item* plan_items;
+  uint32_t* plan_scratch;
+  eave_tensor_ref* refs; /* per LISTS entry */
+  void** buffers;        /* a kernel step's operand pointers */
+  eave_bound_input* inputs;
+  eave_output_state* outputs;
+  int has_results;
+};
+
+/* Allocates through the session allocator; a status naming `what` on failure. `*ptr` and
+ * `*capacity` are updated only when the block had to grow (the old one is freed). */
+eave_status eave_session_reserve(eave_session* s, void** ptr, uint64_t* capacity, uint64_t bytes,
+                                 const char* what);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EAVE_SESSION_H_ */

@@ -1,0 +1,183 @@
+/* eave-run: runs a compiled model on .npy inputs and writes its outputs as .npy files.
+ *
+ *   eave-run MODEL.eave --input NAME=FILE.npy ... --output-dir DIR [--threads N]
+ *
+ * Written over the public runtime header only (plus the shared .npy parser), so it is also
+ * the reference for embedding the runtime. Exit codes: 0 success, 1 error, 2 bad usage. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eave/runtime.h"
+#include "runtime/src/npy.h"
+
+#define MAX_INPUTS 64
+
+static const struct {
+  eave_dtype dtype;
+  const char* descr;
+} npy_types[] = {
+    {EAVE_DTYPE_F32, "f4"},  {EAVE_DTYPE_F64, "f8"}, {EAVE_DTYPE_F16, "f2"},
+    {EAVE_DTYPE_I8, "i1"},   {EAVE_DTYPE_U8, "u1"},  {EAVE_DTYPE_I16, "i2"},
+    {EAVE_DTYPE_U16, "u2"},  {EAVE_DTYPE_I32, "i4"}, {EAVE_DTYPE_U32, "u4"},
+    {EAVE_DTYPE_I64, "i8"},  {EAVE_DTYPE_U64, "u8"}, {EAVE_DTYPE_BOOL, "b1"},
+    {EAVE_DTYPE_BF16, "u2"}, /* numpy has no bfloat16: the raw bits */
+};
+
+static eave_dtype dtype_of_descr(const char* descr) {
+  for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; ++i)
+    if (strcmp(npy_types[i].descr, descr) == 0) return npy_types[i].dtype;
+  return EAVE_DTYPE_UNDEFINED;
+}
+
+static const char* descr_of_dtype(eave_dtype dtype) {
+  for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; ++i)
+    if (npy_types[i].dtype == dtype) return npy_types[i].descr;
+  return NULL;
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: eave-run MODEL.eave --input NAME=FILE.npy ... --output-dir DIR [--threads N]\n");
+  return 2;
+}
+
+/* Prints and frees a failed status; returns 1 for failure, 0 for success. */
+static int report(eave_status st, const char* what) {
+  if (!st) return 0;
+  fprintf(stderr, "eave-run: %s: %s\n", what, eave_status_get_message(st));
+  eave_status_release(st);
+  return 1;
+}
+
+/* Reads a whole file into 64-byte aligned memory (so .npy data, at a multiple of 64, is too). */
+static uint8_t* read_file(const char* path, size_t* size) {
+  FILE* f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "eave-run: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  uint8_t* data = NULL;
+  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+    data = aligned_alloc(64, ((size_t)n + 64) / 64 * 64);
+    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+      free(data);
+      data = NULL;
+    }
+  }
+  fclose(f);
+  if (!data) fprintf(stderr, "eave-run: cannot read '%s'\n", path);
+  *size = (size_t)n;
+  return data;
+}
+
+/* Binds `spec` (NAME=FILE.npy) to the model input NAME; the file stays in *buffer. */
+static int bind_input(eave_model* model, eave_session* session, const char* spec,
+                      uint8_t** buffer) {
+  const char* eq = strchr(spec, '=');
+  if (!eq || eq == spec) {
+    fprintf(stderr, "eave-run: --input wants NAME=FILE.npy, got '%s'\n", spec);
+    return 1;
+  }
+  char name[256];
+  snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
+  int32_t index;
+  if (report(eave_model_find_input(model, name, &index), "--input")) return 1;
+  size_t size;
+  *buffer = read_file(eq + 1, &size);
+  if (!*buffer) return 1;
+  eave_npy_header h;
+  char err[256];
+  if (eave_npy_parse(*buffer, size, &h, err, sizeof err) != 0) {
+    fprintf(stderr, "eave-run: '%s': %s\n", eq + 1, err);
+    return 1;
+  }
+  eave_tensor t = {dtype_of_descr(h.descr), h.rank, h.dims, *buffer + h.data_offset, h.data_bytes};
+  if (t.dtype == EAVE_DTYPE_UNDEFINED) {
+    fprintf(stderr, "eave-run: '%s': element type '%s' is not supported\n", eq + 1, h.descr);
+    return 1;
+  }
+  return report(eave_session_bind_input(session, index, &t), eq + 1);
+}
+
+/* Writes output `index` to DIR/NAME.npy (characters other than [A-Za-z0-9._-] become '_'). */
+static int write_output(eave_model* model, eave_session* session, int32_t index, const char* dir) {
+  eave_tensor_info info;
+  eave_tensor t;
+  if (report(eave_model_get_output(model, index, &info), "output") ||
+      report(eave_session_get_output(session, index, &t), "output"))
+    return 1;
+  char file[512];
+  int n = snprintf(file, sizeof file, "%s/", dir);
+  for (const char* c = info.name; *c && n < (int)sizeof file - 5; ++c)
+    file[n++] =
+        (strchr("._-", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z'))
+            ? *c
+            : '_';
+  snprintf(file + n, sizeof file - (size_t)n, ".npy");
+  const char* descr = descr_of_dtype(t.dtype);
+  char header[1024];
+  size_t hlen = descr ? eave_npy_format_header(descr, t.rank, t.dims, header, sizeof header) : 0;
+  FILE* f = hlen ? fopen(file, "wb") : NULL;
+  int ok = f && fwrite(header, 1, hlen, f) == hlen &&
+           (t.byte_size == 0 || fwrite(t.data, 1, t.byte_size, f) == t.byte_size);
+  if (f && fclose(f) != 0) ok = 0;
+  if (!ok) {
+    fprintf(stderr, "eave-run: cannot write '%s'\n", file);
+    return 1;
+  }
+  printf("%s: %s [", info.name, eave_dtype_name(t.dtype));
+  for (int32_t a = 0; a < t.rank; ++a) printf("%s%lld", a ? ", " : "", (long long)t.dims[a]);
+  printf("] -> %s\n", file);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  const char* model_path = NULL;
+  const char* out_dir = NULL;
+  const char* inputs[MAX_INPUTS];
+  int input_count = 0, threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
+      if (input_count == MAX_INPUTS) return usage();
+      inputs[input_count++] = argv[++i];
+    } else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) {
+      out_dir = argv[++i];
+    } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      char* end;
+      threads = (int)strtol(argv[++i], &end, 10);
+      if (*end || threads < 0) return usage();
+    } else if (argv[i][0] != '-' && !model_path) {
+      model_path = argv[i];
+    } else {
+      return usage();
+    }
+  }
+  if (!model_path || !out_dir) return usage();
+  if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "eave-run: cannot create '%s': %s\n", out_dir, strerror(errno));
+    return 1;
+  }
+
+  eave_model* model = NULL;
+  eave_session* session = NULL;
+  uint8_t* buffers[MAX_INPUTS] = {0};
+  eave_session_options options;
+  eave_session_options_initialize(&options);
+  options.threads = threads;
+  int failed = report(eave_model_load_file(model_path, NULL, &model), "load") ||
+               report(eave_session_create(model, &options, &session), "session");
+  for (int i = 0; i < input_count && !failed; ++i)
+    failed = bind_input(model, session, inputs[i], &buffers[i]);
+  if (!failed) failed = report(eave_session_run(session), "run");
+  for (int32_t i = 0; !failed && i < eave_model_output_count(model); ++i)
+    failed = write_output(model, session, i, out_dir);
+  eave_session_release(session);
+  eave_model_release(model);
+  for (int i = 0; i < input_count; ++i) free(buffers[i]);
+  return failed;
+}
