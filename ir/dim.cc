@@ -401,7 +401,7 @@ std::string Dim::str() const {
   if (is_const()) return std::to_string(const_);
   std::string s;
   for (size_t i = 0; i < poly_->terms.size(); ++i) {
-    const Term& t = poly_->terms[i];
+    const auto& t = poly_->terms[i];
     int64_t c = t.coeff;
     if (i > 0) {
       s += c < 0 ? " - " : " + ";
@@ -419,6 +419,26 @@ std::string Dim::str() const {
   if (poly_->constant > 0) s += " + " + std::to_string(poly_->constant);
   if (poly_->constant < 0) s += " - " + std::to_string(-poly_->constant);
   return s;
+}
+
+Dim::Expansion Dim::expand() const {
+  Expansion e{is_const() ? const_ : poly_->constant, {}};
+  if (is_const()) return e;
+  for (const auto& t : poly_->terms) {
+    Dim::Term term{t.coeff, {}};
+    for (const AtomRef& f : t.factors) {
+      Dim::Atom a;
+      a.kind = AtomKind(int(f->kind));
+      a.name = f->name;
+      if (f->kind != DimAtom::Sym) {
+        a.a = std::make_shared<const Dim>(f->a);
+        a.b = std::make_shared<const Dim>(f->b);
+      }
+      term.factors.push_back(std::move(a));
+    }
+    e.terms.push_back(std::move(term));
+  }
+  return e;
 }
 
 Shape Shape::from_ints(const std::vector<int64_t>& dims) {

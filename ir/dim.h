@@ -63,6 +63,24 @@ class Dim {
   // "64", "batch", "2*seq + 1", "ceil(seq/2)", "max(a,b)".
   std::string str() const;
 
+  // The canonical form, for code that translates dims into another representation (the
+  // runtime's symbol expressions): constant + sum of coeff * product of atoms.
+  enum class AtomKind { Symbol, FloorDiv, CeilDiv, Mod, Max, Min };
+  struct Atom {
+    AtomKind kind;
+    std::string name;  // Symbol
+    std::shared_ptr<const Dim> a, b;  // the other kinds
+  };
+  struct Term {
+    int64_t coeff;
+    std::vector<Atom> factors;
+  };
+  struct Expansion {
+    int64_t constant;
+    std::vector<Term> terms;
+  };
+  Expansion expand() const;
+
  private:
   int64_t const_ = 0;
   std::shared_ptr<const DimPoly> poly_;
