@@ -586,9 +586,9 @@ void max_unpool_k(KernelContext& ctx) {
   std::vector<int64_t> stride = spatial_attr(ctx, "strides", rank, 1);
   std::vector<int64_t> pads = spatial_attr(ctx, "pads", rank, 0, 2);
   auto out_shape = int_list_input(ctx, 2);
-  // Indices address the input of the MaxPool this undoes. When output_shape is given, pads are
-  // ignored and that tensor is padded evenly (the odd element at the end) to output_shape.
-  if (out_shape) std::fill(pads.begin(), pads.end(), 0);
+  // Indices address the input of the MaxPool this undoes, as its attributes give it. A larger
+  // output_shape extends that tensor with zeros at the end of each axis (as ONNX's reference
+  // implementation does).
   std::vector<int64_t> dims = {x.dim(0), x.dim(1)};
   for (size_t d = 0; d < rank; ++d)
     dims.push_back((in[d] - 1) * stride[d] + kernel[d] - pads[d] - pads[d + rank]);
@@ -603,19 +603,16 @@ void max_unpool_k(KernelContext& ctx) {
   if (out_shape && *out_shape != dims) {
     ctx.check(out_shape->size() == x.rank(), "output_shape ", dims_str(*out_shape), " must have ",
               x.rank(), " entries");
-    std::vector<int64_t> begin(x.rank(), 0);
-    for (size_t d = 0; d < x.rank(); ++d) {
+    for (size_t d = 0; d < x.rank(); ++d)
       ctx.check((*out_shape)[d] >= dims[d] && (d >= 2 || (*out_shape)[d] == dims[d]),
                 "output_shape ", dims_str(*out_shape), " is smaller than the unpooled tensor ",
                 dims_str(dims));
-      begin[d] = ((*out_shape)[d] - dims[d]) / 2;
-    }
     Tensor padded(x.dtype(), *out_shape);
     std::vector<int64_t> ps = strides_of(*out_shape);
     int64_t i = 0;
     for_each_index(dims, [&](const std::vector<int64_t>& o) {
       int64_t to = 0;
-      for (size_t d = 0; d < o.size(); ++d) to += (o[d] + begin[d]) * ps[d];
+      for (size_t d = 0; d < o.size(); ++d) to += o[d] * ps[d];
       assign_element(padded, to, y, i++);
     });
     y = std::move(padded);

@@ -937,8 +937,10 @@ void resize_k(KernelContext& ctx) {
       size_t a = size_t(axes[i]);
       double s = (*scales)[i];
       ctx.check(s > 0, "scales must be positive, got ", s, " for axis ", a);
+      // The spec's prose also multiplies by the roi extent under tf_crop_and_resize; ONNX's
+      // shape inference and its reference implementation do not, and neither do we, so that
+      // outputs match the shapes models declare.
       double len = double(x.dim(a)) * s;
-      if (r.coord == CoordMode::TfCropAndResize) len *= g.roi_end[a] - g.roi_start[a];
       g.scale[a] = s;
       g.resized[a] = len;
       g.out[a] = int64_t(std::floor(len));
@@ -947,26 +949,26 @@ void resize_k(KernelContext& ctx) {
     std::string policy = ctx.node().attr_string("keep_aspect_ratio_policy", "stretch");
     ctx.check(policy == "stretch" || policy == "not_larger" || policy == "not_smaller",
               "unknown keep_aspect_ratio_policy '", policy, "'");
-    std::vector<int64_t> target = *sizes;
-    if (policy != "stretch") {
-      // One scale for every resized axis, the largest that fits in (or the smallest that
-      // covers) the requested sizes.
-      double s = policy == "not_larger" ? std::numeric_limits<double>::infinity() : 0;
-      for (size_t i = 0; i < axes.size(); ++i) {
-        double ratio = double(target[i]) / double(x.dim(size_t(axes[i])));
-        s = policy == "not_larger" ? std::min(s, ratio) : std::max(s, ratio);
-      }
-      for (size_t i = 0; i < axes.size(); ++i)
-        target[i] = int64_t(std::floor(s * double(x.dim(size_t(axes[i]))) + 0.5));
-    }
     for (size_t i = 0; i < axes.size(); ++i) {
       size_t a = size_t(axes[i]);
-      ctx.check(target[i] >= 0, "sizes ", dims_str(*sizes), " has a negative entry");
+      ctx.check((*sizes)[i] >= 0, "sizes ", dims_str(*sizes), " has a negative entry");
       ctx.check(x.dim(a) > 0, "cannot resize axis ", a, " of ", dims_str(x.dims()),
                 ", which is empty");
-      g.out[a] = target[i];
-      g.resized[a] = double(target[i]);
-      g.scale[a] = double(target[i]) / double(x.dim(a));
+      g.out[a] = (*sizes)[i];
+      g.resized[a] = double((*sizes)[i]);
+      g.scale[a] = double((*sizes)[i]) / double(x.dim(a));
+    }
+    if (policy != "stretch" && !axes.empty()) {
+      // One scale for every resized axis: the largest that fits in (or the smallest that
+      // covers) the requested sizes. Sizes round half up.
+      double s = g.scale[size_t(axes[0])];
+      for (int64_t a : axes)
+        s = policy == "not_larger" ? std::min(s, g.scale[size_t(a)]) : std::max(s, g.scale[size_t(a)]);
+      for (int64_t a : axes) {
+        g.scale[size_t(a)] = s;
+        g.resized[size_t(a)] = s * double(x.dim(size_t(a)));
+        g.out[size_t(a)] = int64_t(std::floor(g.resized[size_t(a)] + 0.5));
+      }
     }
   }
   ctx.set_output(0, resize_tensor(ctx, x, r, g));
