@@ -136,7 +136,8 @@ std::vector<int64_t> spatial_of(const Tensor& x) {
 
 // kernel_shape if given (it must agree with `from_weights` where that is known), else the
 // weights' spatial dims.
-std::vector<int64_t> kernel_shape(const KernelContext& ctx, const std::vector<int64_t>& from_weights) {
+std::vector<int64_t> kernel_shape(const KernelContext& ctx,
+                                  const std::vector<int64_t>& from_weights) {
   if (!ctx.node().has_attr("kernel_shape")) return from_weights;
   std::vector<int64_t> k = ctx.node().attr_ints("kernel_shape");
   ctx.check(k == from_weights, "kernel_shape ", dims_str(k), " does not match the weights' "
@@ -392,11 +393,14 @@ void deform_conv_k(KernelContext& ctx) {
             for (size_t d = 0; d < rank; ++d) {
               int64_t kd = (k / kernel_strides[d]) % win.kernel[d];
               int64_t ch = (og * k_size + k) * int64_t(rank) + int64_t(d);
-              double shift = at(po, (n * offset_group * k_size * int64_t(rank) + ch) * y_spatial + pos);
+              double shift =
+                  at(po, (n * offset_group * k_size * int64_t(rank) + ch) * y_spatial + pos);
               p[d] = double(o[d] * win.stride[d] - win.pad_begin[d] + kd * win.dilation[d]) + shift;
             }
             double v = sample_linear(px + (n * c_in + c) * x_spatial, win.in, xs, p);
-            if (mask) v *= at(mask->data<T>(), (n * offset_group * k_size + og * k_size + k) * y_spatial + pos);
+            if (mask)
+              v *= at(mask->data<T>(),
+                      (n * offset_group * k_size + og * k_size + k) * y_spatial + pos);
             sampled[size_t(c * k_size + k)] = v;
           }
         }
@@ -531,7 +535,8 @@ void lp_pool_k(KernelContext& ctx) {
                                           const std::vector<int64_t>&, int64_t) {
                    using T = std::remove_cvref_t<decltype(*plane)>;
                    double sum = 0;
-                   for (const Tap& t : taps) sum += std::pow(std::abs(double(widen(plane[t.x]))), p);
+                   for (const Tap& t : taps)
+                     sum += std::pow(std::abs(double(widen(plane[t.x]))), p);
                    return narrow<T>(compute_t<T>(std::pow(sum, 1 / p)));
                  }));
 }
@@ -561,7 +566,8 @@ void max_pool_k(KernelContext& ctx) {
     if (best >= 0) {
       index = 0;
       for (size_t d = 0; d < win.rank(); ++d)
-        index += (best / row_strides[d]) % win.in[d] * (column_major ? col_strides[d] : row_strides[d]);
+        index +=
+            (best / row_strides[d]) % win.in[d] * (column_major ? col_strides[d] : row_strides[d]);
       index += out_i / y_spatial * x_spatial;
     }
     argmax[size_t(out_i)] = index;
@@ -695,8 +701,12 @@ void max_roi_pool_k(KernelContext& ctx) {
       int64_t batch = int64_t(rois.as_double(r * 5));
       ctx.check(batch >= 0 && batch < x.dim(0), "roi ", r, " names batch ", batch,
                 ", outside [0, ", x.dim(0), ")");
-      // Region corners, scaled and rounded to pixels; the region is at least one pixel.
-      auto corner = [&](int j) { return int64_t(std::round(rois.as_double(r * 5 + j) * scale)); };
+      // Region corners, scaled and rounded to pixels; the region is at least one pixel. The
+      // product is taken in the element type, which decides halfway cases.
+      auto corner = [&](int j) {
+        using C = compute_t<T>;
+        return int64_t(std::round(C(rois.as_double(r * 5 + j)) * C(scale)));
+      };
       int64_t x1 = corner(1), y1 = corner(2), x2 = corner(3), y2 = corner(4);
       double bin_h = double(std::max<int64_t>(y2 - y1 + 1, 1)) / double(ph_n);
       double bin_w = double(std::max<int64_t>(x2 - x1 + 1, 1)) / double(pw_n);
@@ -704,10 +714,13 @@ void max_roi_pool_k(KernelContext& ctx) {
         const T* plane = px + (batch * channels + c) * height * width;
         for (int64_t i = 0; i < ph_n; ++i) {
           for (int64_t j = 0; j < pw_n; ++j) {
-            int64_t h0 = std::clamp<int64_t>(int64_t(std::floor(double(i) * bin_h)) + y1, 0, height);
-            int64_t h1 = std::clamp<int64_t>(int64_t(std::ceil(double(i + 1) * bin_h)) + y1, 0, height);
+            int64_t h0 =
+                std::clamp<int64_t>(int64_t(std::floor(double(i) * bin_h)) + y1, 0, height);
+            int64_t h1 =
+                std::clamp<int64_t>(int64_t(std::ceil(double(i + 1) * bin_h)) + y1, 0, height);
             int64_t w0 = std::clamp<int64_t>(int64_t(std::floor(double(j) * bin_w)) + x1, 0, width);
-            int64_t w1 = std::clamp<int64_t>(int64_t(std::ceil(double(j + 1) * bin_w)) + x1, 0, width);
+            int64_t w1 =
+                std::clamp<int64_t>(int64_t(std::ceil(double(j + 1) * bin_w)) + x1, 0, width);
             // An empty bin (the region is outside the image) yields 0.
             double m = h1 > h0 && w1 > w0 ? -std::numeric_limits<double>::infinity() : 0.0;
             for (int64_t h = h0; h < h1; ++h)
@@ -734,6 +747,7 @@ void roi_align_k(KernelContext& ctx) {
   const Node& node = ctx.node();
   std::string mode = node.attr_string("mode", "avg");
   ctx.check(mode == "avg" || mode == "max", "unknown mode '", mode, "' (expected avg or max)");
+  bool avg = mode == "avg";
   // RoiAlign-10 behaves as output_half_pixel; the half_pixel default came with opset 16.
   std::string coord = node.attr_string("coordinate_transformation_mode",
                                        ctx.opset() >= 16 ? "half_pixel" : "output_half_pixel");
@@ -756,8 +770,10 @@ void roi_align_k(KernelContext& ctx) {
       ctx.check(batch >= 0 && batch < x.dim(0), "batch index ", batch, " of roi ", r,
                 " is outside [0, ", x.dim(0), ")");
       double offset = half_pixel ? 0.5 : 0.0;
-      double x0 = rois.as_double(r * 4) * scale - offset, y0 = rois.as_double(r * 4 + 1) * scale - offset;
-      double x1 = rois.as_double(r * 4 + 2) * scale - offset, y1 = rois.as_double(r * 4 + 3) * scale - offset;
+      double x0 = rois.as_double(r * 4) * scale - offset;
+      double y0 = rois.as_double(r * 4 + 1) * scale - offset;
+      double x1 = rois.as_double(r * 4 + 2) * scale - offset;
+      double y1 = rois.as_double(r * 4 + 3) * scale - offset;
       double roi_w = x1 - x0, roi_h = y1 - y0;
       if (!half_pixel) {
         roi_w = std::max(roi_w, 1.0);
@@ -794,7 +810,7 @@ void roi_align_k(KernelContext& ctx) {
                   corner[2] = ly * hx * at(plane, yhi * width + xlo);
                   corner[3] = ly * lx * at(plane, yhi * width + xhi);
                 }
-                if (mode == "avg") {
+                if (avg) {
                   acc += corner[0] + corner[1] + corner[2] + corner[3];
                 } else {
                   // Max mode takes the largest weighted corner term, not the largest
@@ -806,7 +822,7 @@ void roi_align_k(KernelContext& ctx) {
               }
             }
             py[((r * channels + c) * out_h + i) * out_w + j] =
-                narrow<T>(compute_t<T>(mode == "avg" ? acc / count : acc));
+                narrow<T>(compute_t<T>(avg ? acc / count : acc));
           }
         }
       }

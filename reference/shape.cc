@@ -229,7 +229,8 @@ void split_k(KernelContext& ctx) {
     int64_t chunk = (len + n - 1) / n;
     ctx.check(ctx.opset() >= 18 || len % n == 0, "axis ", axis, " of ", dims_str(x.dims()),
               " cannot be split into ", n, " equal parts");
-    for (int64_t i = 0; i < n; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, len - i * chunk)));
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, len - i * chunk)));
   }
   std::vector<int64_t> start(x.rank(), 0), step(x.rank(), 1);
   for (size_t i = 0; i < sizes.size(); ++i) {
@@ -342,10 +343,10 @@ void pad_k(KernelContext& ctx) {
   std::vector<int64_t> dims(x.rank()), keep_from(x.rank()), keep(x.rank());
   for (size_t d = 0; d < x.rank(); ++d) {
     dims[d] = x.dim(d) + begin[d] + end[d];
-    ctx.check(dims[d] >= 0, "pads ", dims_str(pads), " crop more than axis ", d, " of ",
-              dims_str(x.dims()), " holds");
     keep_from[d] = std::max<int64_t>(0, -begin[d]);
     keep[d] = x.dim(d) - keep_from[d] - std::max<int64_t>(0, -end[d]);
+    ctx.check(keep[d] >= 0, "pads ", dims_str(pads), " crop more than axis ", d, " of ",
+              dims_str(x.dims()), " holds");
     bool grows = dims[d] > keep[d];
     ctx.check(mode == PadMode::Constant || !grows || keep[d] > 0, "cannot ", mode_name,
               "-pad axis ", d, ", which is empty");
@@ -430,7 +431,9 @@ void shape_k(KernelContext& ctx) {
   ctx.set_output(0, Tensor::from_vector<int64_t>({int64_t(dims.size())}, dims));
 }
 
-void size_k(KernelContext& ctx) { ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel())); }
+void size_k(KernelContext& ctx) {
+  ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel()));
+}
 
 void identity_k(KernelContext& ctx) { ctx.set_output(0, ctx.value(0)); }
 
@@ -462,9 +465,9 @@ void dropout_k(KernelContext& ctx) {
   std::vector<bool> keep(size_t(x.numel()), true);
   double scale = 1;
   if (training && ratio > 0) {
-    ctx.check(ctx.node().has_attr("seed"), "training mode with a nonzero ratio needs a seed "
-              "attribute (the reference interpreter is deterministic)");
-    std::vector<double> u = uniform_draws(uint32_t(ctx.node().attr_int("seed")), x.numel());
+    // The spec lets a missing seed be chosen freely; the reference interpreter stays
+    // deterministic and uses 0.
+    std::vector<double> u = uniform_draws(uint32_t(ctx.node().attr_int("seed", 0)), x.numel());
     for (size_t i = 0; i < u.size(); ++i) keep[i] = u[i] >= ratio;
     scale = 1 / (1 - ratio);
   }
@@ -714,7 +717,8 @@ double original_coordinate(const ResizeSpec& r, double x, double scale, int64_t 
     case CoordMode::TfHalfPixelForNn: return (x + 0.5) / scale;
     case CoordMode::TfCropAndResize:
       if (resized > 1)
-        return roi_start * double(in - 1) + x * (roi_end - roi_start) * double(in - 1) / (resized - 1);
+        return roi_start * double(in - 1) +
+               x * (roi_end - roi_start) * double(in - 1) / (resized - 1);
       return 0.5 * (roi_start + roi_end) * double(in - 1);
   }
   return 0;
@@ -963,7 +967,8 @@ void resize_k(KernelContext& ctx) {
       // covers) the requested sizes. Sizes round half up.
       double s = g.scale[size_t(axes[0])];
       for (int64_t a : axes)
-        s = policy == "not_larger" ? std::min(s, g.scale[size_t(a)]) : std::max(s, g.scale[size_t(a)]);
+        s = policy == "not_larger" ? std::min(s, g.scale[size_t(a)])
+                                   : std::max(s, g.scale[size_t(a)]);
       for (int64_t a : axes) {
         g.scale[size_t(a)] = s;
         g.resized[size_t(a)] = s * double(x.dim(size_t(a)));

@@ -109,7 +109,8 @@ Tensor gather_flat(const Tensor& src, std::vector<int64_t> dims, F&& from) {
   Tensor out(src.dtype(), std::move(dims));
   int64_t n = out.numel();
   if (src.dtype() == DType::String) {
-    for (int64_t i = 0; i < n; ++i) out.mutable_strings()[size_t(i)] = src.strings()[size_t(from(i))];
+    for (int64_t i = 0; i < n; ++i)
+      out.mutable_strings()[size_t(i)] = src.strings()[size_t(from(i))];
     return out;
   }
   auto copy = [&](auto word) {
