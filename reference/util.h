@@ -1,9 +1,10 @@
 // Small helpers shared by reference kernels: axes, strides, broadcasting, element conversion.
 #pragma once
 
+#include <array>
 #include <cmath>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -124,6 +125,7 @@ Tensor gather_flat(const Tensor& src, std::vector<int64_t> dims, F&& from) {
     case 2: copy(uint16_t{}); break;
     case 4: copy(uint32_t{}); break;
     case 8: copy(uint64_t{}); break;
+    case 16: copy(std::array<uint64_t, 2>{}); break;  // complex128
     default: internal_fail("gather_flat: unsupported element size for ", dtype_name(src.dtype()));
   }
   return out;
