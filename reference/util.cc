@@ -1,5 +1,7 @@
 #include "reference/util.h"
 
+#include <cstring>
+
 namespace eave::ref {
 
 int64_t normalize_axis(const KernelContext& ctx, int64_t axis, int64_t rank) {
@@ -94,6 +96,41 @@ double scalar_input(const KernelContext& ctx, size_t i, double dflt) {
   if (!t) return dflt;
   ctx.check(t->numel() == 1, "input ", i, " must be a scalar, got shape ", dims_str(t->dims()));
   return t->as_double(0);
+}
+
+}  // namespace eave::ref
+
+namespace eave::ref {
+
+void assign_element(Tensor& dst, int64_t dst_i, const Tensor& src, int64_t src_i) {
+  EAVE_ASSERT(dst.dtype() == src.dtype());
+  if (src.dtype() == DType::String) {
+    dst.mutable_strings()[size_t(dst_i)] = src.strings()[size_t(src_i)];
+    return;
+  }
+  size_t es = dtype_size(src.dtype());
+  std::memcpy(static_cast<uint8_t*>(dst.mutable_raw()) + size_t(dst_i) * es,
+              static_cast<const uint8_t*>(src.raw()) + size_t(src_i) * es, es);
+}
+
+std::optional<std::vector<int64_t>> int_list_input(const KernelContext& ctx, size_t i) {
+  const Tensor* t = ctx.optional_input(i);
+  if (!t) return std::nullopt;
+  ctx.check(is_integer(t->dtype()), "input ", i, " must be an integer tensor, got ",
+            dtype_name(t->dtype()));
+  ctx.check(t->rank() <= 1, "input ", i, " must be 1-D, got shape ", dims_str(t->dims()));
+  return t->to_int_vector();
+}
+
+std::vector<int64_t> normalize_axis_list(const KernelContext& ctx, std::vector<int64_t> axes,
+                                         int64_t rank) {
+  std::vector<bool> seen(size_t(rank), false);
+  for (int64_t& a : axes) {
+    a = normalize_axis(ctx, a, rank);
+    ctx.check(!seen[size_t(a)], "axis ", a, " is given more than once");
+    seen[size_t(a)] = true;
+  }
+  return axes;
 }
 
 }  // namespace eave::ref

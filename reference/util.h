@@ -1,8 +1,10 @@
 // Small helpers shared by reference kernels: axes, strides, broadcasting, element conversion.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -109,5 +111,64 @@ decltype(auto) visit_float(const KernelContext& ctx, DType t, F&& f) {
     default: ctx.fail("element type ", dtype_name(t), " is not supported (needs a float type)");
   }
 }
+
+}  // namespace eave::ref
+
+namespace eave::ref {
+
+// Calls f(idx) for every multi-index of `dims` in row-major order (idx is a std::vector<int64_t>
+// that the callee must not keep).
+template <class F>
+void for_each_index(std::span<const int64_t> dims, F&& f) {
+  int64_t n = shape_numel(dims);
+  std::vector<int64_t> idx(dims.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    f(static_cast<const std::vector<int64_t>&>(idx));
+    for (size_t d = dims.size(); d-- > 0;) {
+      if (++idx[d] < dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// A new tensor of src's dtype and `dims` whose element i is src's element from(i) (a flat,
+// row-major index). Works for every dtype, strings included: the copy loop of the data-movement
+// kernels, which differ only in where each output element comes from.
+template <class F>
+Tensor gather_flat(const Tensor& src, std::vector<int64_t> dims, F&& from) {
+  Tensor out(src.dtype(), std::move(dims));
+  int64_t n = out.numel();
+  if (src.dtype() == DType::String) {
+    for (int64_t i = 0; i < n; ++i)
+      out.mutable_strings()[size_t(i)] = src.strings()[size_t(from(i))];
+    return out;
+  }
+  auto copy = [&](auto word) {
+    using W = decltype(word);
+    const W* s = static_cast<const W*>(src.raw());
+    W* d = static_cast<W*>(out.mutable_raw());
+    for (int64_t i = 0; i < n; ++i) d[i] = s[from(i)];
+  };
+  switch (dtype_size(src.dtype())) {
+    case 1: copy(uint8_t{}); break;
+    case 2: copy(uint16_t{}); break;
+    case 4: copy(uint32_t{}); break;
+    case 8: copy(uint64_t{}); break;
+    case 16: copy(std::array<uint64_t, 2>{}); break;  // complex128
+    default: internal_fail("gather_flat: unsupported element size for ", dtype_name(src.dtype()));
+  }
+  return out;
+}
+
+// Copies element `src_i` of src over element `dst_i` of dst (same dtype, strings included).
+void assign_element(Tensor& dst, int64_t dst_i, const Tensor& src, int64_t src_i);
+
+// Integer input i (any integer dtype, rank 0 or 1) as a list, or nullopt if absent.
+std::optional<std::vector<int64_t>> int_list_input(const KernelContext& ctx, size_t i);
+
+// Normalizes possibly negative axes into [0, rank); an Error naming the node on an axis out of
+// range or given twice.
+std::vector<int64_t> normalize_axis_list(const KernelContext& ctx, std::vector<int64_t> axes,
+                                         int64_t rank);
 
 }  // namespace eave::ref
