@@ -92,7 +92,10 @@ std::vector<std::vector<Activation>> activations(const KernelContext& ctx, int64
   size_t per_dir = defaults.size();
   if (names.empty())
     for (int64_t d = 0; d < dirs; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
-  if (names.size() == per_dir && dirs == 2) names.insert(names.end(), names.begin(), names.end());
+  if (names.size() == per_dir && dirs == 2) {
+    std::vector<std::string> once = names;
+    names.insert(names.end(), once.begin(), once.end());
+  }
   ctx.check(names.size() == per_dir * size_t(dirs), "activations has ", names.size(),
             " functions, expected ", per_dir, " per direction for ", dirs, " direction(s)");
   std::vector<float> alphas = node.attr_floats("activation_alpha", std::vector<float>{});
