@@ -177,8 +177,10 @@ void scan9_k(KernelContext& ctx) {
     ctx.set_output(i, std::move(state[i]));
   for (size_t k = 0; k < n_out && n_state + k < ctx.num_outputs(); ++k) {
     if (out_dirs[k]) std::reverse(outs[k].begin(), outs[k].end());
-    int64_t rank = outs[k].empty() ? int64_t(body.outputs()[n_state + k]->shape().rank())
-                                   : int64_t(outs[k][0].rank());
+    const Shape& decl = body.outputs()[n_state + k]->shape();
+    int64_t rank = !outs[k].empty() ? int64_t(outs[k][0].rank())
+                   : decl.has_rank() ? int64_t(decl.rank())
+                                     : 0;
     int64_t axis = normalize_axis(ctx, out_axes[k], rank + 1);
     ctx.set_output(n_state + k,
                    stack(ctx, outs[k], axis, body.outputs()[n_state + k], "scan output"));

@@ -35,6 +35,14 @@ bool less_nan_last(C a, C b) {
   return a < b;
 }
 
+// v converted to integer type T, saturating at T's range.
+template <class T>
+T saturate_cast(double v) {
+  if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return T(v);
+}
+
 // ---------------------------------------------------------------- TopK
 
 // The k largest (or smallest) entries along `axis`, sorted, ties going to the lower index.
@@ -298,6 +306,8 @@ void grid_sample_k(KernelContext& ctx) {
   std::vector<int64_t> out(grid.dims().begin() + 1, grid.dims().end() - 1);
   std::vector<int64_t> in_strides = strides_of(in);
   int64_t in_sp = shape_numel(in), out_sp = shape_numel(out);
+  ctx.check(in_sp > 0 || out_sp == 0 || batch * chans == 0,
+            "cannot sample from X with an empty spatial dimension: ", dims_str(x.dims()));
   std::vector<int64_t> y_dims = {batch, chans};
   y_dims.insert(y_dims.end(), out.begin(), out.end());
   Tensor y(x.dtype(), y_dims);
@@ -334,6 +344,7 @@ void grid_sample_k(KernelContext& ctx) {
         for (int64_t i = 0; i < in_sp; ++i)
           plane[size_t(i)] = double(widen(px[(nb * chans + c) * in_sp + i]));
         for (int64_t o = 0; o < out_sp; ++o) {
+          bool nan_point = false;
           for (size_t d = 0; d < r; ++d) {
             double g = grid.as_double((nb * out_sp + o) * int64_t(r) + int64_t(r - 1 - d));
             double len = double(in[d]);
@@ -343,10 +354,14 @@ void grid_sample_k(KernelContext& ctx) {
             if (!cubic && pad == Padding::Border) v = std::clamp(v, 0.0, len - 1);
             if (!cubic && pad == Padding::Reflection)
               v = align ? reflect(v, 0, len - 1) : reflect(v, -0.5, len - 0.5);
-            coord[d] = v;
+            // Bound coordinates so that integer tap positions cannot overflow.
+            coord[d] = std::clamp(v, -1e12, 1e12);
+            if (std::isnan(v)) nan_point = true;
           }
           double result = 0;
-          if (mode == "nearest") {
+          if (nan_point) {
+            result = std::numeric_limits<double>::quiet_NaN();
+          } else if (mode == "nearest") {
             for (size_t d = 0; d < r; ++d) idx[d] = int64_t(std::nearbyint(coord[d]));
             result = fetch(plane, idx);
           } else if (linear) {
@@ -370,7 +385,8 @@ void grid_sample_k(KernelContext& ctx) {
                 result += wy[size_t(i)] * wx[size_t(j)] * fetch(plane, {y0 + i, x0 + j});
           }
           T& dst = py[(nb * chans + c) * out_sp + o];
-          if constexpr (std::is_integral_v<T>) dst = T(std::nearbyint(result));
+          if constexpr (std::is_integral_v<T>)
+            dst = std::isnan(result) ? T(0) : saturate_cast<T>(std::nearbyint(result));
           else dst = narrow<T>(compute_t<T>(result));
         }
       }

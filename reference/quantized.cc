@@ -97,6 +97,14 @@ ParamMap param_map(const KernelContext& ctx, const Tensor& x, const Tensor& p, c
   return m;
 }
 
+// A zero point must be shaped like its scale; single values may be [] or [1].
+void check_same_shape(const KernelContext& ctx, const Tensor& zp, const Tensor& scale,
+                      const char* zp_name, const char* scale_name) {
+  bool single = zp.numel() == 1 && scale.numel() == 1 && zp.rank() <= 1 && scale.rank() <= 1;
+  ctx.check(single || zp.dims() == scale.dims(), zp_name, " has shape ", dims_str(zp.dims()),
+            ", expected ", scale_name, "'s ", dims_str(scale.dims()));
+}
+
 // The output type of QuantizeLinear: the zero point's, else opset 21's output_dtype, else uint8.
 DType quantized_type(const KernelContext& ctx) {
   if (const Tensor* zp = ctx.optional_input(2)) return zp->dtype();
@@ -119,10 +127,7 @@ void quantize_linear_k(KernelContext& ctx) {
   ctx.check(is_float(scale.dtype()), "y_scale must be a float tensor");
   DType qt = quantized_type(ctx);
   ParamMap map = param_map(ctx, x, scale, "y_scale");
-  if (zp) {
-    ctx.check(zp->dims() == scale.dims(), "y_zero_point has shape ", dims_str(zp->dims()),
-              ", expected y_scale's ", dims_str(scale.dims()));
-  }
+  if (zp) check_same_shape(ctx, *zp, scale, "y_zero_point", "y_scale");
   Tensor y(qt, x.dims());
   visit_quant(ctx, qt, "y_zero_point", [&](auto qtag) {
     using Q = decltype(qtag);
@@ -154,8 +159,7 @@ void dequantize_linear_k(KernelContext& ctx) {
   if (zp) {
     ctx.check(zp->dtype() == x.dtype(), "x_zero_point has element type ",
               dtype_name(zp->dtype()), ", expected x's ", dtype_name(x.dtype()));
-    ctx.check(zp->dims() == scale.dims(), "x_zero_point has shape ", dims_str(zp->dims()),
-              ", expected x_scale's ", dims_str(scale.dims()));
+    check_same_shape(ctx, *zp, scale, "x_zero_point", "x_scale");
   }
   ParamMap map = param_map(ctx, x, scale, "x_scale");
   Tensor y(scale.dtype(), x.dims());
