@@ -12,7 +12,7 @@ CMAKE_CONFIGURE = cmake -G Ninja -S . -B $(BUILD) \
 	-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-.PHONY: all deps configure build test demo models clean
+.PHONY: all deps configure build test demo models fuzz clean
 
 all: build
 
@@ -28,9 +28,10 @@ configure: deps
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-# Real models live in a cache outside the repo; fetching is best-effort (tests that need them
-# skip with a message when the network or the exporters are unavailable).
-models: build
+# Real models and ONNX Runtime live in $(EAVE_CACHE) (models/, npm/), never in the repo;
+# scripts/fetch-models is idempotent (about a second when all is cached) and best-effort: what it
+# cannot fetch, the tests in tests/real_models skip with the reason.
+models: deps
 	-@scripts/fetch-models
 
 test: build models
@@ -39,6 +40,15 @@ test: build models
 demo: build
 	$(BUILD)/bin/eave run-reference examples/models/tiny_cnn.onnx \
 		--input input=examples/models/tiny_cnn_input.npy --output-dir $(BUILD)/demo-out
+
+# libFuzzer targets with ASan+UBSan in their own build folder, each run for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -G Ninja -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEAVE_FUZZ=ON -DEAVE_TESTS=OFF
+	ninja -C build-fuzz -j $(JOBS) import_fuzzer npy_fuzzer
+	scripts/run-fuzzers $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

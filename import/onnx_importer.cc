@@ -7,7 +7,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "import/onnx_shape_fallback.h"
 #include "import/onnx_tensor.h"
+#include "ir/shape_inference.h"
 #include "support/error.h"
 #include "support/mapped_file.h"
 
@@ -18,74 +20,6 @@ namespace {
 constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 10;
 constexpr int64_t kMaxOpset = 21;
-
-// ---------------------------------------------------------------- types
-
-Type type_from_proto(const onnx::TypeProto& t, const std::string& what) {
-  switch (t.value_case()) {
-    case onnx::TypeProto::kTensorType:
-    case onnx::TypeProto::kSparseTensorType: {
-      bool sparse = t.value_case() == onnx::TypeProto::kSparseTensorType;
-      int32_t elem = sparse ? t.sparse_tensor_type().elem_type() : t.tensor_type().elem_type();
-      bool has_shape = sparse ? t.sparse_tensor_type().has_shape() : t.tensor_type().has_shape();
-      const auto& shape = sparse ? t.sparse_tensor_type().shape() : t.tensor_type().shape();
-      DType dt = dtype_from_onnx(elem);
-      if (elem != 0 && dt == DType::Undefined)
-        fail(what, ": element type code ", elem, " is not supported");
-      Shape s;
-      if (has_shape) {
-        std::vector<Dim> dims;
-        for (const auto& d : shape.dim()) {
-          if (d.has_dim_value()) {
-            EAVE_CHECK(d.dim_value() >= 0, what, ": negative dimension ", d.dim_value());
-            dims.emplace_back(d.dim_value());
-          } else if (d.has_dim_param() && !d.dim_param().empty()) {
-            dims.push_back(Dim::symbol(d.dim_param()));
-          } else {
-            dims.push_back(fresh_dim("unk"));
-          }
-        }
-        s = Shape(std::move(dims));
-      }
-      return Type::tensor(dt, std::move(s));
-    }
-    case onnx::TypeProto::kSequenceType:
-      return Type::sequence(type_from_proto(t.sequence_type().elem_type(), what));
-    case onnx::TypeProto::kOptionalType:
-      return Type::optional(type_from_proto(t.optional_type().elem_type(), what));
-    case onnx::TypeProto::kMapType:
-      return Type{};  // maps only appear around ai.onnx.ml classifiers; left untyped
-    default:
-      return Type{};
-  }
-}
-
-void type_to_proto(const Type& t, onnx::TypeProto* p) {
-  switch (t.kind) {
-    case TypeKind::Tensor: {
-      auto* tt = p->mutable_tensor_type();
-      tt->set_elem_type(dtype_to_onnx(t.dtype));
-      if (t.shape.has_rank()) {
-        auto* sp = tt->mutable_shape();
-        for (const Dim& d : t.shape.dims()) {
-          auto* dp = sp->add_dim();
-          if (d.is_const())
-            dp->set_dim_value(d.value());
-          else
-            dp->set_dim_param(d.str());
-        }
-      }
-      break;
-    }
-    case TypeKind::Sequence:
-      type_to_proto(*t.elem, p->mutable_sequence_type()->mutable_elem_type());
-      break;
-    case TypeKind::Optional:
-      type_to_proto(*t.elem, p->mutable_optional_type()->mutable_elem_type());
-      break;
-    case TypeKind::Unknown: break;
-  }
-}
 
 // ---------------------------------------------------------------- functions
 
@@ -404,6 +338,11 @@ std::unique_ptr<Model> import_model_proto(const onnx::ModelProto& mp, const std:
   model->graph->set_model(model.get());
   Importer imp(base_dir, opts, fns);
   imp.import_graph(mp.graph(), *model->graph, nullptr);
+  if (opts.infer_shapes) {
+    InferOptions io;
+    io.fallback = onnx_infer_node;
+    infer_shapes(*model->graph, io);
+  }
   return model;
 }
 

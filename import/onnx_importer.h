@@ -20,6 +20,8 @@ struct ImportOptions {
   // Read tensors stored in external files. Off: such tensors import as zeros of the right type
   // (for tools that only need the graph structure).
   bool load_external_data = true;
+  // Infer dtypes and (symbolic) shapes of every value after import.
+  bool infer_shapes = true;
 };
 
 std::unique_ptr<Model> import_onnx_file(const std::string& path, const ImportOptions& opts = {});

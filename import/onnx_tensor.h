@@ -39,6 +39,10 @@ class OnnxTensorReader {
 };
 
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* p);
+// Dims with dim_param become symbols of that name; blank dims become fresh symbols.
+Type type_from_proto(const onnx::TypeProto& t, const std::string& what);
+// Symbolic dims are written as dim_param strings (Dim::str()).
+void type_to_proto(const Type& t, onnx::TypeProto* p);
 // Moves a tensor's bytes to the end of `data` (64-byte aligned) and points `t` at file `location`.
 void move_to_external(onnx::TensorProto& t, const std::string& location, std::string& data);
 

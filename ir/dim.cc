@@ -101,6 +101,36 @@ struct DimPoly {
     return true;
   }
 
+  // a / b when b is a single term (c * atoms) that divides every term of a exactly and a has no
+  // constant part; nullopt otherwise.
+  static std::optional<Dim> divide_by_monomial(const Dim& a, const Dim& b) {
+    if (a.is_const() || b.is_const() || b.poly_->constant != 0 || b.poly_->terms.size() != 1 ||
+        a.poly_->constant != 0)
+      return std::nullopt;
+    const Term& m = b.poly_->terms[0];
+    if (m.coeff == 0) return std::nullopt;
+    std::vector<Term> out;
+    for (const Term& t : a.poly_->terms) {
+      if (t.coeff % m.coeff) return std::nullopt;
+      std::vector<AtomRef> rest = t.factors;
+      for (const AtomRef& f : m.factors) {
+        auto it = std::find_if(rest.begin(), rest.end(),
+                               [&](const AtomRef& x) { return compare_atoms(*x, *f) == 0; });
+        if (it == rest.end()) return std::nullopt;
+        rest.erase(it);
+      }
+      out.push_back({t.coeff / m.coeff, std::move(rest)});
+    }
+    // Terms whose factors all cancelled are constants.
+    int64_t k = 0;
+    std::erase_if(out, [&](const Term& t) {
+      if (!t.factors.empty()) return false;
+      k += t.coeff;
+      return true;
+    });
+    return make(k, std::move(out));
+  }
+
   static Dim divide_exact(const Dim& d, int64_t c) {
     int64_t k;
     std::vector<Term> terms;
@@ -194,6 +224,7 @@ Dim Dim::floordiv(const Dim& a, const Dim& b) {
     if (DimPoly::divisible(a, b.const_)) return DimPoly::divide_exact(a, b.const_);
   }
   if (a == b) return Dim(1);
+  if (auto q = DimPoly::divide_by_monomial(a, b)) return *q;
   return binary_atom(DimAtom::FloorDiv, a, b);
 }
 
@@ -205,6 +236,7 @@ Dim Dim::ceildiv(const Dim& a, const Dim& b) {
     if (DimPoly::divisible(a, b.const_)) return DimPoly::divide_exact(a, b.const_);
   }
   if (a == b) return Dim(1);
+  if (auto q = DimPoly::divide_by_monomial(a, b)) return *q;
   return binary_atom(DimAtom::CeilDiv, a, b);
 }
 
@@ -214,7 +246,7 @@ Dim Dim::mod(const Dim& a, const Dim& b) {
     if (a.is_const()) return Dim(floor_mod(a.const_, b.const_));
     if (DimPoly::divisible(a, b.const_)) return Dim(0);
   }
-  if (a == b) return Dim(0);
+  if (a == b || DimPoly::divide_by_monomial(a, b)) return Dim(0);
   return binary_atom(DimAtom::Mod, a, b);
 }
 

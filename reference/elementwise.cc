@@ -508,7 +508,6 @@ void where_k(KernelContext& ctx) {
 }
 
 void clip_k(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
   double lo, hi;
   if (ctx.opset() < 11) {
     lo = ctx.node().attr_float("min", -std::numeric_limits<float>::max());

@@ -240,6 +240,18 @@ std::vector<ValueData> bind_inputs(const Graph& g, const NamedValues& inputs) {
   return out;
 }
 
+std::vector<ValueData> run_node(const Node& n, const std::vector<const ValueData*>& inputs) {
+  KernelFn fn = KernelRegistry::get().find(n.kind());
+  if (!fn) fail(n.describe(), ": op is not supported by the reference interpreter");
+  KernelContext ctx(n, inputs, [&n](const Graph&, std::vector<ValueData>) -> std::vector<ValueData> {
+    fail(n.describe(), ": subgraphs cannot run outside a model");
+  });
+  fn(ctx);
+  return std::move(ctx.outputs());
+}
+
+bool has_kernel(OpKind kind) { return KernelRegistry::get().find(kind) != nullptr; }
+
 std::vector<ValueData> run_model(const Model& m, const NamedValues& inputs,
                                  const InterpreterOptions& opts) {
   std::vector<ValueData> bound = bind_inputs(*m.graph, inputs);

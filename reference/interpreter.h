@@ -27,6 +27,12 @@ using NamedValues = std::vector<std::pair<std::string, ValueData>>;
 std::vector<ValueData> run_model(const Model& m, const NamedValues& inputs,
                                  const InterpreterOptions& opts = {});
 
+// Runs one node (without subgraphs) on the given inputs (nullptr for absent ones); returns its
+// outputs. Used by constant folding. An Error if the node has no reference kernel.
+std::vector<ValueData> run_node(const Node& n, const std::vector<const ValueData*>& inputs);
+// True if the reference interpreter has a kernel for `kind`.
+bool has_kernel(OpKind kind);
+
 // Validates inputs the way run_model does, and returns them in graph-input order.
 std::vector<ValueData> bind_inputs(const Graph& g, const NamedValues& inputs);
 

@@ -53,6 +53,44 @@ std::vector<int64_t> broadcast_strides(std::span<const int64_t> in, std::span<co
   return s;
 }
 
+namespace {
+
+// Offsets (under row-major strides of `dims`) of every index over the axes where `pick` is set,
+// the other axes held at 0, in row-major order of the picked axes.
+std::vector<int64_t> offsets_over(std::span<const int64_t> dims, const std::vector<bool>& pick) {
+  std::vector<int64_t> strides = strides_of(dims);
+  std::vector<int64_t> sub_dims, sub_strides;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (!pick[d]) continue;
+    sub_dims.push_back(dims[d]);
+    sub_strides.push_back(strides[d]);
+  }
+  std::vector<int64_t> out;
+  out.reserve(size_t(shape_numel(sub_dims)));
+  for_each_broadcast(sub_dims, {sub_strides},
+                     [&](int64_t, const std::vector<int64_t>& off) { out.push_back(off[0]); });
+  return out;
+}
+
+}  // namespace
+
+ReduceOffsets reduce_offsets(std::span<const int64_t> dims, const std::vector<bool>& reduced) {
+  EAVE_ASSERT(reduced.size() == dims.size());
+  std::vector<bool> kept(reduced.size());
+  for (size_t d = 0; d < reduced.size(); ++d) kept[d] = !reduced[d];
+  return {offsets_over(dims, kept), offsets_over(dims, reduced)};
+}
+
+std::vector<bool> axes_mask(const KernelContext& ctx, std::span<const int64_t> axes, int64_t rank) {
+  std::vector<bool> mask(size_t(rank), false);
+  for (int64_t a : axes) {
+    int64_t n = normalize_axis(ctx, a, rank);
+    ctx.check(!mask[size_t(n)], "axis ", a, " is given more than once");
+    mask[size_t(n)] = true;
+  }
+  return mask;
+}
+
 double scalar_input(const KernelContext& ctx, size_t i, double dflt) {
   const Tensor* t = ctx.optional_input(i);
   if (!t) return dflt;

@@ -49,6 +49,20 @@ void for_each_broadcast(std::span<const int64_t> out_dims,
   }
 }
 
+// Element offsets of a tensor of `dims` grouped for reducing over the axes marked in `reduced`:
+// element k of group g is at outer[g] + inner[k]. Groups come in row-major order of the kept
+// axes (the order of the reduced output), elements of a group in row-major order of the reduced
+// axes. A zero-size kept axis gives no groups; a zero-size reduced axis gives empty groups.
+struct ReduceOffsets {
+  std::vector<int64_t> outer;
+  std::vector<int64_t> inner;
+};
+ReduceOffsets reduce_offsets(std::span<const int64_t> dims, const std::vector<bool>& reduced);
+
+// The mask over `rank` axes of the (possibly negative) axes in `axes`; an Error naming the node
+// if one is out of range or repeated.
+std::vector<bool> axes_mask(const KernelContext& ctx, std::span<const int64_t> axes, int64_t rank);
+
 // Element conversions through float for the 16-bit float types.
 template <class T>
 constexpr bool is_half_v = std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
@@ -64,6 +78,21 @@ compute_t<T> widen(T v) {
 template <class T>
 T narrow(compute_t<T> v) {
   return T(v);
+}
+
+// The type sums and products of T accumulate in: compute_t<T> for floats, 64-bit integers for
+// integers (converted back with to_element, they wrap as T's own arithmetic would).
+template <class T>
+using accum_t = std::conditional_t<
+    std::is_integral_v<T> && !std::is_same_v<T, bool>,
+    std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>, compute_t<T>>;
+
+// Converts a value of any arithmetic type (an accumulator, say) to element type T, through
+// float for the 16-bit floats. Integers wrap as C++ conversions do.
+template <class T, class V>
+T to_element(V v) {
+  if constexpr (is_half_v<T>) return T(float(v));
+  else return T(v);
 }
 
 // Reads an optional scalar input (any numeric dtype) as double, or `dflt` if absent.

@@ -1,6 +1,7 @@
 // How outputs are compared to expected values: the one place where tolerances are set.
 // Floats match when |got - want| <= atol + rtol * |want| (NaN matches NaN, infinities must be
 // equal); integers, bools and strings must match exactly; shapes and element types always do.
+// Whole real models against ONNX Runtime are judged by tests/real_models/compare.py instead.
 #pragma once
 
 #include <string>

@@ -101,6 +101,12 @@ std::vector<Case> list_cases(const ConformanceOptions& opts) {
   return cases;
 }
 
+// ONNX 1.12's test data stores bfloat16 tensors as uint16 bit patterns.
+void bf16_from_bits(ValueData& v) {
+  if (v.is_tensor() && v.tensor.dtype() == DType::U16)
+    v.tensor = Tensor(DType::BF16, v.tensor.dims(), v.tensor.storage(), v.tensor.byte_offset());
+}
+
 // Runs one case in this process. Fills status and message; never throws.
 void run_case(const Case& c, ConformanceBackend& backend, CaseResult& r) {
   try {
@@ -131,6 +137,7 @@ void run_case(const Case& c, ConformanceBackend& backend, CaseResult& r) {
           if (!name.empty() && g.inputs()[k]->name() == name) slot = k;
         EAVE_CHECK(slot < g.inputs().size(), "test input ", i, " has no matching graph input");
         inputs[slot] = read_onnx_value_file(f.string(), g.inputs()[slot]->type());
+        if (g.inputs()[slot]->dtype() == DType::BF16) bf16_from_bits(inputs[slot]);
         given[slot] = true;
       }
       for (size_t k = 0; k < inputs.size(); ++k)
@@ -142,6 +149,7 @@ void run_case(const Case& c, ConformanceBackend& backend, CaseResult& r) {
         fs::path f = set / ("output_" + std::to_string(i) + ".pb");
         if (!fs::exists(f)) continue;
         ValueData want = read_onnx_value_file(f.string(), g.outputs()[i]->type());
+        if (got[i].is_tensor() && got[i].tensor.dtype() == DType::BF16) bf16_from_bits(want);
         std::string diff = compare_values(got[i], want, kConformanceTolerance);
         EAVE_CHECK(diff.empty(), "output ", i, " ('", g.outputs()[i]->name(), "') ", diff);
       }

@@ -1,0 +1,71 @@
+#include "compiler/pipeline.h"
+
+#include <cstdio>
+
+#include "import/onnx_shape_fallback.h"
+#include "ir/printer.h"
+#include "ir/shape_inference.h"
+#include "ir/verifier.h"
+#include "transforms/passes.h"
+
+namespace eave {
+
+namespace {
+
+void infer_all_shapes(Model& m) {
+  InferOptions io;
+  io.fallback = onnx_infer_node;
+  infer_shapes(*m.graph, io);
+}
+
+struct Step {
+  const char* name;
+  void (*run)(Model&);
+};
+
+// The graph passes in the order they run. Folding runs again after the rewrites that create
+// new constants (folded BatchNorm weights, recognized-pattern parameters).
+constexpr Step kGraphSteps[] = {
+    {"infer-shapes", infer_all_shapes},
+    {"fold-constants", fold_constants},
+    {"canonicalize", canonicalize},
+    {"eliminate-common-subexpressions", eliminate_common_subexpressions},
+    {"fold-batchnorm", fold_batchnorm},
+    {"recognize-layernorm", recognize_layernorm},
+    {"recognize-gelu", recognize_gelu},
+    {"recognize-softmax", recognize_softmax},
+    {"fold-constants-again", fold_constants},
+    {"eliminate-dead-code", eliminate_dead_code},
+};
+
+void after_step(const char* name, Model& m, const PipelineOptions& opts) {
+  if (opts.verify_each) verify(m);
+  if (opts.print_ir_after.count(name) || opts.print_ir_after.count("all")) {
+    std::string ir = print_model(m);
+    if (opts.print) {
+      opts.print(name, ir);
+    } else {
+      std::printf("// ----- IR after %s\n%s", name, ir.c_str());
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& graph_pass_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& s : kGraphSteps) v.push_back(s.name);
+    return v;
+  }();
+  return names;
+}
+
+void optimize_graph(Model& m, const PipelineOptions& opts) {
+  for (const auto& step : kGraphSteps) {
+    step.run(m);
+    after_step(step.name, m, opts);
+  }
+}
+
+}  // namespace eave

@@ -1,0 +1,139 @@
+// Shape inference: If, Loop and Scan. Their subgraphs are inferred with input types derived
+// from the node's inputs; results that may differ between branches or iterations get fresh
+// dims where they disagree.
+#include "ir/shape_inference.h"
+
+namespace eave {
+
+namespace {
+
+// The most specific type both a and b satisfy: equal dims stay, differing ones become fresh.
+Type join(const Type& a, const Type& b) {
+  if (!a.known()) return b;
+  if (!b.known()) return a;
+  if (a.kind != b.kind) return Type{};
+  if (a.kind != TypeKind::Tensor) {
+    if (a.elem && b.elem) return Type{a.kind, DType::Undefined, {}, std::make_shared<Type>(join(*a.elem, *b.elem))};
+    return a;
+  }
+  DType dt = a.dtype == b.dtype ? a.dtype : DType::Undefined;
+  if (!a.shape.has_rank() || !b.shape.has_rank() || a.shape.rank() != b.shape.rank())
+    return Type::tensor(dt, Shape());
+  std::vector<Dim> dims;
+  for (size_t i = 0; i < a.shape.rank(); ++i)
+    dims.push_back(a.shape[i] == b.shape[i] ? a.shape[i] : fresh_dim("dyn"));
+  return Type::tensor(dt, Shape(std::move(dims)));
+}
+
+void infer_sub(Graph& g, const std::vector<Type>& inputs) {
+  for (size_t i = 0; i < g.inputs().size() && i < inputs.size(); ++i)
+    if (inputs[i].known()) g.inputs()[i]->set_type(inputs[i]);
+  infer_shapes(g);
+}
+
+void if_rule(InferContext& c) {
+  Graph* then_g = c.node().attr_graph("then_branch");
+  Graph* else_g = c.node().attr_graph("else_branch");
+  infer_sub(*then_g, {});
+  infer_sub(*else_g, {});
+  c.check(then_g->outputs().size() == c.num_outputs() && else_g->outputs().size() == c.num_outputs(),
+          "branches must produce ", c.num_outputs(), " outputs");
+  for (size_t i = 0; i < c.num_outputs(); ++i)
+    c.set_output_type(i, join(then_g->outputs()[i]->type(), else_g->outputs()[i]->type()));
+}
+
+void loop_rule(InferContext& c) {
+  Graph* body = c.node().attr_graph("body");
+  size_t carried = c.num_inputs() >= 2 ? c.num_inputs() - 2 : 0;
+  std::vector<Type> ins = {Type::tensor(DType::I64, Shape(std::vector<Dim>{})),
+                           Type::tensor(DType::Bool, Shape(std::vector<Dim>{}))};
+  for (size_t i = 0; i < carried; ++i) ins.push_back(c.input_type(2 + i));
+  infer_sub(*body, ins);
+  // Carried values whose shapes change across iterations get fresh dims.
+  for (size_t i = 0; i < carried && 1 + i < body->outputs().size(); ++i) {
+    Type t = join(c.input_type(2 + i), body->outputs()[1 + i]->type());
+    if (!(t == c.input_type(2 + i))) {
+      ins[2 + i] = t;
+      infer_sub(*body, ins);
+    }
+    c.set_output_type(i, t);
+  }
+  Dim trips = fresh_dim("loop");
+  for (size_t j = 1 + carried; j < body->outputs().size(); ++j) {
+    const Type& t = body->outputs()[j]->type();
+    if (t.is_tensor() && t.shape.has_rank()) {
+      std::vector<Dim> dims = {trips};
+      dims.insert(dims.end(), t.shape.dims().begin(), t.shape.dims().end());
+      c.set_output(carried + (j - 1 - carried), t.dtype, Shape(std::move(dims)));
+    } else if (t.is_tensor()) {
+      c.set_output(carried + (j - 1 - carried), t.dtype, Shape());
+    }
+  }
+}
+
+void scan_rule(InferContext& c) {
+  Graph* body = c.node().attr_graph("body");
+  int64_t num_scan_inputs = c.node().attr_int("num_scan_inputs");
+  bool v8 = c.opset() < 9;
+  size_t first = v8 ? 1 : 0;  // opset 8 has sequence_lens first
+  size_t n_in = c.num_inputs() - first;
+  size_t n_state = n_in - size_t(num_scan_inputs);
+  std::vector<int64_t> in_axes = c.node().attr_ints("scan_input_axes",
+                                                    std::vector<int64_t>(size_t(num_scan_inputs), 0));
+  std::vector<Type> ins;
+  for (size_t i = 0; i < n_state; ++i) {
+    Type t = c.input_type(first + i);
+    if (v8 && t.is_tensor() && t.shape.has_rank() && t.shape.rank() > 0) {
+      std::vector<Dim> d(t.shape.dims().begin() + 1, t.shape.dims().end());
+      t.shape = Shape(std::move(d));
+    }
+    ins.push_back(t);
+  }
+  Dim seq = fresh_dim("scan");
+  Dim batch;
+  for (size_t i = 0; i < size_t(num_scan_inputs); ++i) {
+    Type t = c.input_type(first + n_state + i);
+    if (t.is_tensor() && t.shape.has_rank()) {
+      std::vector<Dim> d = t.shape.dims();
+      size_t drop = v8 ? 1 : size_t(c.axis(in_axes[i], int64_t(d.size())));
+      if (v8 && d.size() > 1) {
+        seq = d[1];
+        batch = d[0];
+        d.erase(d.begin(), d.begin() + 2);
+      } else {
+        seq = d[drop];
+        d.erase(d.begin() + long(drop));
+      }
+      t.shape = Shape(std::move(d));
+    }
+    ins.push_back(t);
+  }
+  infer_sub(*body, ins);
+  for (size_t i = 0; i < n_state && i < body->outputs().size(); ++i)
+    c.set_output_type(i, c.input_type(first + i));
+  std::vector<int64_t> out_axes = c.node().attr_ints("scan_output_axes", std::vector<int64_t>{});
+  for (size_t j = n_state; j < body->outputs().size() && j < c.num_outputs(); ++j) {
+    const Type& t = body->outputs()[j]->type();
+    if (!t.is_tensor() || !t.shape.has_rank()) continue;
+    std::vector<Dim> d = t.shape.dims();
+    if (v8) {
+      d.insert(d.begin(), seq);
+      d.insert(d.begin(), batch);
+    } else {
+      int64_t ax = j - n_state < out_axes.size() ? out_axes[j - n_state] : 0;
+      if (ax < 0) ax += int64_t(d.size()) + 1;
+      d.insert(d.begin() + ax, seq);
+    }
+    c.set_output(j, t.dtype, Shape(std::move(d)));
+  }
+}
+
+}  // namespace
+
+void register_control_flow_infer_rules(std::vector<InferFn>& r) {
+  r[size_t(OpKind::If)] = if_rule;
+  r[size_t(OpKind::Loop)] = loop_rule;
+  r[size_t(OpKind::Scan)] = scan_rule;
+}
+
+}  // namespace eave

@@ -1,0 +1,141 @@
+#include "ir/shape_inference.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "import/onnx_importer.h"
+
+namespace eave {
+namespace {
+
+const Dim batch = Dim::symbol("batch");
+const Dim seq = Dim::symbol("seq");
+
+struct Builder {
+  Model m;
+  Graph* g;
+  Builder() {
+    m.opsets[""] = 17;
+    m.graph = std::make_shared<Graph>("g");
+    m.graph->set_model(&m);
+    g = m.graph.get();
+  }
+  Value* input(const std::string& name, DType dt, std::vector<Dim> dims) {
+    return g->add_input(name, Type::tensor(dt, Shape(std::move(dims))));
+  }
+  Value* constant(const std::string& name, std::vector<int64_t> v) {
+    return g->add_constant(name, Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+  }
+  Value* node(OpKind k, std::vector<Value*> ins, std::vector<std::pair<std::string, Attribute>> attrs = {}) {
+    Node* n = g->create_node(k, std::move(ins), 1, nullptr);
+    for (auto& [name, a] : attrs) n->set_attr(name, a);
+    infer_node(*n);
+    return n->output(0);
+  }
+};
+
+TEST(ShapeInference, SymbolicDimsFlowThroughShapeArithmeticIntoReshape) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {batch, seq, Dim(768)});
+  Value* shape = b.node(OpKind::Shape, {x});
+  EXPECT_EQ(*shape->sym_data(), (std::vector<Dim>{batch, seq, Dim(768)}));
+  Value* b0 = b.node(OpKind::Gather, {shape, b.constant("i0", {0})}, {{"axis", Attribute::of_int(0)}});
+  Value* s1 = b.node(OpKind::Slice, {shape, b.constant("st", {1}), b.constant("en", {2})});
+  Value* heads = b.constant("heads", {12, 64});
+  Value* target = b.node(OpKind::Concat, {b0, s1, heads}, {{"axis", Attribute::of_int(0)}});
+  EXPECT_EQ(*target->sym_data(), (std::vector<Dim>{batch, seq, Dim(12), Dim(64)}));
+  Value* y = b.node(OpKind::Reshape, {x, target});
+  EXPECT_EQ(y->type().str(), "f32[batch,seq,12,64]");
+  Value* t = b.node(OpKind::Transpose, {y}, {{"perm", Attribute::of_ints({0, 2, 1, 3})}});
+  EXPECT_EQ(t->shape(), Shape({batch, Dim(12), seq, Dim(64)}));
+}
+
+TEST(ShapeInference, ReshapeInfersMinusOneSymbolically) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {batch, seq, Dim(768)});
+  Value* y = b.node(OpKind::Reshape, {x, b.constant("s", {0, 0, -1, 64})});
+  EXPECT_EQ(y->shape(), Shape({batch, seq, Dim(12), Dim(64)}));
+  Value* flat = b.node(OpKind::Reshape, {x, b.constant("f", {-1, 768})});
+  EXPECT_EQ(flat->shape(), Shape({batch * seq, Dim(768)}));
+}
+
+TEST(ShapeInference, ConcatAddsSymbolicDims) {
+  Builder b;
+  Value* past = b.input("past", DType::F32, {batch, seq, Dim(4)});
+  Value* cur = b.input("cur", DType::F32, {batch, Dim(1), Dim(4)});
+  Value* y = b.node(OpKind::Concat, {past, cur}, {{"axis", Attribute::of_int(1)}});
+  EXPECT_EQ(y->shape(), Shape({batch, seq + Dim(1), Dim(4)}));
+}
+
+TEST(ShapeInference, BroadcastKeepsSymbolsAndConstants) {
+  Builder b;
+  Value* a = b.input("a", DType::F32, {batch, Dim(1), seq});
+  Value* c = b.input("c", DType::F32, {Dim(5), Dim(1)});
+  Value* y = b.node(OpKind::Add, {a, c});
+  EXPECT_EQ(y->shape(), Shape({batch, Dim(5), seq}));
+  Value* bad = b.input("bad", DType::F32, {Dim(3), Dim(2)});
+  Value* ok = b.input("ok", DType::F32, {Dim(4), Dim(2)});
+  EXPECT_THROW(b.node(OpKind::Add, {bad, ok}), Error);
+}
+
+TEST(ShapeInference, ConvAndPoolWithSymbolicBatchAndSpatialDims) {
+  Builder b;
+  Dim h = Dim::symbol("h");
+  Value* x = b.input("x", DType::F32, {batch, Dim(3), h, Dim(224)});
+  Value* w = b.g->add_constant("w", Tensor(DType::F32, {64, 3, 7, 7}));
+  Value* y = b.node(OpKind::Conv, {x, w},
+                    {{"strides", Attribute::of_ints({2, 2})}, {"pads", Attribute::of_ints({3, 3, 3, 3})}});
+  EXPECT_EQ(y->shape(), Shape({batch, Dim(64), Dim::floordiv(h - Dim(1), Dim(2)) + Dim(1), Dim(112)}));
+  Value* p = b.node(OpKind::MaxPool, {y},
+                    {{"kernel_shape", Attribute::of_ints({3, 3})},
+                     {"strides", Attribute::of_ints({2, 2})},
+                     {"pads", Attribute::of_ints({1, 1, 1, 1})}});
+  EXPECT_EQ(p->shape()[3], Dim(56));
+}
+
+TEST(ShapeInference, MatMulBroadcastsBatchDims) {
+  Builder b;
+  Value* q = b.input("q", DType::F32, {batch, Dim(12), seq, Dim(64)});
+  Value* k = b.input("k", DType::F32, {batch, Dim(12), Dim(64), seq});
+  Value* s = b.node(OpKind::MatMul, {q, k});
+  EXPECT_EQ(s->shape(), Shape({batch, Dim(12), seq, seq}));
+  Value* bad = b.input("bad", DType::F32, {Dim(63), seq});
+  EXPECT_THROW(b.node(OpKind::MatMul, {q, bad}), Error);
+}
+
+// Every output type shape inference derives for the ONNX backend test models must agree with
+// the expected outputs stored next to them.
+TEST(ShapeInference, AgreesWithConformanceExpectedOutputs) {
+  namespace fs = std::filesystem;
+  std::string root = "/usr/share/libonnx-testdata/data";
+  if (!fs::exists(root)) GTEST_SKIP() << "libonnx-testdata not installed";
+  int checked = 0;
+  std::vector<std::string> mismatches;
+  for (const char* suite : {"node", "simple", "pytorch-converted", "pytorch-operator"}) {
+    for (const auto& e : fs::directory_iterator(fs::path(root) / suite)) {
+      auto m = import_onnx_file((e.path() / "model.onnx").string());
+      const Graph& g = *m->graph;
+      for (size_t i = 0; i < g.outputs().size(); ++i) {
+        fs::path f = e.path() / "test_data_set_0" / ("output_" + std::to_string(i) + ".pb");
+        const Type& t = g.outputs()[i]->type();
+        if (!fs::exists(f) || !t.is_tensor() || !t.shape.has_rank()) continue;
+        ValueData v = read_onnx_value_file(f.string(), t);
+        if (!v.is_tensor()) continue;
+        ++checked;
+        bool bf16_bits = t.dtype == DType::BF16 && v.tensor.dtype() == DType::U16;
+        bool ok = (t.dtype == v.tensor.dtype() || bf16_bits) && t.shape.rank() == v.tensor.rank();
+        for (size_t d = 0; ok && d < t.shape.rank(); ++d)
+          ok = !t.shape[d].is_const() || t.shape[d].value() == v.tensor.dim(d);
+        if (!ok)
+          mismatches.push_back(e.path().filename().string() + ": inferred " + t.str() + ", expected " +
+                               dtype_name(v.tensor.dtype()) + dims_str(v.tensor.dims()));
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+  for (const auto& m : mismatches) ADD_FAILURE() << m;
+}
+
+}  // namespace
+}  // namespace eave
