@@ -133,4 +133,77 @@ std::vector<int64_t> normalize_axis_list(const KernelContext& ctx, std::vector<i
   return axes;
 }
 
+void copy_elements(const Tensor& src, int64_t src_at, Tensor& dst, int64_t dst_at, int64_t count) {
+  EAVE_ASSERT(src.dtype() == dst.dtype());
+  EAVE_ASSERT(src_at >= 0 && src_at + count <= src.numel());
+  EAVE_ASSERT(dst_at >= 0 && dst_at + count <= dst.numel());
+  if (count <= 0) return;
+  if (src.dtype() == DType::String) {
+    for (int64_t i = 0; i < count; ++i)
+      dst.mutable_strings()[size_t(dst_at + i)] = src.strings()[size_t(src_at + i)];
+    return;
+  }
+  size_t es = dtype_size(src.dtype());
+  std::memcpy(static_cast<uint8_t*>(dst.mutable_raw()) + size_t(dst_at) * es,
+              static_cast<const uint8_t*>(src.raw()) + size_t(src_at) * es, size_t(count) * es);
+}
+
+Tensor slice_axis(const Tensor& x, int64_t axis, int64_t start, int64_t len) {
+  EAVE_ASSERT(axis >= 0 && size_t(axis) < x.rank());
+  EAVE_ASSERT(start >= 0 && len >= 0 && start + len <= x.dim(size_t(axis)));
+  std::vector<int64_t> dims = x.dims();
+  dims[size_t(axis)] = len;
+  Tensor y(x.dtype(), dims);
+  int64_t outer = shape_numel(std::span(x.dims()).first(size_t(axis)));
+  int64_t inner = shape_numel(std::span(x.dims()).subspan(size_t(axis) + 1));
+  int64_t n = x.dim(size_t(axis));
+  for (int64_t o = 0; o < outer; ++o)
+    copy_elements(x, (o * n + start) * inner, y, o * len * inner, len * inner);
+  return y;
+}
+
+Tensor concat_axis(const KernelContext& ctx, const std::vector<Tensor>& parts, int64_t axis) {
+  EAVE_ASSERT(!parts.empty());
+  const Tensor& first = parts[0];
+  EAVE_ASSERT(axis >= 0 && size_t(axis) < first.rank());
+  std::vector<int64_t> dims = first.dims();
+  dims[size_t(axis)] = 0;
+  for (const Tensor& p : parts) {
+    ctx.check(p.dtype() == first.dtype(), "cannot join tensors of element types ",
+              dtype_name(first.dtype()), " and ", dtype_name(p.dtype()));
+    bool same = p.rank() == first.rank();
+    for (size_t d = 0; same && d < p.rank(); ++d)
+      same = d == size_t(axis) || p.dim(d) == first.dim(d);
+    ctx.check(same, "cannot join shapes ", dims_str(first.dims()), " and ", dims_str(p.dims()),
+              " along axis ", axis);
+    dims[size_t(axis)] += p.dim(size_t(axis));
+  }
+  Tensor y(first.dtype(), dims);
+  int64_t outer = shape_numel(std::span(dims).first(size_t(axis)));
+  int64_t inner = shape_numel(std::span(dims).subspan(size_t(axis) + 1));
+  int64_t at = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const Tensor& p : parts) {
+      int64_t chunk = p.dim(size_t(axis)) * inner;
+      copy_elements(p, o * chunk, y, at, chunk);
+      at += chunk;
+    }
+  }
+  return y;
+}
+
+Tensor squeeze_axis(const Tensor& x, int64_t axis) {
+  EAVE_ASSERT(axis >= 0 && size_t(axis) < x.rank() && x.dim(size_t(axis)) == 1);
+  std::vector<int64_t> dims = x.dims();
+  dims.erase(dims.begin() + axis);
+  return x.reshaped(dims);
+}
+
+Tensor unsqueeze_axis(const Tensor& x, int64_t axis) {
+  EAVE_ASSERT(axis >= 0 && size_t(axis) <= x.rank());
+  std::vector<int64_t> dims = x.dims();
+  dims.insert(dims.begin() + axis, 1);
+  return x.reshaped(dims);
+}
+
 }  // namespace eave::ref

@@ -170,5 +170,20 @@ std::optional<std::vector<int64_t>> int_list_input(const KernelContext& ctx, siz
 // range or given twice.
 std::vector<int64_t> normalize_axis_list(const KernelContext& ctx, std::vector<int64_t> axes,
                                          int64_t rank);
+// Copies `count` elements of src starting at `src_at` into dst starting at `dst_at`. Both must
+// have the same dtype (strings included); dst must own writable storage.
+void copy_elements(const Tensor& src, int64_t src_at, Tensor& dst, int64_t dst_at, int64_t count);
+
+// A fresh tensor holding x restricted to [start, start + len) along `axis` (keeps the axis).
+Tensor slice_axis(const Tensor& x, int64_t axis, int64_t start, int64_t len);
+
+// Joins tensors along an existing `axis`; every other dim and the dtype must agree (an Error
+// naming the node otherwise). `parts` must not be empty.
+Tensor concat_axis(const KernelContext& ctx, const std::vector<Tensor>& parts, int64_t axis);
+
+// x with the size-1 dimension `axis` removed, or a new size-1 dimension inserted before `axis`
+// (shares storage).
+Tensor squeeze_axis(const Tensor& x, int64_t axis);
+Tensor unsqueeze_axis(const Tensor& x, int64_t axis);
 
 }  // namespace eave::ref
