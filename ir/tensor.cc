@@ -1,5 +1,6 @@
 #include "ir/tensor.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -153,11 +154,12 @@ Tensor Tensor::cast(DType to) const {
         } else if constexpr (std::is_integral_v<S>) {
           out.strings_[size_t(i)] = std::to_string(src[i]);
         } else {
+          // The shortest text that reads back as the same value, as NumPy prints it.
           char buf[64];
-          double d = double(float(src[i]));
-          if constexpr (std::is_same_v<S, double>) d = src[i];
-          std::snprintf(buf, sizeof buf, "%.9g", d);
-          out.strings_[size_t(i)] = buf;
+          std::to_chars_result r;
+          if constexpr (std::is_same_v<S, double>) r = std::to_chars(buf, buf + sizeof buf, src[i]);
+          else r = std::to_chars(buf, buf + sizeof buf, float(src[i]));
+          out.strings_[size_t(i)] = std::string(buf, r.ptr);
         }
       }
       return 0;
