@@ -66,10 +66,9 @@ Tensor OnnxTensorReader::external(const onnx::TensorProto& t, DType dt, std::vec
   for (const auto& part : loc)
     EAVE_CHECK(part != "..", what, ": external data location '", location,
                "' leaves the model's folder");
-  Tensor out(dt, std::move(dims));
-  size_t expected = out.nbytes();
   EAVE_CHECK(dt != DType::String, what, ": string tensors cannot be stored externally");
-  if (!load_external_) return out;
+  size_t expected = size_t(shape_numel(dims)) * dtype_size(dt);
+  if (!load_external_) return Tensor(dt, std::move(dims));
   std::string path = (std::filesystem::path(base_dir_.empty() ? "." : base_dir_) / loc).string();
   auto& file = files_[path];
   if (!file) file = MappedFile::open(path);
@@ -83,8 +82,9 @@ Tensor OnnxTensorReader::external(const onnx::TensorProto& t, DType dt, std::vec
   const uint8_t* p = file->data() + offset;
   if (reinterpret_cast<uintptr_t>(p) % dtype_size(dt) == 0) {
     auto storage = std::make_shared<BorrowedStorage>(p, expected, file);
-    return Tensor(dt, out.dims(), std::move(storage));
+    return Tensor(dt, std::move(dims), std::move(storage));
   }
+  Tensor out(dt, std::move(dims));
   std::memcpy(out.mutable_raw(), p, expected);
   return out;
 }

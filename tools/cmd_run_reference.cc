@@ -8,6 +8,7 @@
 #include "support/args.h"
 #include "support/error.h"
 #include "tools/commands.h"
+#include "tools/summary.h"
 
 namespace eave {
 
@@ -41,7 +42,7 @@ int cmd_run_reference(int argc, char** argv) {
       continue;
     }
     const Tensor& t = outs[i].tensor;
-    std::printf("%s: %s%s\n", name.c_str(), dtype_name(t.dtype()), dims_str(t.dims()).c_str());
+    std::printf("%s: %s\n", name.c_str(), summarize_tensor(t).c_str());
     if (!out_dir.empty()) {
       std::string safe = name;
       for (char& c : safe)

@@ -151,6 +151,37 @@ TEST(Importer, ExternalDataIsMappedAndRoundTrips) {
   fs::remove_all(dir);
 }
 
+// Models over protobuf's 2 GB limit keep their weights in external files; those are mapped, so a
+// 2.25 GB weight (a sparse file here: no disk is used) imports without being read or copied.
+TEST(Importer, ExternalWeightsOverTwoGigabytes) {
+  fs::path dir = fs::temp_directory_path() / ("eave_big_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const int64_t n = int64_t(9) << 26;  // 603,979,776 floats = 2.25 GiB
+  ProtoModel p;
+  auto* b = p.m.mutable_graph()->mutable_initializer(0);
+  b->clear_float_data();
+  b->clear_dims();
+  b->add_dims(n / 4);
+  b->add_dims(4);
+  b->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* e = b->add_external_data();
+  e->set_key("location");
+  e->set_value("big.bin");
+  {
+    std::ofstream f(dir / "big.bin", std::ios::binary);
+    f.seekp(n * 4 - 1);
+    f.put('\0');
+  }
+  write_file((dir / "m.onnx").string(), p.bytes());
+  auto model = import_onnx_file((dir / "m.onnx").string());
+  const Tensor* t = model->graph->find_value("b")->constant();
+  EXPECT_EQ(t->numel(), n);
+  EXPECT_EQ(t->nbytes(), size_t(n) * 4);
+  EXPECT_FALSE(t->storage()->writable());
+  model.reset();
+  fs::remove_all(dir);
+}
+
 TEST(ImporterErrors, TruncatedFile) {
   std::string bytes = ProtoModel().bytes();
   int errors = 0;
