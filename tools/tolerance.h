@@ -17,6 +17,11 @@ struct Tolerance {
 // ONNX's own backend-test tolerances, used by `eave conformance`.
 inline constexpr Tolerance kConformanceTolerance{1e-3, 1e-7};
 
+// Generated f32 dot products (matmul, conv) against a double-precision reference. The error of
+// an f32 sum scales with the magnitudes of its terms, not with the result, so these compare
+// |got - want| <= atol + rtol * sum_k |a_k * b_k|.
+inline constexpr Tolerance kF32DotTolerance{1e-5, 1e-6};
+
 // Empty when `got` matches `want`; otherwise one line saying where and by how much they differ.
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol);
 std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol);

@@ -1,0 +1,95 @@
+// The f32 matmul kernel: C[M,N] (+)= A[M,K] · B[K,N], then an elementwise epilogue (bias,
+// activation, or anything the caller builds on the accumulator vectors).
+//
+// N and K are static; M is static or a symbol. B is a compile-time constant (weights): the
+// compiler packs it once with `pack_matmul_rhs` into panels of `nr` columns laid out
+// [ceil(N/nr)][K][nr] (mmt4d-style data tiling, zero-padded), so the microkernel reads it as one
+// contiguous stream. The kernel copies each mr×kc block of A into a small stack buffer before
+// using it, so A's row stride never makes the rows of a block fight for the same L1 sets.
+//
+// Loop nest per call (rows [tile_begin·tile_rows, tile_end·tile_rows) ∩ [0, M)):
+//   for K blocks of kc:                        — A panel (mr×kc) sits in L1
+//     for N blocks of nc columns:              — packed B block (kc×nc) sits in L2
+//       for row groups of mr (tail: 4, 2, 1):  — copy A rows into the stack buffer
+//         for column panels of nr:             — microkernel: mr×nr accumulators in registers
+// The epilogue runs on the accumulators in registers after the last K block.
+//
+// This header includes nothing from MLIR; the custom epilogue interface is in
+// matmul_epilogue.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/mlir_to_object.h"
+#include "codegen/target.h"
+
+namespace mlir {
+class ModuleOp;
+}
+
+namespace eave::codegen {
+
+enum class Activation { none, relu, clip };
+
+struct MatmulSpec {
+  int64_t m = -1;  // rows of A and C; -1: dynamic, the value is syms[m_sym]
+  int m_sym = -1;
+  int64_t n = 0;  // columns of B and C (static)
+  int64_t k = 0;  // columns of A, rows of B (static)
+  bool accumulate = false;  // C += A·B instead of C = A·B
+  bool bias = false;        // + bias[N], buffer 3
+  Activation activation = Activation::none;
+  float clip_min = 0, clip_max = 0;  // Activation::clip bounds
+};
+
+// Register tile, cache blocking and thread tiling; chosen per target by choose_matmul_tiling.
+struct MatmulTiling {
+  int64_t lanes = 0;      // f32 lanes per vector register
+  int64_t mr = 0;         // register tile rows
+  int64_t nr = 0;         // register tile columns (a multiple of lanes); B's packing panel width
+  int64_t kc = 0;         // K block
+  int64_t nc = 0;         // N block, in columns (a multiple of nr)
+  int64_t tile_rows = 0;  // rows of C per thread tile (a multiple of mr)
+  bool fma = true;        // vector FMA instructions (else multiply + add)
+  bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
+};
+
+// Throws Error for shapes the kernel does not handle (n, k < 1; dynamic m without a symbol).
+MatmulTiling choose_matmul_tiling(const MatmulSpec& spec, const TargetSpec& target);
+
+// Packed B: [ceil(n/nr)][k][nr] floats, the last panel zero-padded.
+int64_t packed_rhs_elements(const MatmulSpec& spec, const MatmulTiling& tiling);
+
+// Packs B, given row-major [k][n] (or [n][k] when `transposed`, as ONNX Gemm's transB=1), into
+// `packed` (packed_rhs_elements floats; 64-byte alignment recommended).
+void pack_matmul_rhs(const float* b, bool transposed, const MatmulSpec& spec,
+                     const MatmulTiling& tiling, float* packed);
+
+// The number of thread tiles for `m` rows: ceil(m / tile_rows).
+int64_t matmul_tile_count(const MatmulTiling& tiling, int64_t m);
+
+struct MatmulEpilogue;  // matmul_epilogue.h
+
+// Adds func.func `name` (on memrefs) to `module`. Arguments: A, packed B (as a 1-d memref), C,
+// bias if spec.bias, the custom epilogue's operands, then index tile_begin, tile_end.
+void build_matmul_kernel(mlir::ModuleOp module, const std::string& name, const MatmulSpec& spec,
+                         const MatmulTiling& tiling, const MatmulEpilogue* custom = nullptr);
+
+// The ABI binding for a kernel built by build_matmul_kernel: buffers 0 A, 1 packed B, 2 C,
+// 3 bias (if any), then `custom_operands` more buffers (static shapes).
+KernelBinding matmul_binding(const MatmulSpec& spec, const std::string& body,
+                             const std::string& symbol, int custom_operands = 0);
+
+// Convenience for tests and benchmarks: kernels (no custom epilogue) in one fresh module,
+// compiled to one object; each `symbol` gets the binding of matmul_binding.
+struct MatmulKernelRequest {
+  MatmulSpec spec;
+  MatmulTiling tiling;
+  std::string symbol;
+};
+Bytes compile_matmul_kernels(const std::vector<MatmulKernelRequest>& kernels,
+                             const TargetSpec& target, const CompileOptions& options = {});
+
+}  // namespace eave::codegen
