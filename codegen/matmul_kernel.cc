@@ -296,6 +296,18 @@ class MatmulEmitter {
                                 },
                                 load_c);
 
+    // C is read and written once per K block, from L3 or memory for large M x N: prefetching
+    // the next panel's tile (for write) hides that latency behind this tile's K loop.
+    if (t_.prefetch_c) {
+      Value last_col = idx(b, s_.n - 1);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t l = 0; l < ceil_div(t_.nr * 4, 64); ++l) {
+          Value col = min(b, add(b, j, idx(b, t_.nr + l * 16)), last_col);
+          memref::PrefetchOp::create(b, c_, ValueRange{row_idx[i], col}, b.getBoolAttr(true),
+                                     b.getI32IntegerAttr(3), b.getBoolAttr(true));
+        }
+    }
+
     // Packed B: panel j / nr starts at (j / nr) * K * nr = j * K; row pc + k within it.
     Value b_base = add(b, mul(b, j, idx(b, s_.k)), mul(b, kb.pc, idx(b, t_.nr)));
     SmallVector<Value> acc = emit_for(

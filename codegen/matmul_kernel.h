@@ -54,6 +54,7 @@ struct MatmulTiling {
   int64_t tile_rows = 0;  // rows of C per thread tile (a multiple of mr)
   bool fma = true;        // vector FMA instructions (else multiply + add)
   bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
+  bool prefetch_c = true; // prefetch the next microkernel's C tile while this one runs
 };
 
 // Throws Error for shapes the kernel does not handle (n, k < 1; dynamic m without a symbol).

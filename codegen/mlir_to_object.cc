@@ -138,11 +138,11 @@ mlir::LogicalResult apply_schedule(mlir::ModuleOp module, const PipelineContext&
 }
 
 // MLIR's polynomial approximations whose f32 error stays within a few ulp over the whole range
-// (tests/codegen/math_approximation_test.cc measures them). sin/cos are left to libm: their
-// range reduction loses accuracy for large arguments.
+// (measured in tests/codegen/mlir_to_object_test.cc: 1-4 ulp; log and log2 treat subnormal
+// inputs as the smallest normal number). Left to libm: sin/cos (range
+// reduction loses accuracy for large arguments), atan/atan2 (~70 ulp), the rest untested.
 constexpr llvm::StringLiteral kAccurateApproximations[] = {
-    "math.exp", "math.expm1", "math.log", "math.log2", "math.log1p",
-    "math.tanh", "math.erf", "math.atan", "math.atan2",
+    "math.exp", "math.expm1", "math.log", "math.log2", "math.log1p", "math.tanh", "math.erf",
 };
 
 mlir::LogicalResult approximate_math(mlir::ModuleOp module, const PipelineContext& pc) {
