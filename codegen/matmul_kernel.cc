@@ -403,14 +403,21 @@ void build_matmul_kernel(ModuleOp module, const std::string& name, const MatmulS
 }
 
 KernelBinding matmul_binding(const MatmulSpec& spec, const std::string& body,
-                             const std::string& symbol, int custom_operands) {
+                             const std::string& symbol, const MatmulEpilogue* custom) {
   KernelBinding k;
   k.body = body;
   k.symbol = symbol;
   k.operands = {{0, {spec.m_sym, -1}}, {1, {}}, {2, {spec.m_sym, -1}}};
   int next = 3;
   if (spec.bias) k.operands.push_back({next++, {}});
-  for (int i = 0; i < custom_operands; ++i) k.operands.push_back({next++, {}});
+  if (custom)
+    for (Type t : custom->operand_types) {
+      auto m = llvm::dyn_cast<MemRefType>(t);
+      EAVE_CHECK(m, "matmul epilogue operand ", next, " must be a memref");
+      std::vector<int> dims;
+      for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? spec.m_sym : -1);
+      k.operands.push_back({next++, dims});
+    }
   return k;
 }
 

@@ -79,9 +79,10 @@ void build_matmul_kernel(mlir::ModuleOp module, const std::string& name, const M
                          const MatmulTiling& tiling, const MatmulEpilogue* custom = nullptr);
 
 // The ABI binding for a kernel built by build_matmul_kernel: buffers 0 A, 1 packed B, 2 C,
-// 3 bias (if any), then `custom_operands` more buffers (static shapes).
+// 3 bias (if any), then the custom epilogue's operands; a dynamic dimension of any of them is M
+// (syms[spec.m_sym]).
 KernelBinding matmul_binding(const MatmulSpec& spec, const std::string& body,
-                             const std::string& symbol, int custom_operands = 0);
+                             const std::string& symbol, const MatmulEpilogue* custom = nullptr);
 
 // Convenience for tests and benchmarks: kernels (no custom epilogue) in one fresh module,
 // compiled to one object; each `symbol` gets the binding of matmul_binding.
