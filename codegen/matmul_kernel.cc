@@ -52,6 +52,10 @@ MatmulTiling choose_matmul_tiling(const MatmulSpec& spec, const TargetSpec& targ
   int64_t n_padded = ceil_div(spec.n, t.nr) * t.nr;
   t.nc = std::clamp<int64_t>(nc_bytes / (t.kc * 4) / t.nr * t.nr, t.nr, n_padded);
   t.tile_rows = 4 * t.mr;
+  // A's rows are read in place unless their stride is a multiple of 4 KB: then the mr rows of a
+  // block share the same L1 sets (all ways of an 8-way L1 such as Zen 4's) and are copied to the
+  // stack buffer first. Elsewhere the copy only costs (about 2% on Emerald Rapids).
+  t.pack_a = spec.k % 1024 == 0;
   return t;
 }
 
@@ -181,6 +185,7 @@ class MatmulEmitter {
 
   void body(ImplicitLocOpBuilder& b, Value tile_begin, Value tile_end) {
     Value m = s_.m < 0 ? (Value)memref::DimOp::create(b, a_, 0) : idx(b, s_.m);
+    m_ = m;
     Value r0 = min(b, mul(b, tile_begin, idx(b, t_.tile_rows)), m);
     Value r1 = arith::MaxSIOp::create(b, min(b, mul(b, tile_end, idx(b, t_.tile_rows)), m), r0);
     Value rows = arith::SubIOp::create(b, r1, r0);
@@ -206,16 +211,19 @@ class MatmulEmitter {
           row_group(b, kb, r, t_.mr);
           return {};
         });
-        // The last rem < mr rows, as groups of the powers of two below mr (each at most once).
-        for (int64_t p = int64_t{1} << 62; p >= 1; p >>= 1) {
-          if (p >= t_.mr) continue;
-          Value bit = arith::AndIOp::create(b, rem, idx(b, p));
-          Value has = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, idx(b, 0));
-          Value start = add(b, full_end, arith::AndIOp::create(b, rem, idx(b, ~(2 * p - 1))));
-          emit_if(b, has, {}, [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
-            row_group(b, kb, start, p);
-            return {};
-          }, nullptr);
+        // The last rem < mr rows: one row group of exactly that many (a microkernel per size,
+        // so skinny products such as M = 3 read B once).
+        if (t_.mr > 1) {
+          SmallVector<int64_t> sizes;
+          for (int64_t p = 1; p < t_.mr; ++p) sizes.push_back(p);
+          auto sw = scf::IndexSwitchOp::create(b, TypeRange{}, rem, sizes, sizes.size());
+          OpBuilder::InsertionGuard guard(b);
+          for (size_t i = 0; i <= sizes.size(); ++i) {
+            Region& region = i < sizes.size() ? sw.getCaseRegions()[i] : sw.getDefaultRegion();
+            b.setInsertionPointToEnd(&region.emplaceBlock());
+            if (i < sizes.size()) row_group(b, kb, full_end, sizes[i]);
+            scf::YieldOp::create(b);
+          }
         }
         return {};
       });
@@ -230,6 +238,7 @@ class MatmulEmitter {
   // Rows [r, r + rows) of one (K block, N block): copy A, then every column panel of the block.
   void row_group(ImplicitLocOpBuilder& b, const KBlock& kb, Value r, int64_t rows) {
     if (t_.pack_a) pack_a(b, kb, r, rows);
+    if (t_.prefetch_a) prefetch_next_a(b, kb, r, rows);
     Value full_cols = idx(b, n_full_ * t_.nr);
     Value j_end = min(b, add(b, kb.jc, idx(b, t_.nc)), full_cols);
     emit_for(b, kb.jc, j_end, idx(b, t_.nr), {},
@@ -244,6 +253,21 @@ class MatmulEmitter {
       microkernel(b, kb, r, rows, idx(b, n_full_ * t_.nr), tail_cols_);
       return {};
     }, nullptr);
+  }
+
+  // Asks for the next row group's A block (rows r + rows ..., clamped to the last row) to be
+  // brought into L2 while this group's panels compute, so the next copy does not stall on it.
+  void prefetch_next_a(ImplicitLocOpBuilder& b, const KBlock& kb, Value r, int64_t rows) {
+    Value last_row = arith::SubIOp::create(b, m_, idx(b, 1));
+    SmallVector<Value> next_rows;
+    for (int64_t i = 0; i < rows; ++i) next_rows.push_back(min(b, add(b, r, idx(b, rows + i)), last_row));
+    emit_for(b, idx(b, 0), kb.kc, idx(b, 16), {},
+             [&](ImplicitLocOpBuilder& b, Value c, ValueRange) -> SmallVector<Value> {
+      for (Value row : next_rows)
+        memref::PrefetchOp::create(b, a_, ValueRange{row, add(b, kb.pc, c)}, b.getBoolAttr(false),
+                                   b.getI32IntegerAttr(2), b.getBoolAttr(true));
+      return {};
+    });
   }
 
   // apack[i, 0:kc) = A[r + i, pc:pc + kc) for i < rows.
@@ -376,7 +400,7 @@ class MatmulEmitter {
   const MatmulEpilogue* custom_;
   int64_t n_full_ = 0, tail_cols_ = 0, n_panels_ = 0;
   VectorType vt_;
-  Value a_, bp_, c_, bias_, apack_;
+  Value a_, bp_, c_, bias_, apack_, m_;
   std::vector<Value> extras_;
 };
 

@@ -55,6 +55,7 @@ struct MatmulTiling {
   bool fma = true;        // vector FMA instructions (else multiply + add)
   bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
   bool prefetch_c = true; // prefetch the next microkernel's C tile while this one runs
+  bool prefetch_a = true; // prefetch the next row group's A block into L2
 };
 
 // Throws Error for shapes the kernel does not handle (n, k < 1; dynamic m without a symbol).

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <thread>
 
 #include "codegen_test_util.h"
 
@@ -20,7 +21,7 @@ struct Case {
   std::vector<int64_t> ms;  // values of M to run (the static M for a static kernel)
   // Overrides of the chosen tiling (0: keep): small blocks exercise K and N blocking cheaply.
   int64_t kc = 0, nc_panels = 0, tile_groups = 0;
-  bool pack_a = true;
+  int pack_a = -1;  // -1: as chosen, 0/1: force reading A in place / copying it
   bool transposed_b = false;
 };
 
@@ -65,9 +66,14 @@ std::vector<Case> make_cases() {
   clip.clip_max = 0.75f;
   cases.push_back({"clip_blocked", clip, {10}, 16, 1, 1});
   cases.push_back({"large", dyn(300, 600), {65}});
-  Case unpacked{"a_in_place", dyn(50, 300), {1, 23}};
-  unpacked.pack_a = false;
-  cases.push_back(unpacked);
+  for (int pack : {0, 1}) {
+    Case c1{pack ? "odd_shapes_a_copied" : "odd_shapes_a_in_place", dyn(45, 29), {1, 7, 9, 31}};
+    c1.pack_a = pack;
+    cases.push_back(c1);
+    Case c2{pack ? "blocked_a_copied" : "blocked_a_in_place", dyn(0, 16 * 3 + 7), {9, 50}, 16, 2, 2};
+    c2.pack_a = pack;
+    cases.push_back(c2);
+  }
   Case tb{"transposed_b", dyn(37, 19), {12}};
   tb.transposed_b = true;
   cases.push_back(tb);
@@ -98,7 +104,7 @@ class MatmulKernelTest : public ::testing::Test {
       }
       if (c.kc) t.kc = c.kc;
       if (c.tile_groups) t.tile_rows = c.tile_groups * t.mr;
-      t.pack_a = c.pack_a;
+      if (c.pack_a >= 0) t.pack_a = c.pack_a;
       std::string symbol = "mm_" + c.name;
       (*built_)[c.name] = {c, t, (int)requests.size()};
       requests.push_back({c.spec, t, symbol});
@@ -192,8 +198,40 @@ TEST_F(MatmulKernelTest, Accumulate) { run("accumulate"); }
 TEST_F(MatmulKernelTest, AccumulateBiasBlocked) { run("accumulate_bias_blocked"); }
 TEST_F(MatmulKernelTest, ClipBlocked) { run("clip_blocked"); }
 TEST_F(MatmulKernelTest, LargerThanOneBlock) { run("large"); }
-TEST_F(MatmulKernelTest, AInPlace) { run("a_in_place"); }
+TEST_F(MatmulKernelTest, AInPlace) {
+  run("odd_shapes_a_in_place");
+  run("blocked_a_in_place");
+}
+TEST_F(MatmulKernelTest, ACopiedToStack) {
+  run("odd_shapes_a_copied");
+  run("blocked_a_copied");
+}
 TEST_F(MatmulKernelTest, TransposedBPacking) { run("transposed_b"); }
+
+// The runtime's thread pool calls a kernel concurrently on disjoint tile ranges.
+TEST_F(MatmulKernelTest, ConcurrentTileRanges) {
+  const Built& b = built_->at("large");
+  const MatmulSpec& s = b.c.spec;
+  const int64_t m = 200;
+  GuardedBuffer a(m * s.k), bmat(s.k * s.n), packed(packed_rhs_elements(s, b.tiling)), c(m * s.n);
+  a.fill_random(1);
+  bmat.fill_random(2);
+  pack_matmul_rhs(bmat.data(), false, s, b.tiling, packed.data());
+  std::vector<double> want, magnitude;
+  naive_matmul(a.data(), bmat.data(), m, s.n, s.k, want, magnitude);
+  KernelFn fn = lib_->kernel(b.index);
+  const int64_t tiles = matmul_tile_count(b.tiling, m);
+  for (int round = 0; round < 20; ++round) {
+    c.fill(std::nanf(""));
+    void* buffers[] = {a.data(), packed.data(), c.data()};
+    int64_t syms[] = {0, m};
+    std::vector<std::thread> threads;
+    for (int64_t t = 0; t < 3; ++t)
+      threads.emplace_back([&, t] { fn(buffers, syms, t * tiles / 3, (t + 1) * tiles / 3); });
+    for (std::thread& t : threads) t.join();
+    ASSERT_EQ(count_mismatches(c.data(), want, magnitude, s.n), 0) << "round " << round;
+  }
+}
 
 TEST(MatmulTiling, RejectsBadShapes) {
   MatmulSpec s;
