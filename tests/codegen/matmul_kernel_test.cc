@@ -233,6 +233,41 @@ TEST_F(MatmulKernelTest, ConcurrentTileRanges) {
   }
 }
 
+// Other x86 levels run on the (AVX-512) host: AVX2 (6x16 tiles) and baseline x86-64 (SSE2,
+// no FMA: multiply + add).
+TEST(MatmulOtherX86Levels, AVX2AndBaseline) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "host lacks AVX2";
+  for (const char* cpu : {"x86-64-v3", "x86-64"}) {
+    SCOPED_TRACE(cpu);
+    TargetSpec target = preset_target("x86_64", cpu);
+    MatmulSpec s;
+    s.m_sym = 0;
+    s.n = 45;
+    s.k = 37;
+    s.bias = true;
+    s.activation = Activation::relu;
+    MatmulTiling t = choose_matmul_tiling(s, target);
+    EXPECT_EQ(t.fma, std::string(cpu) != "x86-64");
+    auto lib = load_objects({compile_matmul_kernels({{s, t, "mm"}}, target)}, {"mm"}, target);
+    const int64_t m = 23;
+    GuardedBuffer a(m * s.k), b(s.k * s.n), packed(packed_rhs_elements(s, t)), c(m * s.n), bias(s.n);
+    a.fill_random(1);
+    b.fill_random(2);
+    bias.fill_random(3);
+    pack_matmul_rhs(b.data(), false, s, t, packed.data());
+    void* buffers[] = {a.data(), packed.data(), c.data(), bias.data()};
+    int64_t syms[] = {m};
+    lib->kernel(0)(buffers, syms, 0, matmul_tile_count(t, m));
+    std::vector<double> want, magnitude;
+    naive_matmul(a.data(), b.data(), m, s.n, s.k, want, magnitude);
+    for (int64_t i = 0; i < m * s.n; ++i) {
+      want[i] = std::max(0.0, want[i] + bias[i % s.n]);
+      magnitude[i] += std::fabs(bias[i % s.n]);
+    }
+    EXPECT_EQ(count_mismatches(c.data(), want, magnitude, s.n), 0);
+  }
+}
+
 TEST(MatmulTiling, RejectsBadShapes) {
   MatmulSpec s;
   s.n = 0;
