@@ -77,6 +77,38 @@ TEST(MlirToObject, TensorBodyWithTransformSchedule) {
   EXPECT_EQ(count_mismatches(c.data(), want, magnitude, n), 0);
 }
 
+// A dynamic-shape tensor body without a schedule: linalg.generic, bufferized, lowered to loops;
+// the descriptors' dynamic sizes come from syms.
+TEST(MlirToObject, DynamicTensorBodyWithoutSchedule) {
+  const char* source = R"mlir(
+  #map = affine_map<(d0, d1) -> (d0, d1)>
+  func.func @add_relu(%x: tensor<?x37xf32>, %y: tensor<?x37xf32>, %out: tensor<?x37xf32>)
+      -> tensor<?x37xf32> {
+    %r = linalg.generic {indexing_maps = [#map, #map, #map],
+                         iterator_types = ["parallel", "parallel"]}
+        ins(%x, %y : tensor<?x37xf32>, tensor<?x37xf32>) outs(%out : tensor<?x37xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %s = arith.addf %a, %b : f32
+      %z = arith.constant 0.0 : f32
+      %m = arith.maximumf %s, %z : f32
+      linalg.yield %m : f32
+    } -> tensor<?x37xf32>
+    return %r : tensor<?x37xf32>
+  })mlir";
+  TargetSpec target = host_target();
+  KernelBinding k{"add_relu", "k_add_relu", {{2, {0}}, {0, {0}}, {1, {0}}}, false};
+  auto lib = load_objects({compile_source_to_object(source, {k}, target)}, {"k_add_relu"}, target);
+  const int64_t rows = 11;
+  GuardedBuffer x(rows * 37), y(rows * 37), out(rows * 37);
+  x.fill_random(1);
+  y.fill_random(2);
+  out.fill(std::nanf(""));
+  void* buffers[] = {y.data(), out.data(), x.data()};  // operand order differs from buffer order
+  int64_t syms[] = {rows};
+  lib->kernel(0)(buffers, syms, 0, 1);
+  for (int64_t i = 0; i < rows * 37; ++i) ASSERT_EQ(out[i], std::max(x[i] + y[i], 0.0f)) << i;
+}
+
 // y[i] = OP(x[i]) for i in [16 tile_begin, 16 tile_end) ∩ [0, n), n = syms[1].
 std::string unary_kernel(const std::string& name, const std::string& op) {
   return R"mlir(
