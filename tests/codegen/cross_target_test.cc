@@ -146,5 +146,12 @@ TEST(CrossTarget, RiscV64VectorUnderQemu) {
               "qemu-riscv64 -cpu rv64,v=true,vlen=256,vext_spec=v1.0 -L /usr/riscv64-linux-gnu"}});
 }
 
+TEST(CrossTarget, RiscV64ScalarUnderQemu) {
+  TargetSpec rv64gc = preset_target("riscv64");
+  rv64gc.features = "+m,+a,+f,+d,+c";  // no vector unit: vector<1xf32>, scalar FP registers
+  run_cross({"riscv64 rv64gc", rv64gc, "riscv64-linux-gnu-gcc",
+             {"qemu-riscv64 -L /usr/riscv64-linux-gnu"}});
+}
+
 }  // namespace
 }  // namespace eave::codegen::testing
