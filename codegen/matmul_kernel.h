@@ -4,15 +4,19 @@
 // N and K are static; M is static or a symbol. B is a compile-time constant (weights): the
 // compiler packs it once with `pack_matmul_rhs` into panels of `nr` columns laid out
 // [ceil(N/nr)][K][nr] (mmt4d-style data tiling, zero-padded), so the microkernel reads it as one
-// contiguous stream. The kernel copies each mr×kc block of A into a small stack buffer before
-// using it, so A's row stride never makes the rows of a block fight for the same L1 sets.
+// contiguous stream. A is read in place, or (tiling.pack_a, chosen when A's row stride is a
+// multiple of 4 KB) each mr×kc block is first copied to a small stack buffer so the rows of a
+// block do not fight for the same L1 sets.
 //
 // Loop nest per call (rows [tile_begin·tile_rows, tile_end·tile_rows) ∩ [0, M)):
-//   for K blocks of kc:                        — A panel (mr×kc) sits in L1
-//     for N blocks of nc columns:              — packed B block (kc×nc) sits in L2
-//       for row groups of mr (tail: 4, 2, 1):  — copy A rows into the stack buffer
+//   for K blocks of kc:                        — A block (mr×kc) stays in L1
+//     for N blocks of nc columns:              — packed B block (kc×nc) stays in L2
+//       for row groups of mr, then one group   — (copy A's block; prefetch the next group's)
+//           of the M mod mr remaining rows:
 //         for column panels of nr:             — microkernel: mr×nr accumulators in registers
-// The epilogue runs on the accumulators in registers after the last K block.
+// The epilogue runs on the accumulators in registers after the last K block. No heap; stack:
+// mr×kc floats when A is copied. Thread tiles are blocks of tile_rows rows: a step over M rows
+// has matmul_tile_count(tiling, M) tiles.
 //
 // This header includes nothing from MLIR; the custom epilogue interface is in
 // matmul_epilogue.h.
