@@ -105,6 +105,7 @@ MatmulTiling apply_variant(MatmulTiling t, const std::string& v) {
     else if (key == "pack_a") t.pack_a = value;
     else if (key == "prefetch") t.prefetch_c = value;
     else if (key == "prefetch_a") t.prefetch_a = value;
+    else if (key == "unroll") t.k_unroll = value;
     else eave::fail("unknown --variant field '", key, "'");
     pos = end + 1;
   }
@@ -247,8 +248,8 @@ int main(int argc, char** argv) {
       for (size_t v = 0; v < kernels.size(); ++v) {
         const MatmulTiling& t = tilings[v];
         char name[64];
-        std::snprintf(name, sizeof name, "eave %ldx%ld kc%ld nc%ld%s%s%s", (long)t.mr, (long)t.nr,
-                      (long)t.kc, (long)t.nc, t.pack_a ? "" : " noA", t.prefetch_c ? "" : " nopf", t.prefetch_a ? "" : " nopfA");
+        std::snprintf(name, sizeof name, "eave %ldx%ld kc%ld nc%ld u%ld%s%s%s", (long)t.mr, (long)t.nr,
+                      (long)t.kc, (long)t.nc, (long)t.k_unroll, t.pack_a ? "" : " noA", t.prefetch_c ? "" : " nopf", t.prefetch_a ? "" : " nopfA");
         const Samples& s = kernels[v].s;
         std::printf("%-15s %-22s %9.1f %9.1f  %7.3f %7.3f  %9.1f %9.1f  %.0e\n", shape, name,
                     best(s.cpu), median(s.cpu), best(s.cpu) / bb, median(s.cpu) / bm,

@@ -56,6 +56,7 @@ struct MatmulTiling {
   int64_t kc = 0;         // K block
   int64_t nc = 0;         // N block, in columns (a multiple of nr)
   int64_t tile_rows = 0;  // rows of C per thread tile (a multiple of mr)
+  int64_t k_unroll = 1;   // K loop unroll factor of the microkernel
   bool fma = true;        // vector FMA instructions (else multiply + add)
   bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
   bool prefetch_c = true; // prefetch the next microkernel's C tile while this one runs

@@ -22,6 +22,7 @@ struct Case {
   // Overrides of the chosen tiling (0: keep): small blocks exercise K and N blocking cheaply.
   int64_t kc = 0, nc_panels = 0, tile_groups = 0;
   int pack_a = -1;  // -1: as chosen, 0/1: force reading A in place / copying it
+  int64_t k_unroll = 0;
   bool transposed_b = false;
 };
 
@@ -74,6 +75,11 @@ std::vector<Case> make_cases() {
     c2.pack_a = pack;
     cases.push_back(c2);
   }
+  for (int64_t u : {1, 3}) {
+    Case c{"k_unroll_" + std::to_string(u), dyn(0, 16 * 3 + 7), {5, 17}, 16, 1, 1};
+    c.k_unroll = u;
+    cases.push_back(c);
+  }
   Case tb{"transposed_b", dyn(37, 19), {12}};
   tb.transposed_b = true;
   cases.push_back(tb);
@@ -105,6 +111,7 @@ class MatmulKernelTest : public ::testing::Test {
       if (c.kc) t.kc = c.kc;
       if (c.tile_groups) t.tile_rows = c.tile_groups * t.mr;
       if (c.pack_a >= 0) t.pack_a = c.pack_a;
+      if (c.k_unroll) t.k_unroll = c.k_unroll;
       std::string symbol = "mm_" + c.name;
       (*built_)[c.name] = {c, t, (int)requests.size()};
       requests.push_back({c.spec, t, symbol});
@@ -207,6 +214,10 @@ TEST_F(MatmulKernelTest, ACopiedToStack) {
   run("blocked_a_copied");
 }
 TEST_F(MatmulKernelTest, TransposedBPacking) { run("transposed_b"); }
+TEST_F(MatmulKernelTest, KUnrollFactors) {
+  run("k_unroll_1");
+  run("k_unroll_3");
+}
 
 // The runtime's thread pool calls a kernel concurrently on disjoint tile ranges.
 TEST_F(MatmulKernelTest, ConcurrentTileRanges) {
