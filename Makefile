@@ -12,7 +12,7 @@ CMAKE_CONFIGURE = cmake -G Ninja -S . -B $(BUILD) \
 	-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-.PHONY: all deps configure build test demo models fuzz clean
+.PHONY: all deps configure build test bench demo models fuzz clean
 
 all: build
 
@@ -36,6 +36,11 @@ models: deps
 
 test: build models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Benchmarks are programs, not tests (never in ctest). The machine may be shared: see the
+# bench's header for how it measures.
+bench: build
+	$(BUILD)/bin/gemm_bench $(BENCH_ARGS)
 
 demo: build
 	$(BUILD)/bin/eave run-reference examples/models/tiny_cnn.onnx \

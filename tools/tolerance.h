@@ -18,6 +18,15 @@ struct Tolerance {
 // ONNX's own backend-test tolerances, used by `eave conformance`.
 inline constexpr Tolerance kConformanceTolerance{1e-3, 1e-7};
 
+// Generated f32 dot products (matmul, conv) against a double-precision reference. The error of
+// an f32 sum scales with the magnitudes of its terms, not with the result, so these compare
+// |got - want| <= atol + rtol * sum_k |a_k * b_k|.
+inline constexpr Tolerance kF32DotTolerance{1e-5, 1e-6};
+
+// MLIR's polynomial approximations of f32 math functions (codegen's approximate-math stage)
+// against libm in double: about 5 ulp, with results in the subnormal range allowed to flush.
+inline constexpr Tolerance kF32ApproximateMathTolerance{3e-7, 1.2e-38};
+
 // Empty when `got` matches `want`; otherwise one line saying where and by how much they differ.
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol);
 std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol);
