@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "codegen/kernel_table.h"
+#include "runtime/src/artifact_format.h"
 #include "support/error.h"
 
 namespace eave::codegen {

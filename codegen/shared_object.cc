@@ -4,7 +4,7 @@
 #include <fstream>
 #include <set>
 
-#include "codegen/kernel_table.h"
+#include "runtime/src/artifact_format.h"
 #include "codegen/llvm_support.h"
 #include "codegen/mlir_to_object.h"
 #include "llvm/ADT/SmallString.h"
