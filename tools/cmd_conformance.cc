@@ -2,7 +2,10 @@
 
 #include <cstdio>
 
+#include "compiler/compile.h"
+#include "import/onnx_importer.h"
 #include "reference/interpreter.h"
+#include "tools/runtime_session.h"
 #include "support/args.h"
 #include "support/error.h"
 #include "support/mapped_file.h"
@@ -25,6 +28,37 @@ class ReferenceBackend : public ConformanceBackend {
   }
 };
 
+// Compiles the model (static input shapes as declared) and runs it through the runtime.
+class CompiledBackend : public ConformanceBackend {
+ public:
+  explicit CompiledBackend(bool kernels) : kernels_(kernels) {}
+  std::string name() const override { return "compiled"; }
+  std::vector<ValueData> run(const std::string& path, const Model&,
+                             const std::vector<ValueData>& inputs) override {
+    // Compile a fresh copy: the passes rewrite the model in place.
+    auto model = import_onnx_file(path);
+    CompileOptions o;
+    o.generate_kernels = kernels_;
+    CompiledModel c = compile_model(*model, o);
+    auto rt = RuntimeModel::load_memory(std::move(c.artifact));
+    RuntimeSession session(rt, 1);
+    std::vector<std::pair<std::string, Tensor>> named;
+    const Graph& g = *model->graph;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].is_none()) continue;
+      EAVE_CHECK(inputs[i].is_tensor(), "input '", g.inputs()[i]->name(),
+                 "': the compiled backend takes tensors only so far");
+      named.emplace_back(g.inputs()[i]->name(), inputs[i].tensor);
+    }
+    std::vector<ValueData> out;
+    for (Tensor& t : session.run(named)) out.emplace_back(std::move(t));
+    return out;
+  }
+
+ private:
+  bool kernels_;
+};
+
 }  // namespace
 
 int cmd_conformance(int argc, char** argv) {
@@ -35,7 +69,9 @@ int cmd_conformance(int argc, char** argv) {
               "Runs the ONNX backend test cases from Debian's libonnx-testdata through a backend\n"
               "and prints a per-op table and 'conformance: N passed, N failed, N skipped'.");
   p.option("--suite", &suite, "node, simple, pytorch-converted, pytorch-operator or all", "SUITE");
-  p.option("--backend", &backend, "reference (default)", "NAME");
+  p.option("--backend", &backend, "reference (default) or compiled", "NAME");
+  bool no_kernels = false;
+  p.flag("--no-kernels", &no_kernels, "compiled backend: run every op as a runtime builtin");
   p.option("--json", &json, "also write every case's result to FILE", "FILE");
   p.option("--filter", &filter, "only cases whose name matches REGEX", "REGEX");
   p.option("--jobs", &jobs, "cases run in parallel (default: number of CPUs)");
@@ -54,8 +90,12 @@ int cmd_conformance(int argc, char** argv) {
   opts.filter = filter;
   opts.jobs = int(jobs);
   opts.progress = isatty(STDERR_FILENO);
-  EAVE_CHECK(backend == "reference", "unknown backend '", backend, "' (available: reference)");
-  auto results = run_conformance(opts, [] { return std::make_unique<ReferenceBackend>(); });
+  EAVE_CHECK(backend == "reference" || backend == "compiled", "unknown backend '", backend,
+             "' (available: reference, compiled)");
+  auto results = run_conformance(opts, [&]() -> std::unique_ptr<ConformanceBackend> {
+    if (backend == "compiled") return std::make_unique<CompiledBackend>(!no_kernels);
+    return std::make_unique<ReferenceBackend>();
+  });
   std::fputs(conformance_report(results, verbose).c_str(), stdout);
   if (!json.empty()) write_file(json, conformance_json(results, backend));
   if (min_pass >= 0) {

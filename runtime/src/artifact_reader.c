@@ -297,7 +297,10 @@ eave_status eave_artifact_read(eave_model* m, int verify_weights, int need_code,
   m->weights = w ? m->bytes + w->offset : NULL;
   m->weights_size = w ? w->size : 0;
   const eave_section_entry* c = s.by_kind[EAVE_SECTION_CODE];
-  if (need_code && !c) return EAVE_INVALID("missing section CODE");
+  /* A program made only of builtins needs no native code. */
+  int has_kernels = 0;
+  for (uint32_t i = 0; i < m->step_count; ++i) has_kernels |= m->steps[i].kind == EAVE_STEP_KERNEL;
+  if (need_code && has_kernels && !c) return EAVE_INVALID("missing section CODE");
   *code = c ? m->bytes + c->offset : NULL;
   *code_size = c ? (size_t)c->size : 0;
   EAVE_RETURN_IF_ERROR(eave_program_check(m));

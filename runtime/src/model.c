@@ -99,7 +99,7 @@ static eave_status model_finish(eave_model* m, const eave_model_options* options
       if (!t->fns[k])
         return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "static model: kernel %u is NULL", k);
     m->kernels = t;
-  } else {
+  } else if (code) {
     EAVE_RETURN_IF_ERROR(eave_elf_load(code, code_size, m->arch, &m->code_image));
     m->kernels = m->code_image.kernels;
   }

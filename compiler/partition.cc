@@ -1,0 +1,163 @@
+#include "compiler/partition.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "support/error.h"
+
+namespace eave {
+
+const char* dispatch_kind_name(DispatchKind k) {
+  switch (k) {
+    case DispatchKind::Kernel: return "kernel";
+    case DispatchKind::Builtin: return "builtin";
+    case DispatchKind::Alias: return "alias";
+    case DispatchKind::If: return "if";
+    case DispatchKind::Loop: return "loop";
+  }
+  return "?";
+}
+
+namespace {
+
+// Symbols an output's dims mention that none of the node's inputs does: the output's size
+// depends on data, which only a builtin can discover at run time.
+bool has_data_dependent_shape(const Node& n) {
+  std::unordered_set<std::string> known;
+  for (const Value* v : n.inputs()) {
+    if (!v || !v->type().is_tensor() || !v->shape().has_rank()) continue;
+    for (const Dim& d : v->shape().dims())
+      for (const auto& s : d.symbols()) known.insert(s);
+  }
+  for (const Value* v : n.outputs()) {
+    if (!v) continue;
+    if (!v->type().is_tensor() || !v->shape().has_rank()) return true;
+    for (const Dim& d : v->shape().dims())
+      for (const auto& s : d.symbols())
+        if (!known.count(s)) return true;
+  }
+  return false;
+}
+
+bool same_shape(const Value* a, const Value* b) {
+  return a->shape().has_rank() && a->shape() == b->shape();
+}
+
+}  // namespace
+
+bool is_view_op(const Node& n) {
+  switch (n.kind()) {
+    case OpKind::Reshape:
+    case OpKind::Flatten:
+    case OpKind::Squeeze:
+    case OpKind::Unsqueeze:
+    case OpKind::Identity:
+      break;
+    default:
+      return false;
+  }
+  const Value* in = n.input(0);
+  const Value* out = n.output(0);
+  return in && out && in->type().is_tensor() && out->type().is_tensor() &&
+         in->dtype() == out->dtype() && !has_data_dependent_shape(n);
+}
+
+std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
+  std::vector<Dispatch> out;
+  // The kernel dispatch (index into `out`) that produced a value, for epilogue fusion.
+  std::unordered_map<const Value*, size_t> kernel_of;
+  for (const auto& node : g.nodes()) {
+    Node* n = node.get();
+    Dispatch d;
+    d.nodes = {n};
+    d.name = n->name().empty() ? n->op_type() : n->name();
+    if (n->kind() == OpKind::If) {
+      d.kind = DispatchKind::If;
+    } else if (n->kind() == OpKind::Loop) {
+      d.kind = DispatchKind::Loop;
+    } else if (is_view_op(*n)) {
+      d.kind = DispatchKind::Alias;
+    } else if (!has_data_dependent_shape(*n) && support.generates && support.generates(*n)) {
+      d.kind = DispatchKind::Kernel;
+      // Fuse into the producer's kernel when this is an elementwise consumer of its only result.
+      if (support.is_elementwise(*n)) {
+        for (Value* in : n->inputs()) {
+          if (!in) continue;
+          auto it = kernel_of.find(in);
+          if (it == kernel_of.end()) continue;
+          Dispatch& prod = out[it->second];
+          bool ok = in->uses().size() == 1 && !in->is_graph_output() &&
+                    same_shape(in, n->output(0)) && n->num_outputs() == 1 &&
+                    (support.is_elementwise(*prod.anchor()) ||
+                     (support.takes_epilogue && support.takes_epilogue(*prod.anchor())));
+          if (!ok) continue;
+          prod.nodes.push_back(n);
+          // The fused kernel now runs here: move it to the end.
+          size_t idx = it->second;
+          Dispatch moved = std::move(out[idx]);
+          out.erase(out.begin() + long(idx));
+          for (auto& [v, i] : kernel_of)
+            if (i > idx) --i;
+          out.push_back(std::move(moved));
+          kernel_of.erase(in);
+          kernel_of[n->output(0)] = out.size() - 1;
+          n = nullptr;
+          break;
+        }
+        if (!n) continue;
+      }
+    } else {
+      d.kind = DispatchKind::Builtin;
+    }
+    out.push_back(std::move(d));
+    if (out.back().kind == DispatchKind::Kernel && n->num_outputs() == 1)
+      kernel_of[n->output(0)] = out.size() - 1;
+  }
+  // Inputs and outputs of each dispatch.
+  for (Dispatch& d : out) {
+    std::unordered_set<const Value*> inside;
+    for (Node* n : d.nodes)
+      for (Value* v : n->outputs())
+        if (v) inside.insert(v);
+    std::unordered_set<const Value*> seen;
+    for (Node* n : d.nodes) {
+      for (Value* v : n->inputs()) {
+        if (d.kind != DispatchKind::Kernel) {
+          d.inputs.push_back(v);  // positional, absent inputs as nullptr
+          continue;
+        }
+        if (v && !inside.count(v) && seen.insert(v).second) d.inputs.push_back(v);
+      }
+    }
+    for (Node* n : d.nodes) {
+      for (Value* v : n->outputs()) {
+        if (!v) continue;
+        bool external = v->is_graph_output();
+        for (const Use& u : v->uses())
+          external |= std::find(d.nodes.begin(), d.nodes.end(), u.node) == d.nodes.end();
+        // Builtins and control flow write every output slot, used or not.
+        if (external || d.kind != DispatchKind::Kernel) d.outputs.push_back(v);
+      }
+    }
+  }
+  return out;
+}
+
+std::string print_dispatches(const std::vector<Dispatch>& ds) {
+  std::string s;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const Dispatch& d = ds[i];
+    s += "dispatch " + std::to_string(i) + " " + dispatch_kind_name(d.kind) + " '" + d.name + "': ";
+    for (size_t k = 0; k < d.nodes.size(); ++k) s += (k ? " -> " : "") + d.nodes[k]->op_type();
+    s += "  (";
+    for (size_t k = 0; k < d.inputs.size(); ++k)
+      s += (k ? ", %" : "%") + (d.inputs[k] ? d.inputs[k]->name() : std::string("<none>"));
+    s += ") -> (";
+    for (size_t k = 0; k < d.outputs.size(); ++k) s += (k ? ", %" : "%") + d.outputs[k]->name();
+    s += ")\n";
+  }
+  return s;
+}
+
+}  // namespace eave
