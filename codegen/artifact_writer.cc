@@ -192,7 +192,7 @@ StepId ProgramBuilder::add_builtin(const std::string& name, Builtin builtin,
   s.id = uint32_t(builtin);
   s.name = name;
   s.inputs = map_ids(inputs, [&](ValueId v) { return operand(v, true); });
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, false); });
+  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
   s.params.assign(params.begin(), params.end());
   return add_step(std::move(s));
 }
@@ -387,7 +387,8 @@ void ArtifactWriter::plan(std::vector<Symbol>& symbols, std::vector<Value>& valu
     for (int32_t k = 0; k < int32_t(p.steps_.size()); ++k) {
       for (int32_t v : p.steps_[k].inputs)
         if (v >= 0) touch(ValueId(v), k);
-      for (int32_t v : p.steps_[k].outputs) touch(ValueId(v), k);
+      for (int32_t v : p.steps_[k].outputs)
+        if (v >= 0) touch(ValueId(v), k);
     }
     if (!p.steps_.empty())
       for (ValueId v : p.outputs_) touch(v, int32_t(p.steps_.size()) - 1);

@@ -127,7 +127,8 @@ class ProgramBuilder {
   // eave_kernels.fns[kernel](operands..., syms, tiles), tiles split across threads.
   StepId add_kernel(const std::string& name, uint32_t kernel, Dim tiles,
                     const std::vector<ValueId>& inputs, const std::vector<ValueId>& outputs);
-  // A runtime builtin; `inputs` may hold kAbsent for an absent optional input.
+  // A runtime builtin; `inputs` may hold kAbsent for an absent optional input, `outputs` for an
+  // output the graph does not use (the builtin then skips it).
   StepId add_builtin(const std::string& name, Builtin builtin, const std::vector<ValueId>& inputs,
                      const std::vector<ValueId>& outputs, std::span<const uint8_t> params = {});
   // Runs then_program if cond's one element is nonzero, else else_program; both take

@@ -367,9 +367,43 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
   if (k >= ctx->step->output_count)
     return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for output %u of %u", k,
                             ctx->step->output_count);
-  uint32_t v = (uint32_t)operand(ctx->S->model, ctx->step, ctx->step->input_count + k);
-  EAVE_RETURN_IF_ERROR(resolve(ctx->S, ctx->program, v));
-  fill_view(ctx->S, v, out);
+  int32_t v = operand(ctx->S->model, ctx->step, ctx->step->input_count + k);
+  if (v < 0) return NULL; /* the graph does not use this output */
+  EAVE_RETURN_IF_ERROR(resolve(ctx->S, ctx->program, (uint32_t)v));
+  fill_view(ctx->S, (uint32_t)v, out);
+  return NULL;
+}
+
+eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
+                                       const int64_t* dims, eave_tensor_view* out) {
+  memset(out, 0, sizeof *out);
+  if (k >= ctx->step->output_count)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for output %u of %u", k,
+                            ctx->step->output_count);
+  eave_session* S = ctx->S;
+  const eave_model* m = S->model;
+  int32_t op = operand(m, ctx->step, ctx->step->input_count + k);
+  if (op < 0) return NULL; /* the graph does not use this output */
+  uint32_t v = (uint32_t)op;
+  const eave_value* val = &m->values[v];
+  if (val->rank != rank)
+    return EAVE_RUN_ERROR("output %u ('%s') has rank %u here, but the model declares %u", k,
+                          value_name(m, v), rank, val->rank);
+  /* Define the RUNTIME symbols this output's dims name, then check every dim. */
+  for (uint32_t a = 0; a < rank; ++a) {
+    int64_t enc = m->dims[val->dims + a];
+    if (!EAVE_DIM_IS_SYMBOL(enc)) continue;
+    uint32_t s = EAVE_DIM_SYMBOL_INDEX(enc);
+    if (!S->defined[s] && m->symbols[s].kind == EAVE_SYMBOL_RUNTIME)
+      EAVE_RETURN_IF_ERROR(define_symbol(S, s, dims[a]));
+  }
+  EAVE_RETURN_IF_ERROR(resolve(S, ctx->program, v));
+  for (uint32_t a = 0; a < rank; ++a)
+    if (S->dims[val->dims + a] != dims[a])
+      return EAVE_RUN_ERROR("output %u ('%s') axis %u is %lld here, but the model's shapes say %lld",
+                            k, value_name(m, v), a, (long long)dims[a],
+                            (long long)S->dims[val->dims + a]);
+  fill_view(S, v, out);
   return NULL;
 }
 

@@ -82,6 +82,11 @@ static float eave_truncsfbf2(float f) {
   return boxed16((uint16_t)(x >> 16));
 }
 
+float eave_f16_to_f32(uint16_t h) { return eave_extendhfsf2(boxed16(h)); }
+uint16_t eave_f32_to_f16(float f) { return low16(eave_truncsfhf2(f)); }
+float eave_bf16_to_f32(uint16_t b) { return f32_from_bits((uint32_t)b << 16); }
+uint16_t eave_f32_to_bf16(float f) { return low16(eave_truncsfbf2(f)); }
+
 typedef struct import_entry {
   const char* name;
   void* address;

@@ -3,6 +3,7 @@
  * can index without checking again. The order matters: each pass relies on the ones before. */
 #include <stdio.h>
 
+#include "builtins/attrs.h"
 #include "builtins/builtin.h"
 #include "expr.h"
 #include "model.h"
@@ -242,7 +243,8 @@ static eave_status check_step(const eave_model* m, uint32_t p, uint32_t s) {
   for (uint32_t k = 0; k < n; ++k) {
     int32_t v = m->operands[st->operands + k];
     int is_output = k >= st->input_count;
-    if (v == -1 && !is_output) continue;
+    /* Absent: an optional input, or an output of a builtin the graph does not use. */
+    if (v == -1 && (!is_output || st->kind == EAVE_STEP_BUILTIN)) continue;
     if (v < 0 || (uint32_t)v >= m->value_count || m->values[v].program != p)
       return EAVE_INVALID("PROGRAM: step %u '%s': operand %u is not a value of program %u", s, name,
                           k, p);
@@ -262,6 +264,11 @@ static eave_status check_step(const eave_model* m, uint32_t p, uint32_t s) {
       if (!b) return EAVE_INVALID("PROGRAM: step %u '%s': unknown builtin %u", s, name, st->id);
       if (st->params % 8 || !range_ok(st->params, st->params_size, m->params_size))
         return EAVE_INVALID("PROGRAM: step %u '%s': params out of range", s, name);
+      /* Builtin parameters are attribute blobs (builtins/attrs.h), or empty. */
+      if (st->params_size)
+        EAVE_RETURN_IF_ERROR(eave_status_annotate(
+            eave_attrs_check(m->params + st->params, st->params_size),
+            "PROGRAM: step %u '%s': ", s, name));
       return eave_status_annotate(b->check(m, st, m->params + st->params),
                                   "PROGRAM: step %u '%s': ", s, name);
     }

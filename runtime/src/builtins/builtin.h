@@ -23,6 +23,14 @@ eave_status eave_builtin_input(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_vi
 /* Output k of the step, allocated now from its dims: define the RUNTIME symbols its dims use
  * first. */
 eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_view* out);
+/* Output k with the dims the builtin computed (`rank` entries): every RUNTIME symbol among the
+ * value's declared dims that this run has not defined yet is defined from `dims`; then every
+ * dim must agree with the declared ones (constants, input dims, expressions), or the run fails
+ * naming the output and axis. An output the graph does not use (absent operand) gives a view
+ * with data NULL. This is how a builtin whose output shape depends on data, or that the
+ * compiler could only shape symbolically, tells the runtime the real shape. */
+eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
+                                       const int64_t* dims, eave_tensor_view* out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
 
