@@ -101,8 +101,9 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
                                    : codegen::preset_target(opts.target, opts.cpu);
   std::unique_ptr<KernelGenerator> gen;
   if (opts.generate_kernels && factory()) gen = factory()(opts);
-  KernelSupport none{[](const Node&) { return false; }, [](const Node&) { return false; },
-                     [](const Node&) { return false; }};
+  KernelSupport none;
+  none.generates = [](const Node&) { return false; };
+  none.is_elementwise = [](const Node&) { return false; };
   CompiledModel out;
   out.dispatches = partition_graph(*m.graph, gen ? gen->support() : none);
   if (opts.pipeline.print_ir_after.count("partition") || opts.pipeline.print_ir_after.count("all")) {

@@ -21,7 +21,7 @@ using KernelOperand = std::variant<Value*, Tensor>;
 
 struct KernelPlan {
   uint32_t index = 0;                  // position in the kernel table
-  std::vector<KernelOperand> operands; // buffers[k], in order
+  std::vector<KernelOperand> operands; // buffers[k], in order: inputs first, then the outputs
   Dim tiles = Dim(1);                  // how many tiles the runtime splits across threads
 };
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "lowering/mlir_kernel_generator.h"
 #include "support/error.h"
 #include "tools/commands.h"
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
+  eave::use_mlir_kernel_generator();
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {
