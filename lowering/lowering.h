@@ -42,4 +42,9 @@ bool lowers_matmul(const Node& n);
 bool matmul_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
+// reduction.cc
+bool lowers_reduction(const Node& n);
+bool reduction_fuses(const Node& anchor, const Node& consumer);
+LoweredKernel lower_reduction(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
 }  // namespace eave::lowering
