@@ -47,4 +47,9 @@ bool lowers_reduction(const Node& n);
 bool reduction_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_reduction(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
+// normalization.cc
+bool lowers_normalization(const Node& n);
+bool normalization_fuses(const Node& anchor, const Node& consumer);
+LoweredKernel lower_normalization(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
 }  // namespace eave::lowering

@@ -41,15 +41,18 @@ class MlirKernelGenerator : public KernelGenerator {
     KernelSupport s;
     s.generates = [](const Node& n) {
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
-             lowering::lowers_reduction(n);
+             lowering::lowers_reduction(n) || lowering::lowers_normalization(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
     s.takes_epilogue = [](const Node& n) {
-      return lowering::lowers_matmul(n) || lowering::lowers_reduction(n);
+      return lowering::lowers_matmul(n) || lowering::lowers_reduction(n) ||
+             lowering::lowers_normalization(n);
     };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
       if (lowering::lowers_reduction(anchor)) return lowering::reduction_fuses(anchor, consumer);
+      if (lowering::lowers_normalization(anchor))
+        return lowering::normalization_fuses(anchor, consumer);
       return true;
     };
     return s;
@@ -61,6 +64,8 @@ class MlirKernelGenerator : public KernelGenerator {
     const Node& anchor = *d.anchor();
     lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
                                 : lowering::lowers_reduction(anchor) ? lowering::lower_reduction(lc, d, name)
+                                : lowering::lowers_normalization(anchor)
+                                    ? lowering::lower_normalization(lc, d, name)
                                                                      : lowering::lower_elementwise(lc, d, name);
     KernelPlan plan;
     plan.index = uint32_t(bindings_.size());
