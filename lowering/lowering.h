@@ -52,4 +52,8 @@ bool lowers_normalization(const Node& n);
 bool normalization_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_normalization(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
+// data_movement.cc
+bool lowers_data_movement(const Node& n);
+LoweredKernel lower_data_movement(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
 }  // namespace eave::lowering

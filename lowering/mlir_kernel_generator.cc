@@ -41,7 +41,8 @@ class MlirKernelGenerator : public KernelGenerator {
     KernelSupport s;
     s.generates = [](const Node& n) {
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
-             lowering::lowers_reduction(n) || lowering::lowers_normalization(n);
+             lowering::lowers_reduction(n) || lowering::lowers_normalization(n) ||
+             lowering::lowers_data_movement(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
     s.takes_epilogue = [](const Node& n) {
@@ -66,6 +67,8 @@ class MlirKernelGenerator : public KernelGenerator {
                                 : lowering::lowers_reduction(anchor) ? lowering::lower_reduction(lc, d, name)
                                 : lowering::lowers_normalization(anchor)
                                     ? lowering::lower_normalization(lc, d, name)
+                                : lowering::lowers_data_movement(anchor)
+                                    ? lowering::lower_data_movement(lc, d, name)
                                                                      : lowering::lower_elementwise(lc, d, name);
     KernelPlan plan;
     plan.index = uint32_t(bindings_.size());
