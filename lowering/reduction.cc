@@ -317,6 +317,19 @@ class Reducer {
         if (!is_float(s_.dt)) r = convert_to(B, loc, {r, DType::F64}, is_unsigned_int(s_.dt) ? DType::U64 : DType::I64);
         return to_out(r, is_float(s_.dt) ? acc_ : is_unsigned_int(s_.dt) ? DType::U64 : DType::I64);
       }
+      case Red::Max:
+      case Red::Min: {
+        // The reference starts integer extremes from the 64-bit accumulator's lowest (highest)
+        // value and wraps that to the element type: an empty group of a narrower signed type
+        // gives 0 (max) or -1 (min).
+        unsigned bits = getElementTypeOrSelf(t).getIntOrFloatBitWidth();
+        if (is_integer(acc_) && !is_unsigned_int(acc_) && bits < 64) {
+          Value empty = arith::CmpIOp::create(B, arith::CmpIPredicate::eq, count, kb_.index(0));
+          if (lanes) empty = kb_.broadcast(empty, lanes);
+          acc = kb_.select(empty, kb_.constant(t, s_.op == Red::Max ? 0 : -1), acc);
+        }
+        return to_out(acc, acc_);
+      }
       default: return to_out(acc, acc_);
     }
   }
