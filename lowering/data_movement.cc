@@ -225,6 +225,7 @@ std::optional<MovePlan> plan_slice(const Node& n) {
   auto na = norm_axes(axes, rank);
   if (!na || na->size() != starts.size() || steps.size() != starts.size()) return std::nullopt;
   std::vector<Dim> in_st = strides_of(x->shape()), s = in_st;
+  std::vector<Dim> dims = y->shape().dims();
   Dim base(0);
   for (size_t i = 0; i < na->size(); ++i) {
     size_t a = size_t((*na)[i]);
@@ -237,8 +238,10 @@ std::optional<MovePlan> plan_slice(const Node& n) {
       if (b < 0) b += nn;
       first = Dim(st > 0 ? std::clamp<int64_t>(b, 0, nn) : std::clamp<int64_t>(b, -1, nn - 1));
     } else if (st > 0) {
-      // Past the end the slice is empty and nothing is read.
       first = b >= 0 ? Dim(b) : Dim::max(len + Dim(b), Dim(0));
+      // Shape inference assumes a symbolic axis is as long as the constants slicing it; the
+      // kernel never reads past the actual axis, whatever the output's extent.
+      dims[a] = Dim::min(dims[a], Dim::ceildiv(Dim::max(len - first, Dim(0)), Dim(st)));
     } else {
       return std::nullopt;
     }
@@ -248,7 +251,7 @@ std::optional<MovePlan> plan_slice(const Node& n) {
   MovePlan m;
   m.inputs = {x};
   m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, y->shape().dims(), s, strides_of(y->shape()), base));
+  m.copies.push_back(make_copy(0, 1, dims, s, strides_of(y->shape()), base));
   return m;
 }
 
