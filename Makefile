@@ -43,8 +43,10 @@ bench: build
 	$(BUILD)/bin/gemm_bench $(BENCH_ARGS)
 
 demo: build
-	$(BUILD)/bin/eave run-reference examples/models/tiny_cnn.onnx \
-		--input input=examples/models/tiny_cnn_input.npy --output-dir $(BUILD)/demo-out
+	$(BUILD)/bin/eave compile examples/models/tiny_cnn.onnx -o $(BUILD)/demo/tiny_cnn.eave
+	$(BUILD)/bin/eave run $(BUILD)/demo/tiny_cnn.eave --input input=examples/models/tiny_cnn_input.npy \
+		--output-dir $(BUILD)/demo --reference examples/models/tiny_cnn.onnx
+	$(BUILD)/bin/eave bench $(BUILD)/demo/tiny_cnn.eave --runs 200
 
 # libFuzzer targets with ASan+UBSan in their own build folder, each run for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60

@@ -7,6 +7,10 @@
 
 #include "../model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct eave_builtin_ctx eave_builtin_ctx;
 
 /* A resolved tensor: dims are evaluated and data is placed. */
@@ -64,5 +68,9 @@ const eave_builtin_desc* eave_builtin_find(uint32_t id);
                                       uint32_t params_size);
 #include "builtins.def"
 #undef EAVE_BUILTIN
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_BUILTIN_H_ */
