@@ -71,9 +71,6 @@ class Emitter {
     for (const Dispatch& d : dispatches) emit(d);
     for (const auto& [v, slot] : copies_)
       p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot});
-    if (gen_) {
-      w_.set_code(gen_->finish());
-    }
   }
 
  private:
