@@ -12,7 +12,7 @@ CMAKE_CONFIGURE = cmake -G Ninja -S . -B $(BUILD) \
 	-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-.PHONY: all deps configure build test bench demo models fuzz clean
+.PHONY: all deps configure build test bench cross demo models fuzz clean
 
 all: build
 
@@ -47,6 +47,10 @@ demo: build
 	$(BUILD)/bin/eave run $(BUILD)/demo/tiny_cnn.eave --input input=examples/models/tiny_cnn_input.npy \
 		--output-dir $(BUILD)/demo --reference examples/models/tiny_cnn.onnx
 	$(BUILD)/bin/eave bench $(BUILD)/demo/tiny_cnn.eave --runs 200
+
+# The runtime-only runner for each cross target: build/cross/<arch>/eave-run.
+cross: build
+	scripts/build-cross $(BUILD)
 
 # libFuzzer targets with ASan+UBSan in their own build folder, each run for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
