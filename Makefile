@@ -54,11 +54,11 @@ cross: build
 
 # libFuzzer targets with ASan+UBSan in their own build folder, each run for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz: build
 	cmake -G Ninja -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
 		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEAVE_FUZZ=ON -DEAVE_TESTS=OFF
-	ninja -C build-fuzz -j $(JOBS) import_fuzzer npy_fuzzer
+	ninja -C build-fuzz -j $(JOBS) import_fuzzer npy_fuzzer artifact_fuzzer
 	scripts/run-fuzzers $(FUZZ_SECONDS)
 
 clean:
