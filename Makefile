@@ -39,8 +39,11 @@ test: build models
 
 # Benchmarks are programs, not tests (never in ctest). The machine may be shared: see the
 # bench's header for how it measures.
-bench: build
+# Benchmarks (programs, not tests): GEMM against OpenBLAS, then the real models against ONNX
+# Runtime and PyTorch (BENCH_MODELS_ARGS, e.g. --models resnet18 --runs 50).
+bench: build models
 	$(BUILD)/bin/gemm_bench $(BENCH_ARGS)
+	/usr/bin/python3 bench/models_bench.py --build $(BUILD) --markdown $(BUILD)/bench-models.md $(BENCH_MODELS_ARGS)
 
 demo: build
 	$(BUILD)/bin/eave compile examples/models/tiny_cnn.onnx -o $(BUILD)/demo/tiny_cnn.eave
