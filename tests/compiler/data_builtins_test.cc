@@ -1,0 +1,247 @@
+// The data-movement, indexing and shape builtins (runtime/src/builtins/shape.c and friends)
+// end to end: small graphs compiled with every op as a builtin, run by the runtime and compared
+// with the reference interpreter, exactly. Covers what the ONNX backend tests do not: shapes
+// known only at run time, symbolic input dims, unused outputs, every dtype pair of Cast, and the
+// errors a bad index or shape gives.
+#include <cmath>
+#include <limits>
+
+#include "compiler/compile.h"
+#include "tests/test_util.h"
+#include "tools/runtime_session.h"
+
+namespace eave {
+namespace {
+
+using testing::GraphBuilder;
+
+std::shared_ptr<RuntimeModel> compile_builtins(const Model& m) {
+  auto copy = testing::clone_model(m);  // compiling rewrites the model
+  CompileOptions o;
+  o.generate_kernels = false;
+  return RuntimeModel::load_memory(compile_model(*copy, o).artifact);
+}
+
+using Inputs = std::vector<std::pair<std::string, Tensor>>;
+
+// Runs the compiled model and the reference on `inputs`; every output must match exactly.
+void expect_reference(const Model& m, const std::shared_ptr<RuntimeModel>& rt, const Inputs& inputs) {
+  RuntimeSession s(rt);
+  std::vector<Tensor> got = s.run(inputs);
+  ref::NamedValues named(inputs.begin(), inputs.end());
+  std::vector<ValueData> want = ref::run_model(m, named);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::string diff = compare_values(ValueData(got[i]), want[i], {0, 0});
+    EXPECT_TRUE(diff.empty()) << "output " << i << ": " << diff;
+  }
+}
+
+void expect_reference(const Model& m, const Inputs& inputs) {
+  expect_reference(m, compile_builtins(m), inputs);
+}
+
+// The message of the error running the compiled model gives ("" if it runs).
+std::string run_error(const std::shared_ptr<RuntimeModel>& rt, const Inputs& inputs) {
+  try {
+    RuntimeSession s(rt);
+    s.run(inputs);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Tensor i64s(std::vector<int64_t> dims, std::vector<int64_t> v) {
+  return Tensor::from_vector<int64_t>(std::move(dims), v);
+}
+
+Tensor iota(DType dt, std::vector<int64_t> dims) {
+  Tensor t(DType::F32, dims);
+  for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = float(i);
+  return t.cast(dt);
+}
+
+TEST(DataBuiltins, GatherIndexOutOfRangeIsARunError) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {3, 2});
+  Value* i = b.input("i", DType::I64, {2});
+  b.output(b.op(OpKind::Gather, {x, i}));
+  auto rt = compile_builtins(*b.model);
+  expect_reference(*b.model, rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {2, -3})}});
+  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {0, 3})}})
+                .find("index 3 is out of range for axis 0 of size 3"),
+            std::string::npos);
+  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {-4, 0})}})
+                .find("index -4 is out of range"),
+            std::string::npos);
+}
+
+TEST(DataBuiltins, ScatterAndGatherNDIndicesAreChecked) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::I32, {4, 3});
+  Value* i = b.input("i", DType::I64, {2, 1});
+  Value* u = b.input("u", DType::I32, {2, 3});
+  b.output(b.op(OpKind::ScatterND, {x, i, u}, {{"reduction", Attribute::of_string("add")}}));
+  b.output(b.op(OpKind::GatherND, {x, i}));
+  auto rt = compile_builtins(*b.model);
+  Inputs in = {{"x", iota(DType::I32, {4, 3})}, {"i", i64s({2, 1}, {1, 1})}, {"u", iota(DType::I32, {2, 3})}};
+  expect_reference(*b.model, rt, in);
+  in[1].second = i64s({2, 1}, {1, 4});
+  EXPECT_NE(run_error(rt, in).find("index 4 is out of range for axis 0 of size 4"), std::string::npos);
+}
+
+// The shape comes from data: the output's dims are RUNTIME symbols the builtin defines, its
+// storage is the heap, and a later run may give another shape.
+TEST(DataBuiltins, ReshapeToADataDependentShape) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F16, {2, 3, 4});
+  Value* shape = b.input("shape", DType::I64, {2});
+  b.output(b.op(OpKind::Reshape, {x, shape}));
+  auto rt = compile_builtins(*b.model);
+  Tensor xv = iota(DType::F16, {2, 3, 4});
+  RuntimeSession s(rt);
+  std::vector<Tensor> y = s.run({{"x", xv}, {"shape", i64s({2}, {4, -1})}});
+  EXPECT_EQ(y[0].dims(), (std::vector<int64_t>{4, 6}));
+  y = s.run({{"x", xv}, {"shape", i64s({2}, {0, 12})}});
+  EXPECT_EQ(y[0].dims(), (std::vector<int64_t>{2, 12}));
+  EXPECT_EQ(compare_tensors(y[0], xv.reshaped({2, 12}), {0, 0}), "");
+  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, -1})}}).find("cannot infer the -1"),
+            std::string::npos);
+  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {-1, -1})}}).find("more than one -1"),
+            std::string::npos);
+  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, 5})}}).find("cannot reshape 24"),
+            std::string::npos);
+}
+
+// Dims that are expressions of an input's symbolic dims: the builtin's computed dims must agree
+// with what the runtime evaluates, for every binding.
+TEST(DataBuiltins, SymbolicInputDims) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::I8, {Dim::symbol("n"), 3});
+  Value* t = b.op(OpKind::Transpose, {x});
+  Value* c = b.op(OpKind::Concat, {t, t}, {{"axis", Attribute::of_int(1)}});
+  Value* s = b.op(OpKind::Slice, {c, b.ints("st", {1}), b.ints("en", {-1}), b.ints("ax", {1})});
+  b.output(b.op(OpKind::Tile, {s, b.ints("rep", {2, 1})}));
+  b.output(b.op(OpKind::Shape, {s}));
+  auto rt = compile_builtins(*b.model);
+  for (int64_t n : {1, 2, 5}) expect_reference(*b.model, rt, {{"x", iota(DType::I8, {n, 3})}});
+}
+
+// The shape arithmetic exported models do at run time: Shape, Gather, Unsqueeze, Concat, then
+// Reshape, Expand and ConstantOfShape with the result.
+TEST(DataBuiltins, ShapeArithmeticOnSymbolicDims) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {Dim::symbol("n"), 4});
+  Value* n = b.op(OpKind::Gather, {b.op(OpKind::Shape, {x}), b.g->add_constant("zero", Tensor::scalar<int64_t>(0))});
+  Value* n1 = b.op(OpKind::Unsqueeze, {n, b.ints("ax", {0})});
+  Value* shape = b.op(OpKind::Concat, {n1, b.ints("two", {2, 2})}, {{"axis", Attribute::of_int(0)}});
+  Value* r = b.op(OpKind::Reshape, {x, shape});
+  b.output(r);
+  b.output(b.op(OpKind::Expand, {b.floats("one", {1, 1, 1}, {1}), shape}));
+  b.output(b.op(OpKind::ConstantOfShape, {shape}, {{"value", Attribute::of_tensor(Tensor::from_vector<int32_t>({1}, {7}))}}));
+  b.output(b.op(OpKind::Range, {b.g->add_constant("s", Tensor::scalar<int64_t>(1)), n, b.g->add_constant("d", Tensor::scalar<int64_t>(1))}));
+  auto rt = compile_builtins(*b.model);
+  for (int64_t v : {1, 3}) expect_reference(*b.model, rt, {{"x", iota(DType::F32, {v, 4})}});
+}
+
+// Counts found in the data: NonZero, Unique and Compress, some outputs unused.
+TEST(DataBuiltins, DataDependentCounts) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {6});
+  Value* nz = b.op(OpKind::NonZero, {x});
+  Node* u = b.node(OpKind::Unique, {x}, {{"sorted", Attribute::of_int(0)}}, 4);
+  b.output(nz);
+  b.output(u->output(0));
+  b.output(u->output(3));
+  Value* keep = b.input("keep", DType::Bool, {6});
+  b.output(b.op(OpKind::Compress, {x, keep}, {{"axis", Attribute::of_int(0)}}));
+  auto rt = compile_builtins(*b.model);
+  Tensor a = Tensor::from_vector<float>({6}, {3, 0, -1, 3, NAN, 0});
+  Tensor none = Tensor::from_vector<float>({6}, {0, 0, 0, 0, 0, 0});
+  Tensor k1 = Tensor::from_vector<bool>({6}, {true, false, true, true, false, false});
+  Tensor k0 = Tensor::from_vector<bool>({6}, {false, false, false, false, false, false});
+  expect_reference(*b.model, rt, {{"x", a}, {"keep", k1}});
+  expect_reference(*b.model, rt, {{"x", none}, {"keep", k0}});
+}
+
+TEST(DataBuiltins, TopKWithARunTimeK) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::I64, {2, 5});
+  Value* k = b.input("k", DType::I64, {1});
+  Node* t = b.node(OpKind::TopK, {x, k}, {{"largest", Attribute::of_int(0)}}, 2);
+  b.output(t->output(0));
+  b.output(t->output(1));
+  auto rt = compile_builtins(*b.model);
+  Tensor xv = i64s({2, 5}, {5, -1, 5, std::numeric_limits<int64_t>::max(), 2,
+                            std::numeric_limits<int64_t>::min(), 0, 0, 7, -7});
+  for (int64_t kv : {0, 3, 5}) expect_reference(*b.model, rt, {{"x", xv}, {"k", i64s({1}, {kv})}});
+  EXPECT_NE(run_error(rt, {{"x", xv}, {"k", i64s({1}, {6})}}).find("k = 6 is outside [0, 5]"),
+            std::string::npos);
+}
+
+TEST(DataBuiltins, SplitWithAnUnusedOutput) {
+  GraphBuilder b18(18);
+  Value* x18 = b18.input("x", DType::BF16, {7, 2});
+  Node* s18 = b18.node(OpKind::Split, {x18}, {{"num_outputs", Attribute::of_int(3)}}, 3);
+  b18.output(s18->output(0));
+  b18.output(s18->output(2));
+  expect_reference(*b18.model, {{"x", iota(DType::BF16, {7, 2})}});
+}
+
+// Every pair of runtime dtypes, on values that probe rounding, saturation, NaN and sign.
+TEST(DataBuiltins, CastMatchesTheReferenceForEveryDtypePair) {
+  const DType all[] = {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8,
+                       DType::U8,  DType::I16, DType::U16,  DType::I32, DType::U32,
+                       DType::I64, DType::U64, DType::Bool};
+  std::vector<double> probe = {0.0, -0.0, 1.5, -2.5, 255.75, -129.0, 65536.5, 3e9, -3e9,
+                               1e19, -1e19, 1e-40, 1e-50, 0.1, 16777217.0, NAN, INFINITY};
+  Tensor src(DType::F64, {int64_t(probe.size())});
+  for (size_t i = 0; i < probe.size(); ++i) src.mutable_data<double>()[i] = probe[i];
+  for (DType from : all) {
+    for (DType to : all) {
+      GraphBuilder b;
+      Value* x = b.input("x", from, {int64_t(probe.size())});
+      b.output(b.op(OpKind::Cast, {x}, {{"to", Attribute::of_int(dtype_to_onnx(to))}}));
+      SCOPED_TRACE(std::string(dtype_name(from)) + " to " + dtype_name(to));
+      expect_reference(*b.model, {{"x", src.cast(from)}});
+    }
+  }
+}
+
+TEST(DataBuiltins, PadModesWithCropping) {
+  for (const char* mode : {"constant", "reflect", "edge", "wrap"}) {
+    GraphBuilder b;
+    Value* x = b.input("x", DType::U16, {3, 4});
+    Value* pads = b.ints("pads", {2, -1, 3, 5});
+    b.output(b.op(OpKind::Pad, {x, pads, b.g->add_constant("v", Tensor::scalar<uint16_t>(9))},
+                  {{"mode", Attribute::of_string(mode)}}));
+    SCOPED_TRACE(mode);
+    expect_reference(*b.model, {{"x", iota(DType::U16, {3, 4})}});
+  }
+}
+
+TEST(DataBuiltins, BadShapesAreRunErrors) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {2, 3});
+  Value* shape = b.input("shape", DType::I64, {2});
+  b.output(b.op(OpKind::Expand, {x, shape}));
+  auto rt = compile_builtins(*b.model);
+  expect_reference(*b.model, rt, {{"x", iota(DType::F32, {2, 3})}, {"shape", i64s({2}, {2, 1})}});
+  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {2, 3})}, {"shape", i64s({2}, {2, 4})}})
+                .find("cannot broadcast"),
+            std::string::npos);
+}
+
+TEST(DataBuiltins, ResizeRoundsIntegers) {
+  GraphBuilder b(19);
+  Value* x = b.input("x", DType::U8, {1, 1, 3, 3});
+  Value* none = nullptr;
+  b.output(b.op(OpKind::Resize, {x, none, b.floats("s", {4}, {1, 1, 1.7f, 0.6f})},
+                {{"mode", Attribute::of_string("cubic")}, {"antialias", Attribute::of_int(1)}}));
+  Tensor xv = Tensor::from_vector<uint8_t>({1, 1, 3, 3}, {0, 255, 10, 200, 3, 90, 255, 0, 128});
+  expect_reference(*b.model, {{"x", xv}});
+}
+
+}  // namespace
+}  // namespace eave
