@@ -233,6 +233,21 @@ TEST(DataBuiltins, BadShapesAreRunErrors) {
             std::string::npos);
 }
 
+// An empty tensor may have huge other dims: the builtins must not loop over them.
+TEST(DataBuiltins, EmptyTensorsWithHugeDims) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {Dim::symbol("n"), 2, Dim::symbol("m")});
+  b.output(b.op(OpKind::Gather, {x, b.ints("i", {1})}, {{"axis", Attribute::of_int(1)}}));
+  b.output(b.op(OpKind::CumSum, {x, b.ints("a", {2})}));
+  b.output(b.op(OpKind::Transpose, {x}));
+  b.output(b.op(OpKind::Tile, {x, b.ints("r", {1, 3, 1})}));
+  auto rt = compile_builtins(*b.model);
+  Tensor x0(DType::F32, {int64_t(1) << 40, 2, 0});
+  std::vector<Tensor> y = RuntimeSession(rt).run({{"x", x0}});
+  EXPECT_EQ(y[0].dims(), (std::vector<int64_t>{int64_t(1) << 40, 1, 0}));
+  EXPECT_EQ(y[3].dims(), (std::vector<int64_t>{int64_t(1) << 40, 6, 0}));
+}
+
 TEST(DataBuiltins, ResizeRoundsIntegers) {
   GraphBuilder b(19);
   Value* x = b.input("x", DType::U8, {1, 1, 3, 3});

@@ -74,7 +74,7 @@ EAVE_DATA_OP(where, "WHERE", 3, 1, "b*1|1") {
   }
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, rank, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   size_t es = eave_dtype_size(out.dtype);
   const uint8_t* c = op->in[0].data;
   uint64_t n = eave_numel(rank, dims);
@@ -103,7 +103,7 @@ EAVE_DATA_OP(cum_sum, "CUM_SUM", 2, 1, "xi|0") {
   int exclusive = eave_op_int(op, "exclusive", 0) != 0, reverse = eave_op_int(op, "reverse", 0) != 0;
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, x->dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   eave_dtype t = x->dtype;
   uint64_t n = (uint64_t)x->dims[axis], outer = eave_numel((uint32_t)axis, x->dims);
   uint64_t inner = eave_numel(x->rank - (uint32_t)axis - 1, x->dims + axis + 1);

@@ -51,6 +51,10 @@ static inline uint64_t eave_view_numel(const eave_tensor_view* v) {
   return eave_numel(v->rank, v->dims);
 }
 
+/* 1 when an output is unused or holds no element: nothing to write. Ops return early on it
+ * before loops whose trip count multiplies dims (an empty tensor may have huge other dims). */
+static inline int eave_empty(const eave_tensor_view* v) { return !v->data || !eave_view_numel(v); }
+
 /* Attribute helpers over the op's blob. */
 int64_t eave_op_int(const eave_data_op* op, const char* name, int64_t dflt);
 double eave_op_float(const eave_data_op* op, const char* name, double dflt);

@@ -50,7 +50,7 @@ EAVE_DATA_OP(gather, "GATHER", 2, 1, "*i|0") {
   memcpy(dims + a + idx->rank, x->dims + a + 1, (x->rank - a - 1) * 8);
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, rank, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t outer = eave_numel(a, x->dims), count = eave_view_numel(idx);
   uint64_t inner = eave_dtype_size(x->dtype) * eave_numel(x->rank - a - 1, x->dims + a + 1);
   uint8_t* o = out.data;
@@ -261,7 +261,7 @@ EAVE_DATA_OP(one_hot, "ONE_HOT", 3, 1, "xx*|2") {
   memcpy(dims + a + 1, idx->dims + a, (size_t)(rank - a) * 8);
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, (uint32_t)rank + 1, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t inner = eave_numel((uint32_t)(rank - a), idx->dims + a), es = eave_dtype_size(out.dtype);
   uint64_t outer = eave_numel((uint32_t)a, idx->dims);
   uint8_t* o = out.data;
@@ -295,7 +295,7 @@ EAVE_DATA_OP(compress, "COMPRESS", 2, 1, "*b|0") {
   dims[axis] = (int64_t)kept;
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, rank, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t outer = eave_numel((uint32_t)axis, xd);
   uint64_t inner = eave_dtype_size(x->dtype) * eave_numel(rank - (uint32_t)axis - 1, xd + axis + 1);
   uint8_t* o = out.data;

@@ -68,7 +68,7 @@ EAVE_DATA_OP(eye_like, "EYE_LIKE", 1, 1, "*|*") {
   int64_t k = eave_op_int(op, "k", 0);
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, 2, x->dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   memset(out.data, 0, out.bytes);
   for (int64_t r = 0; r < x->dims[0]; ++r)
     if (k >= -r && k < x->dims[1] - r)
@@ -87,7 +87,7 @@ EAVE_DATA_OP(trilu, "TRILU", 1, 1, "*n|0") {
   int64_t k = kd < -4e18 ? -(int64_t)4e18 : kd > 4e18 ? (int64_t)4e18 : (int64_t)kd;
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, x->dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t es = eave_dtype_size(x->dtype), row_bytes = (uint64_t)cols * es;
   uint64_t all_rows = cols ? eave_view_numel(x) / (uint64_t)cols : 0;
   memset(out.data, 0, out.bytes);

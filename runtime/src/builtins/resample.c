@@ -352,7 +352,7 @@ EAVE_DATA_OP(grid_sample, "GRID_SAMPLE", 2, 1, "xf|0") {
   memcpy(dims + 2, grid->dims + 1, r * 8);
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, r + 2, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   eave_strides(r, s.in, s.strides);
   double coord[R];
   for (int64_t nb = 0; nb < batch; ++nb)
@@ -438,7 +438,7 @@ EAVE_DATA_OP(affine_grid, "AFFINE_GRID", 2, 1, "fn|0") {
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, (uint32_t)r + 2, dims, &out));
   uint64_t points = eave_numel((uint32_t)r, size + 2), at = 0;
-  for (int64_t b = 0; out.data && b < batch; ++b)
+  for (int64_t b = 0; !eave_empty(&out) && b < batch; ++b)
     for (uint64_t p = 0; p < points; ++p) {
       /* Homogeneous base point (x, y[, z], 1): x follows the innermost axis. */
       double h[4] = {1, 1, 1, 1};
@@ -501,7 +501,7 @@ EAVE_DATA_OP(col2im, "COL2IM", 3, 1, "fnn|0") {
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, (uint32_t)n + 2, dims, &out));
   uint64_t total = eave_view_numel(&out);
   double* acc;
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, total, (int64_t**)&acc));
   for (uint64_t i = 0; i < total; ++i) acc[i] = 0;
   eave_strides((uint32_t)n, image, ys);

@@ -181,7 +181,7 @@ EAVE_DATA_OP(concat, "CONCAT", 1, 1, "*0+|0") {
   }
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, rank, dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t es = eave_dtype_size(out.dtype), outer = eave_numel((uint32_t)axis, dims);
   uint64_t inner = es * eave_numel(rank - (uint32_t)axis - 1, dims + axis + 1), at = 0;
   for (uint32_t i = 0; i < op->inputs; ++i) {
@@ -599,7 +599,7 @@ EAVE_DATA_OP(reverse_sequence, "REVERSE_SEQUENCE", 2, 1, "*n|0") {
   }
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, x->dims, &out));
-  if (!out.data) return NULL;
+  if (eave_empty(&out)) return NULL;
   uint64_t block = eave_dtype_size(x->dtype) * eave_numel(x->rank - 2, x->dims + 2);
   for (int64_t i = 0; i < x->dims[0]; ++i)
     for (int64_t j = 0; j < x->dims[1]; ++j) {

@@ -41,6 +41,7 @@ EAVE_DATA_OP(top_k, "TOP_K", 1, 1, "xI|0I") {
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, dims, &values));
   EAVE_RETURN_IF_ERROR(eave_out(op, 1, x->rank, dims, &indices));
   uint64_t numel = eave_view_numel(x), es = eave_dtype_size(x->dtype);
+  if (!numel) return NULL;
   uint64_t outer = eave_numel((uint32_t)axis, x->dims);
   uint64_t inner = eave_numel(x->rank - (uint32_t)axis - 1, x->dims + axis + 1);
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, numel + 2 * (uint64_t)n, &idx));
@@ -133,7 +134,7 @@ EAVE_DATA_OP(unique, "UNIQUE", 1, 1, "*|0III") {
   EAVE_RETURN_IF_ERROR(eave_out(op, 2, 1, &nn, &inv));
   EAVE_RETURN_IF_ERROR(eave_out(op, 3, 1, &m, &cnt));
   uint64_t block = l.inner * eave_dtype_size(x->dtype);
-  for (uint64_t o = 0; y.data && o < l.outer; ++o)
+  for (uint64_t o = 0; !eave_empty(&y) && o < l.outer; ++o)
     for (int64_t g = 0; g < m; ++g)
       memcpy((uint8_t*)y.data + (o * (uint64_t)m + (uint64_t)g) * block,
              (const uint8_t*)x->data + (o * n + (uint64_t)first[out_order[g]]) * block, block);
