@@ -221,6 +221,21 @@ TEST(DataBuiltins, PadModesWithCropping) {
   }
 }
 
+// Copies whose last axis reads strided go in tiles: shapes past the tile size, with fill.
+TEST(DataBuiltins, TiledCopies) {
+  for (DType dt : {DType::I16, DType::Bool, DType::F64}) {
+    GraphBuilder b;
+    Value* x = b.input("x", dt, {3, 40, 37});
+    b.output(b.op(OpKind::Transpose, {x}, {{"perm", Attribute::of_ints({2, 0, 1})}}));
+    b.output(b.op(OpKind::Transpose, {x}, {{"perm", Attribute::of_ints({1, 2, 0})}}));
+    b.output(b.op(OpKind::Pad, {x, b.ints("p", {0, 33, -2, 1, 0, 35})}));
+    b.output(b.op(OpKind::Slice, {x, b.ints("s", {-1}), b.ints("e", {-100}), b.ints("a", {2}),
+                                  b.ints("st", {-3})}));
+    SCOPED_TRACE(dtype_name(dt));
+    expect_reference(*b.model, {{"x", iota(dt, {3, 40, 37})}});
+  }
+}
+
 TEST(DataBuiltins, BadShapesAreRunErrors) {
   GraphBuilder b;
   Value* x = b.input("x", DType::F32, {2, 3});

@@ -9,13 +9,14 @@
  * for the 16-bit floats; floats to integers truncate and saturate, NaN giving 0; floats become
  * bools when nonzero as a float; integers wrap into narrower integers. */
 static void cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uint64_t n) {
-  size_t es = eave_dtype_size(from);
   if (from == to) {
-    memmove(dst, src, n * es);
+    memmove(dst, src, n * eave_dtype_size(from));
     return;
   }
+  int from_float = eave_dtype_is_float(from), from_u64 = from == EAVE_DTYPE_U64;
+  int to_float = eave_dtype_is_float(to) && to != EAVE_DTYPE_F64, to_f64 = to == EAVE_DTYPE_F64;
   for (uint64_t i = 0; i < n; ++i) {
-    if (eave_dtype_is_float(from)) {
+    if (from_float) {
       double v = eave_elem_f64(from, src, i);
       if (to == EAVE_DTYPE_BOOL) v = (float)v != 0;
       /* 2^63 is the first double past INT64_MAX. */
@@ -23,12 +24,11 @@ static void cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uin
         eave_elem_set_i64(to, dst, i, INT64_MAX);
       else
         eave_elem_set_f64(to, dst, i, v);
-    } else if (eave_dtype_is_float(to) && to != EAVE_DTYPE_F64) {
+    } else if (to_float || to_f64) {
       int64_t v = eave_elem_i64(from, src, i);
-      eave_elem_set_f64(to, dst, i, from == EAVE_DTYPE_U64 ? (float)(uint64_t)v : (float)v);
-    } else if (to == EAVE_DTYPE_F64) {
-      int64_t v = eave_elem_i64(from, src, i);
-      eave_elem_set_f64(to, dst, i, from == EAVE_DTYPE_U64 ? (double)(uint64_t)v : (double)v);
+      double d = to_f64 ? (from_u64 ? (double)(uint64_t)v : (double)v)
+                        : (from_u64 ? (float)(uint64_t)v : (float)v);
+      eave_elem_set_f64(to, dst, i, d);
     } else {
       eave_elem_set_i64(to, dst, i, eave_elem_i64(from, src, i));
     }

@@ -177,42 +177,66 @@ eave_status eave_axis_tables(eave_data_op* op, uint32_t rank, const int64_t* dim
 
 /* ---- copying */
 
+/* One element of `es` bytes: a fixed-size copy for the usual sizes. */
+static void copy_element(uint8_t* d, const uint8_t* s, size_t es) {
+  switch (es) {
+    case 1: *d = *s; break;
+    case 2: memcpy(d, s, 2); break;
+    case 4: memcpy(d, s, 4); break;
+    case 8: memcpy(d, s, 8); break;
+    default: memcpy(d, s, es);
+  }
+}
+
 void eave_gather_axes(void* out, const void* src, size_t es, uint32_t rank, const int64_t* dims,
                       const int64_t* map, const void* fill) {
+  static const int64_t zero = 0;
   uint64_t total = eave_numel(rank, dims);
   uint8_t* o = out;
   const uint8_t* s = src;
   if (!total) return;
-  if (rank == 0) {
-    memcpy(o, s, es);
-    return;
+  /* The last two axes are the planes the copy works on (a scalar or a vector gets leading
+   * axes of one coordinate at offset 0). */
+  const int64_t* tab[EAVE_MAX_RANK + 2] = {&zero, &zero};
+  int64_t dim[EAVE_MAX_RANK + 2] = {1, 1}, idx[EAVE_MAX_RANK + 2] = {0};
+  uint32_t r = rank < 2 ? 2 : rank, first = r - rank;
+  for (uint32_t d = 0; d < rank; ++d) {
+    tab[first + d] = d ? tab[first + d - 1] + dims[d - 1] : map;
+    dim[first + d] = dims[d];
   }
-  const int64_t* tab[EAVE_MAX_RANK];
-  int64_t idx[EAVE_MAX_RANK] = {0};
-  for (uint32_t d = 0; d < rank; ++d) tab[d] = d ? tab[d - 1] + dims[d - 1] : map;
-  uint32_t last = rank - 1;
-  int64_t n = dims[last];
-  const int64_t* t = tab[last];
-  for (uint64_t row = total / (uint64_t)n; row-- > 0; o += (uint64_t)n * es) {
+  const int64_t *ta = tab[r - 2], *tb = tab[r - 1];
+  int64_t na = dim[r - 2], nb = dim[r - 1];
+  int runs = 1; /* the last axis reads consecutive elements (rows copy in runs) */
+  for (int64_t j = 1; j < nb && runs; ++j) runs = tb[j] == tb[j - 1] + 1;
+  for (uint64_t plane = total / (uint64_t)(na * nb); plane-- > 0; o += (uint64_t)(na * nb) * es) {
     int64_t base = 0;
     int outside = 0;
-    for (uint32_t d = 0; d < last; ++d) {
+    for (uint32_t d = 0; d + 2 < r; ++d) {
       outside |= tab[d][idx[d]] < 0;
       base += tab[d][idx[d]];
     }
-    for (int64_t j = 0; j < n;) {
-      if (outside || t[j] < 0) {
-        if (fill) memcpy(o + (uint64_t)j * es, fill, es);
-        ++j;
-        continue;
-      }
-      int64_t k = j + 1;
-      while (k < n && t[k] == t[k - 1] + 1) ++k;
-      memcpy(o + (uint64_t)j * es, s + (uint64_t)(base + t[j]) * es, (uint64_t)(k - j) * es);
-      j = k;
-    }
-    for (uint32_t d = last; d-- > 0;) {
-      if (++idx[d] < dims[d]) break;
+    /* Strided reads go in 32 x 32 tiles, so that a transpose reuses each cache line it loads. */
+    int64_t tile = runs ? na : 32, tile_b = runs ? nb : 32;
+    for (int64_t i0 = 0; i0 < na; i0 += tile)
+      for (int64_t j0 = 0; j0 < nb; j0 += tile_b)
+        for (int64_t i = i0; i < na && i < i0 + tile; ++i) {
+          int64_t row = base + ta[i], j_end = nb < j0 + tile_b ? nb : j0 + tile_b;
+          uint8_t* orow = o + (uint64_t)(i * nb) * es;
+          for (int64_t j = j0; j < j_end;) {
+            if (outside || ta[i] < 0 || tb[j] < 0) {
+              if (fill) copy_element(orow + (uint64_t)j * es, fill, es);
+              ++j;
+              continue;
+            }
+            int64_t k = j + 1;
+            while (k < j_end && tb[k] == tb[k - 1] + 1) ++k;
+            if (k == j + 1) copy_element(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es, es);
+            else memcpy(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es, (uint64_t)(k - j) * es);
+            j = k;
+          }
+        }
+    for (uint32_t d = r - 2; d-- > 0;) {
+      if (++idx[d] < dim[d]) break;
       idx[d] = 0;
     }
   }
