@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "compiler/compile.h"
+#include "runtime/src/artifact_format.h"
 #include "tests/test_util.h"
 #include "tools/runtime_session.h"
 
@@ -271,6 +272,79 @@ TEST(DataBuiltins, ResizeRoundsIntegers) {
                 {{"mode", Attribute::of_string("cubic")}, {"antialias", Attribute::of_int(1)}}));
   Tensor xv = Tensor::from_vector<uint8_t>({1, 1, 3, 3}, {0, 255, 10, 200, 3, 90, 255, 0, 128});
   expect_reference(*b.model, {{"x", xv}});
+}
+
+// A graph of many data builtins; its artifact's PROGRAM section (tables and attribute blobs)
+// corrupted byte by byte must load and run safely: a load error, a run error or a run.
+TEST(DataBuiltins, CorruptProgramsLoadAndRunSafely) {
+  GraphBuilder b(18);
+  Value* x = b.input("x", DType::F32, {Dim::symbol("n"), 4});
+  Value* i = b.input("i", DType::I64, {3});
+  Value* shape = b.input("shape", DType::I64, {2});
+  Value* g = b.op(OpKind::Gather, {x, i}, {{"axis", Attribute::of_int(1)}});
+  Value* t = b.op(OpKind::Transpose, {g});
+  Value* p = b.op(OpKind::Pad, {t, b.ints("p", {1, 0, -1, 2}), nullptr, nullptr}, {{"mode", Attribute::of_string("reflect")}});
+  Node* sp = b.node(OpKind::Split, {p, b.ints("sz", {1, 2})}, {}, 2);
+  Value* c = b.op(OpKind::Concat, {sp->output(1), sp->output(0)}, {{"axis", Attribute::of_int(0)}});
+  b.output(b.op(OpKind::Reshape, {c, shape}));
+  Node* u = b.node(OpKind::Unique, {i}, {}, 4);
+  b.output(u->output(0));
+  b.output(u->output(3));
+  Node* k = b.node(OpKind::TopK, {x, b.ints("k", {2})}, {}, 2);
+  b.output(k->output(1));
+  b.output(b.op(OpKind::CumSum, {x, b.ints("ax", {0})}, {{"reverse", Attribute::of_int(1)}}));
+  b.output(b.op(OpKind::ScatterElements, {b.floats("data", {4}, {1, 2, 3, 4}), i, b.floats("u", {3}, {5, 6, 7})},
+                {{"reduction", Attribute::of_string("mul")}}));
+  b.output(b.op(OpKind::Cast, {b.op(OpKind::Shape, {x})}, {{"to", Attribute::of_int(10)}}));
+  b.output(b.op(OpKind::Resize, {x, nullptr, b.floats("s", {2}, {1.5f, 0.5f})}, {{"mode", Attribute::of_string("linear")}}));
+  b.output(b.op(OpKind::OneHot, {i, b.ints("d", {5}), b.floats("v", {2}, {0, 1})}));
+  auto copy = testing::clone_model(*b.model);
+  CompileOptions o;
+  o.generate_kernels = false;
+  std::vector<uint8_t> bytes = compile_model(*copy, o).artifact;
+  Inputs in = {{"x", iota(DType::F32, {3, 4})}, {"i", i64s({3}, {2, 0, 2})}, {"shape", i64s({2}, {-1, 3})}};
+  expect_reference(*b.model, RuntimeModel::load_memory(bytes), in);
+
+  eave_file_header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  eave_section_entry prog{};
+  for (uint32_t s = 0; s < h.section_count; ++s) {
+    eave_section_entry e;
+    std::memcpy(&e, bytes.data() + h.section_table_offset + s * sizeof e, sizeof e);
+    if (e.kind == EAVE_SECTION_PROGRAM) prog = e;
+  }
+  ASSERT_GT(prog.size, 0u);
+  int loaded = 0, ran = 0;
+  for (uint64_t at = prog.offset; at < prog.offset + prog.size; ++at)
+    for (uint8_t flip : {0x01, 0x04, 0x80}) {
+      std::vector<uint8_t> bad = bytes;
+      bad[at] ^= flip;
+      // Fix the checksums so that the corruption reaches the checks behind them.
+      eave_section_entry e = prog;
+      e.checksum = eave_artifact_hash(bad.data() + e.offset, e.size);
+      for (uint32_t s = 0; s < h.section_count; ++s) {
+        uint8_t* entry = bad.data() + h.section_table_offset + s * sizeof e;
+        eave_section_entry cur;
+        std::memcpy(&cur, entry, sizeof cur);
+        if (cur.kind == EAVE_SECTION_PROGRAM) std::memcpy(entry, &e, sizeof e);
+      }
+      eave_file_header bh = h;
+      bh.checksum = 0;
+      std::memcpy(bad.data(), &bh, sizeof bh);
+      bh.checksum = eave_artifact_hash(bad.data(), sizeof bh + h.section_count * sizeof e);
+      std::memcpy(bad.data(), &bh, sizeof bh);
+      std::shared_ptr<RuntimeModel> rt;
+      try {
+        rt = RuntimeModel::load_memory(bad);
+      } catch (const Error&) {
+        continue;
+      }
+      ++loaded;
+      ran += run_error(rt, in).empty();
+    }
+  std::printf("corrupted copies: %d loaded, %d of them ran\n", loaded, ran);
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(ran, 0);
 }
 
 }  // namespace
