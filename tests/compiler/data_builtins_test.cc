@@ -26,7 +26,8 @@ std::shared_ptr<RuntimeModel> compile_builtins(const Model& m) {
 using Inputs = std::vector<std::pair<std::string, Tensor>>;
 
 // Runs the compiled model and the reference on `inputs`; every output must match exactly.
-void expect_reference(const Model& m, const std::shared_ptr<RuntimeModel>& rt, const Inputs& inputs) {
+void expect_reference(const Model& m, const std::shared_ptr<RuntimeModel>& rt,
+                      const Inputs& inputs) {
   RuntimeSession s(rt);
   std::vector<Tensor> got = s.run(inputs);
   ref::NamedValues named(inputs.begin(), inputs.end());
@@ -53,6 +54,13 @@ std::string run_error(const std::shared_ptr<RuntimeModel>& rt, const Inputs& inp
   return "";
 }
 
+// Running the compiled model on `inputs` must fail with a message containing `what`.
+void expect_run_error(const std::shared_ptr<RuntimeModel>& rt, const Inputs& inputs,
+                      const std::string& what) {
+  std::string msg = run_error(rt, inputs);
+  EXPECT_NE(msg.find(what), std::string::npos) << "message: '" << msg << "', expected: " << what;
+}
+
 Tensor i64s(std::vector<int64_t> dims, std::vector<int64_t> v) {
   return Tensor::from_vector<int64_t>(std::move(dims), v);
 }
@@ -70,12 +78,10 @@ TEST(DataBuiltins, GatherIndexOutOfRangeIsARunError) {
   b.output(b.op(OpKind::Gather, {x, i}));
   auto rt = compile_builtins(*b.model);
   expect_reference(*b.model, rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {2, -3})}});
-  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {0, 3})}})
-                .find("index 3 is out of range for axis 0 of size 3"),
-            std::string::npos);
-  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {-4, 0})}})
-                .find("index -4 is out of range"),
-            std::string::npos);
+  expect_run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {0, 3})}},
+                   "index 3 is out of range for axis 0 of size 3");
+  expect_run_error(rt, {{"x", iota(DType::F32, {3, 2})}, {"i", i64s({2}, {-4, 0})}},
+                   "index -4 is out of range");
 }
 
 TEST(DataBuiltins, ScatterAndGatherNDIndicesAreChecked) {
@@ -86,10 +92,12 @@ TEST(DataBuiltins, ScatterAndGatherNDIndicesAreChecked) {
   b.output(b.op(OpKind::ScatterND, {x, i, u}, {{"reduction", Attribute::of_string("add")}}));
   b.output(b.op(OpKind::GatherND, {x, i}));
   auto rt = compile_builtins(*b.model);
-  Inputs in = {{"x", iota(DType::I32, {4, 3})}, {"i", i64s({2, 1}, {1, 1})}, {"u", iota(DType::I32, {2, 3})}};
+  Inputs in = {{"x", iota(DType::I32, {4, 3})},
+               {"i", i64s({2, 1}, {1, 1})},
+               {"u", iota(DType::I32, {2, 3})}};
   expect_reference(*b.model, rt, in);
   in[1].second = i64s({2, 1}, {1, 4});
-  EXPECT_NE(run_error(rt, in).find("index 4 is out of range for axis 0 of size 4"), std::string::npos);
+  expect_run_error(rt, in, "index 4 is out of range for axis 0 of size 4");
 }
 
 // The shape comes from data: the output's dims are RUNTIME symbols the builtin defines, its
@@ -107,12 +115,9 @@ TEST(DataBuiltins, ReshapeToADataDependentShape) {
   y = s.run({{"x", xv}, {"shape", i64s({2}, {0, 12})}});
   EXPECT_EQ(y[0].dims(), (std::vector<int64_t>{2, 12}));
   EXPECT_EQ(compare_tensors(y[0], xv.reshaped({2, 12}), {0, 0}), "");
-  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, -1})}}).find("cannot infer the -1"),
-            std::string::npos);
-  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {-1, -1})}}).find("more than one -1"),
-            std::string::npos);
-  EXPECT_NE(run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, 5})}}).find("cannot reshape 24"),
-            std::string::npos);
+  expect_run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, -1})}}, "cannot infer the -1");
+  expect_run_error(rt, {{"x", xv}, {"shape", i64s({2}, {-1, -1})}}, "more than one -1");
+  expect_run_error(rt, {{"x", xv}, {"shape", i64s({2}, {5, 5})}}, "cannot reshape 24");
 }
 
 // Dims that are expressions of an input's symbolic dims: the builtin's computed dims must agree
@@ -134,14 +139,18 @@ TEST(DataBuiltins, SymbolicInputDims) {
 TEST(DataBuiltins, ShapeArithmeticOnSymbolicDims) {
   GraphBuilder b;
   Value* x = b.input("x", DType::F32, {Dim::symbol("n"), 4});
-  Value* n = b.op(OpKind::Gather, {b.op(OpKind::Shape, {x}), b.g->add_constant("zero", Tensor::scalar<int64_t>(0))});
+  Value* n = b.op(OpKind::Gather, {b.op(OpKind::Shape, {x}),
+                                   b.g->add_constant("zero", Tensor::scalar<int64_t>(0))});
   Value* n1 = b.op(OpKind::Unsqueeze, {n, b.ints("ax", {0})});
-  Value* shape = b.op(OpKind::Concat, {n1, b.ints("two", {2, 2})}, {{"axis", Attribute::of_int(0)}});
+  Value* shape =
+      b.op(OpKind::Concat, {n1, b.ints("two", {2, 2})}, {{"axis", Attribute::of_int(0)}});
   Value* r = b.op(OpKind::Reshape, {x, shape});
   b.output(r);
   b.output(b.op(OpKind::Expand, {b.floats("one", {1, 1, 1}, {1}), shape}));
-  b.output(b.op(OpKind::ConstantOfShape, {shape}, {{"value", Attribute::of_tensor(Tensor::from_vector<int32_t>({1}, {7}))}}));
-  b.output(b.op(OpKind::Range, {b.g->add_constant("s", Tensor::scalar<int64_t>(1)), n, b.g->add_constant("d", Tensor::scalar<int64_t>(1))}));
+  b.output(b.op(OpKind::ConstantOfShape, {shape},
+                {{"value", Attribute::of_tensor(Tensor::from_vector<int32_t>({1}, {7}))}}));
+  b.output(b.op(OpKind::Range, {b.g->add_constant("s", Tensor::scalar<int64_t>(1)), n,
+                                b.g->add_constant("d", Tensor::scalar<int64_t>(1))}));
   auto rt = compile_builtins(*b.model);
   for (int64_t v : {1, 3}) expect_reference(*b.model, rt, {{"x", iota(DType::F32, {v, 4})}});
 }
@@ -177,8 +186,7 @@ TEST(DataBuiltins, TopKWithARunTimeK) {
   Tensor xv = i64s({2, 5}, {5, -1, 5, std::numeric_limits<int64_t>::max(), 2,
                             std::numeric_limits<int64_t>::min(), 0, 0, 7, -7});
   for (int64_t kv : {0, 3, 5}) expect_reference(*b.model, rt, {{"x", xv}, {"k", i64s({1}, {kv})}});
-  EXPECT_NE(run_error(rt, {{"x", xv}, {"k", i64s({1}, {6})}}).find("k = 6 is outside [0, 5]"),
-            std::string::npos);
+  expect_run_error(rt, {{"x", xv}, {"k", i64s({1}, {6})}}, "k = 6 is outside [0, 5]");
 }
 
 TEST(DataBuiltins, SplitWithAnUnusedOutput) {
@@ -195,8 +203,9 @@ TEST(DataBuiltins, CastMatchesTheReferenceForEveryDtypePair) {
   const DType all[] = {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8,
                        DType::U8,  DType::I16, DType::U16,  DType::I32, DType::U32,
                        DType::I64, DType::U64, DType::Bool};
-  std::vector<double> probe = {0.0, -0.0, 1.5, -2.5, 255.75, -129.0, 65536.5, 3e9, -3e9,
-                               1e19, -1e19, 1e-40, 1e-50, 0.1, 16777217.0, NAN, INFINITY};
+  std::vector<double> probe = {0.0,     -0.0, 1.5,        -2.5, 255.75,  -129.0,
+                               65536.5, 3e9,  -3e9,       1e19, -1e19,   1e-40,
+                               1e-50,   0.1,  16777217.0, NAN,  INFINITY};
   Tensor src(DType::F64, {int64_t(probe.size())});
   for (size_t i = 0; i < probe.size(); ++i) src.mutable_data<double>()[i] = probe[i];
   for (DType from : all) {
@@ -244,9 +253,8 @@ TEST(DataBuiltins, BadShapesAreRunErrors) {
   b.output(b.op(OpKind::Expand, {x, shape}));
   auto rt = compile_builtins(*b.model);
   expect_reference(*b.model, rt, {{"x", iota(DType::F32, {2, 3})}, {"shape", i64s({2}, {2, 1})}});
-  EXPECT_NE(run_error(rt, {{"x", iota(DType::F32, {2, 3})}, {"shape", i64s({2}, {2, 4})}})
-                .find("cannot broadcast"),
-            std::string::npos);
+  expect_run_error(rt, {{"x", iota(DType::F32, {2, 3})}, {"shape", i64s({2}, {2, 4})}},
+                   "cannot broadcast");
 }
 
 // An empty tensor may have huge other dims: the builtins must not loop over them.
@@ -283,7 +291,8 @@ TEST(DataBuiltins, CorruptProgramsLoadAndRunSafely) {
   Value* shape = b.input("shape", DType::I64, {2});
   Value* g = b.op(OpKind::Gather, {x, i}, {{"axis", Attribute::of_int(1)}});
   Value* t = b.op(OpKind::Transpose, {g});
-  Value* p = b.op(OpKind::Pad, {t, b.ints("p", {1, 0, -1, 2}), nullptr, nullptr}, {{"mode", Attribute::of_string("reflect")}});
+  Value* p = b.op(OpKind::Pad, {t, b.ints("p", {1, 0, -1, 2}), nullptr, nullptr},
+                  {{"mode", Attribute::of_string("reflect")}});
   Node* sp = b.node(OpKind::Split, {p, b.ints("sz", {1, 2})}, {}, 2);
   Value* c = b.op(OpKind::Concat, {sp->output(1), sp->output(0)}, {{"axis", Attribute::of_int(0)}});
   b.output(b.op(OpKind::Reshape, {c, shape}));
@@ -293,16 +302,19 @@ TEST(DataBuiltins, CorruptProgramsLoadAndRunSafely) {
   Node* k = b.node(OpKind::TopK, {x, b.ints("k", {2})}, {}, 2);
   b.output(k->output(1));
   b.output(b.op(OpKind::CumSum, {x, b.ints("ax", {0})}, {{"reverse", Attribute::of_int(1)}}));
-  b.output(b.op(OpKind::ScatterElements, {b.floats("data", {4}, {1, 2, 3, 4}), i, b.floats("u", {3}, {5, 6, 7})},
+  b.output(b.op(OpKind::ScatterElements,
+                {b.floats("data", {4}, {1, 2, 3, 4}), i, b.floats("u", {3}, {5, 6, 7})},
                 {{"reduction", Attribute::of_string("mul")}}));
   b.output(b.op(OpKind::Cast, {b.op(OpKind::Shape, {x})}, {{"to", Attribute::of_int(10)}}));
-  b.output(b.op(OpKind::Resize, {x, nullptr, b.floats("s", {2}, {1.5f, 0.5f})}, {{"mode", Attribute::of_string("linear")}}));
+  b.output(b.op(OpKind::Resize, {x, nullptr, b.floats("s", {2}, {1.5f, 0.5f})},
+                {{"mode", Attribute::of_string("linear")}}));
   b.output(b.op(OpKind::OneHot, {i, b.ints("d", {5}), b.floats("v", {2}, {0, 1})}));
   auto copy = testing::clone_model(*b.model);
   CompileOptions o;
   o.generate_kernels = false;
   std::vector<uint8_t> bytes = compile_model(*copy, o).artifact;
-  Inputs in = {{"x", iota(DType::F32, {3, 4})}, {"i", i64s({3}, {2, 0, 2})}, {"shape", i64s({2}, {-1, 3})}};
+  Inputs in = {
+      {"x", iota(DType::F32, {3, 4})}, {"i", i64s({3}, {2, 0, 2})}, {"shape", i64s({2}, {-1, 3})}};
   expect_reference(*b.model, RuntimeModel::load_memory(bytes), in);
 
   eave_file_header h;

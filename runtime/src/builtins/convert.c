@@ -99,8 +99,10 @@ EAVE_DATA_OP(cum_sum, "CUM_SUM", 2, 1, "xi|0") {
   int64_t axis;
   if (eave_view_numel(&op->in[1]) != 1 || op->in[1].rank > 1)
     return EAVE_RUN_ERROR("axis (input 1) must be a scalar");
-  EAVE_RETURN_IF_ERROR(eave_axis(eave_elem_i64(op->in[1].dtype, op->in[1].data, 0), x->rank, &axis));
-  int exclusive = eave_op_int(op, "exclusive", 0) != 0, reverse = eave_op_int(op, "reverse", 0) != 0;
+  EAVE_RETURN_IF_ERROR(
+      eave_axis(eave_elem_i64(op->in[1].dtype, op->in[1].data, 0), x->rank, &axis));
+  int exclusive = eave_op_int(op, "exclusive", 0) != 0,
+      reverse = eave_op_int(op, "reverse", 0) != 0;
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, x->dims, &out));
   if (eave_empty(&out)) return NULL;
@@ -116,9 +118,12 @@ EAVE_DATA_OP(cum_sum, "CUM_SUM", 2, 1, "xi|0") {
         uint64_t at = (o * n + (reverse ? n - 1 - j : j)) * inner + i;
         for (int pass = 0; pass < 2; ++pass) {
           if (pass == exclusive) {
-            if (t == EAVE_DTYPE_F64) sd += eave_elem_f64(t, x->data, at);
-            else if (eave_dtype_is_float(t)) sf += (float)eave_elem_f64(t, x->data, at);
-            else su += (uint64_t)eave_elem_i64(t, x->data, at);
+            if (t == EAVE_DTYPE_F64)
+              sd += eave_elem_f64(t, x->data, at);
+            else if (eave_dtype_is_float(t))
+              sf += (float)eave_elem_f64(t, x->data, at);
+            else
+              su += (uint64_t)eave_elem_i64(t, x->data, at);
           } else if (t == EAVE_DTYPE_F64) {
             eave_elem_set_f64(t, out.data, at, sd);
           } else if (eave_dtype_is_float(t)) {

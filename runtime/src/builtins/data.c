@@ -6,13 +6,20 @@
 
 static int dtype_fits(char c, eave_dtype t, const eave_model* m, const eave_step* st) {
   switch (c) {
-    case 'b': return t == EAVE_DTYPE_BOOL;
-    case 'f': return eave_dtype_is_float(t);
-    case 'i': return t == EAVE_DTYPE_I32 || t == EAVE_DTYPE_I64;
-    case 'I': return t == EAVE_DTYPE_I64;
-    case 'n': return t != EAVE_DTYPE_BOOL && !eave_dtype_is_float(t);
-    case 'x': return t != EAVE_DTYPE_BOOL;
-    case '*': return 1;
+    case 'b':
+      return t == EAVE_DTYPE_BOOL;
+    case 'f':
+      return eave_dtype_is_float(t);
+    case 'i':
+      return t == EAVE_DTYPE_I32 || t == EAVE_DTYPE_I64;
+    case 'I':
+      return t == EAVE_DTYPE_I64;
+    case 'n':
+      return t != EAVE_DTYPE_BOOL && !eave_dtype_is_float(t);
+    case 'x':
+      return t != EAVE_DTYPE_BOOL;
+    case '*':
+      return 1;
     default: {
       uint32_t k = (uint32_t)(c - '0');
       const eave_value* v = k < st->input_count ? eave_step_value(m, st, k) : NULL;
@@ -46,10 +53,10 @@ static eave_status check_side(const eave_model* m, const eave_step* st, const ch
 eave_status eave_data_check(const eave_model* m, const eave_step* step, const char* name,
                             uint32_t in_min, uint32_t out_min, const char* sig) {
   const char* bar = strchr(sig, '|');
-  EAVE_RETURN_IF_ERROR(check_side(m, step, name, sig, (size_t)(bar - sig), 0, step->input_count,
-                                  in_min, "inputs"));
-  return check_side(m, step, name, bar + 1, strlen(bar + 1), step->input_count,
-                    step->output_count, out_min, "outputs");
+  EAVE_RETURN_IF_ERROR(
+      check_side(m, step, name, sig, (size_t)(bar - sig), 0, step->input_count, in_min, "inputs"));
+  return check_side(m, step, name, bar + 1, strlen(bar + 1), step->input_count, step->output_count,
+                    out_min, "outputs");
 }
 
 /* ---- run time */
@@ -104,8 +111,8 @@ int eave_op_enum(const eave_data_op* op, const char* name, const char* dflt,
   return -1;
 }
 
-eave_status eave_input_ints(const eave_tensor_view* t, const char* what, int64_t* out,
-                            uint32_t max, int32_t* n) {
+eave_status eave_input_ints(const eave_tensor_view* t, const char* what, int64_t* out, uint32_t max,
+                            int32_t* n) {
   *n = -1;
   if (!t->data) return NULL;
   uint64_t count = eave_view_numel(t);
@@ -180,11 +187,20 @@ eave_status eave_axis_tables(eave_data_op* op, uint32_t rank, const int64_t* dim
 /* One element of `es` bytes: a fixed-size copy for the usual sizes. */
 static void copy_element(uint8_t* d, const uint8_t* s, size_t es) {
   switch (es) {
-    case 1: *d = *s; break;
-    case 2: memcpy(d, s, 2); break;
-    case 4: memcpy(d, s, 4); break;
-    case 8: memcpy(d, s, 8); break;
-    default: memcpy(d, s, es);
+    case 1:
+      *d = *s;
+      break;
+    case 2:
+      memcpy(d, s, 2);
+      break;
+    case 4:
+      memcpy(d, s, 4);
+      break;
+    case 8:
+      memcpy(d, s, 8);
+      break;
+    default:
+      memcpy(d, s, es);
   }
 }
 
@@ -230,8 +246,11 @@ void eave_gather_axes(void* out, const void* src, size_t es, uint32_t rank, cons
             }
             int64_t k = j + 1;
             while (k < j_end && tb[k] == tb[k - 1] + 1) ++k;
-            if (k == j + 1) copy_element(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es, es);
-            else memcpy(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es, (uint64_t)(k - j) * es);
+            if (k == j + 1)
+              copy_element(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es, es);
+            else
+              memcpy(orow + (uint64_t)j * es, s + (uint64_t)(row + tb[j]) * es,
+                     (uint64_t)(k - j) * es);
             j = k;
           }
         }

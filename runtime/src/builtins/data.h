@@ -23,11 +23,11 @@ eave_status eave_data_check(const eave_model* m, const eave_step* step, const ch
                             uint32_t in_min, uint32_t out_min, const char* sig);
 
 /* eave_builtin_<fn>_check for a builtin whose static constraints are all in a signature. */
-#define EAVE_DATA_CHECK(fn, NAME, in_min, out_min, sig)                                     \
-  eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step,         \
-                                        const uint8_t* params) {                            \
-    (void)params;                                                                           \
-    return eave_data_check(m, step, NAME, in_min, out_min, sig);                            \
+#define EAVE_DATA_CHECK(fn, NAME, in_min, out_min, sig)                             \
+  eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step, \
+                                        const uint8_t* params) {                    \
+    (void)params;                                                                   \
+    return eave_data_check(m, step, NAME, in_min, out_min, sig);                    \
   }
 
 /* ---- run time */
@@ -72,9 +72,9 @@ int eave_op_enum(const eave_data_op* op, const char* name, const char* dflt,
 eave_status eave_op_ints(const eave_data_op* op, const char* attr, uint32_t input, uint32_t since,
                          int64_t* out, uint32_t max, int32_t* n);
 /* Input `input` as a list (see eave_op_ints); *n = -1 when absent. */
-eave_status eave_input_ints(const eave_tensor_view* t, const char* what, int64_t* out,
-                            uint32_t max, int32_t* n);
-/* The one element of input view t as a double / an integer; `what` names it in errors. */
+eave_status eave_input_ints(const eave_tensor_view* t, const char* what, int64_t* out, uint32_t max,
+                            int32_t* n);
+/* The one element of input view t as a double; `what` names it in errors. */
 eave_status eave_scalar_f64(const eave_tensor_view* t, const char* what, double* out);
 
 /* Normalizes axis `a` into [0, rank); an error naming it if out of range. */
@@ -98,14 +98,14 @@ eave_status eave_axis_tables(eave_data_op* op, uint32_t rank, const int64_t* dim
 
 /* A run function over an eave_data_op: defines eave_builtin_<fn>_run, which reads the blob and
  * the inputs, then runs the body that follows the macro with `op` in scope. */
-#define EAVE_DATA_RUN(fn)                                                                  \
-  static eave_status fn##_body(eave_data_op* op);                                          \
-  eave_status eave_builtin_##fn##_run(eave_builtin_ctx* ctx, const uint8_t* params,        \
-                                      uint32_t params_size) {                              \
-    eave_data_op op;                                                                       \
-    EAVE_RETURN_IF_ERROR(eave_data_begin(&op, ctx, params, params_size));                  \
-    return fn##_body(&op);                                                                 \
-  }                                                                                        \
+#define EAVE_DATA_RUN(fn)                                                           \
+  static eave_status fn##_body(eave_data_op* op);                                   \
+  eave_status eave_builtin_##fn##_run(eave_builtin_ctx* ctx, const uint8_t* params, \
+                                      uint32_t params_size) {                       \
+    eave_data_op op;                                                                \
+    EAVE_RETURN_IF_ERROR(eave_data_begin(&op, ctx, params, params_size));           \
+    return fn##_body(&op);                                                          \
+  }                                                                                 \
   static eave_status fn##_body(eave_data_op* op)
 
 /* Both functions of a builtin whose load-time check is a signature (eave_data_check). */

@@ -125,8 +125,8 @@ static eave_status nd_offsets(const eave_tensor_view* x, const eave_tensor_view*
     return EAVE_RUN_ERROR("batch_dims %lld must be less than the ranks of data and indices",
                           (long long)b);
   for (int64_t d = 0; d < b; ++d)
-    if (x->dims[d] != idx->dims[d]) return EAVE_RUN_ERROR("batch dimension %lld differs",
-                                                          (long long)d);
+    if (x->dims[d] != idx->dims[d])
+      return EAVE_RUN_ERROR("batch dimension %lld differs", (long long)d);
   int64_t k = idx->dims[q - 1];
   if (k < 1 || k > r - b)
     return EAVE_RUN_ERROR("the last dimension of indices must be in [1, %lld]", (long long)(r - b));
@@ -137,7 +137,8 @@ static eave_status nd_offsets(const eave_tensor_view* x, const eave_tensor_view*
   for (uint64_t t = 0; t < tuples; ++t) {
     int64_t off = b ? (int64_t)(t / per_batch) * xs[b - 1] : 0;
     for (int64_t j = 0; j < k; ++j) {
-      EAVE_RETURN_IF_ERROR(index_at(idx, t * (uint64_t)k + (uint64_t)j, x->dims[b + j], b + j, &pos));
+      EAVE_RETURN_IF_ERROR(
+          index_at(idx, t * (uint64_t)k + (uint64_t)j, x->dims[b + j], b + j, &pos));
       off += pos * xs[b + j];
     }
     if (offsets) offsets[t] = off;
@@ -173,7 +174,8 @@ enum { RED_NONE, RED_ADD, RED_MUL, RED_MAX, RED_MIN };
 static eave_status reduction_of(const eave_data_op* op, int* out) {
   static const char* const names[] = {"none", "add", "mul", "max", "min"};
   *out = eave_op_enum(op, "reduction", "none", names, 5);
-  return *out < 0 ? EAVE_RUN_ERROR("unknown reduction (expected none, add, mul, max or min)") : NULL;
+  return *out < 0 ? EAVE_RUN_ERROR("unknown reduction (expected none, add, mul, max or min)")
+                  : NULL;
 }
 
 /* dst[to] = update, or dst[to] combined with it under the reduction. Floats combine in double

@@ -12,7 +12,8 @@ eave_status eave_builtin_constant_of_shape_check(const eave_model* m, const eave
   const eave_value* out = eave_step_value(m, step, 1);
   eave_attr a;
   if (!eave_attrs_find(params, step->params_size, "value", &a))
-    return out->dtype == EAVE_DTYPE_F32 ? NULL : EAVE_INVALID("CONSTANT_OF_SHAPE: output must be f32");
+    return out->dtype == EAVE_DTYPE_F32 ? NULL
+                                        : EAVE_INVALID("CONSTANT_OF_SHAPE: output must be f32");
   if (a.kind != EAVE_ATTR_TENSOR || a.dtype != out->dtype || a.nbytes != eave_dtype_size(a.dtype))
     return EAVE_INVALID("CONSTANT_OF_SHAPE: value must be one element of the output's type");
   return NULL;
@@ -55,9 +56,9 @@ EAVE_DATA_OP(range, "RANGE", 3, 1, "x00|0") {
     else if (eave_dtype_is_float(t)) {
       float step = (float)i * (float)d; /* two statements: no fused multiply-add */
       eave_elem_set_f64(t, out.data, (uint64_t)i, (float)s + step);
-    }
-    else
-      eave_elem_set_i64(t, out.data, (uint64_t)i, (int64_t)((uint64_t)si + (uint64_t)i * (uint64_t)di));
+    } else
+      eave_elem_set_i64(t, out.data, (uint64_t)i,
+                        (int64_t)((uint64_t)si + (uint64_t)i * (uint64_t)di));
   }
   return NULL;
 }

@@ -22,8 +22,15 @@ static double cubic_far(double d, double a) { return ((a * d - 5 * a) * d + 8 * 
 /* ---------------------------------------------------------------- Resize, Upsample */
 
 enum { NEAREST, LINEAR, CUBIC };
-enum { HALF_PIXEL, HALF_PIXEL_SYMMETRIC, PYTORCH_HALF_PIXEL, ALIGN_CORNERS, ASYMMETRIC,
-       TF_HALF_PIXEL_FOR_NN, TF_CROP_AND_RESIZE };
+enum {
+  HALF_PIXEL,
+  HALF_PIXEL_SYMMETRIC,
+  PYTORCH_HALF_PIXEL,
+  ALIGN_CORNERS,
+  ASYMMETRIC,
+  TF_HALF_PIXEL_FOR_NN,
+  TF_CROP_AND_RESIZE
+};
 enum { ROUND_PREFER_FLOOR, ROUND_PREFER_CEIL, FLOOR, CEIL };
 
 typedef struct resize_spec {
@@ -44,15 +51,21 @@ typedef struct resize_axis {
 static double original_coordinate(const resize_spec* r, const resize_axis* g, double x) {
   double in = (double)g->in, s = g->scale, len = g->resized;
   switch (r->coord) {
-    case HALF_PIXEL: return (x + 0.5) / s - 0.5;
+    case HALF_PIXEL:
+      return (x + 0.5) / s - 0.5;
     case HALF_PIXEL_SYMMETRIC:
       return in / 2 * (1 - (double)g->out / len) + (x + 0.5) / s - 0.5;
-    case PYTORCH_HALF_PIXEL: return len > 1 ? (x + 0.5) / s - 0.5 : 0;
-    case ALIGN_CORNERS: return len == 1 ? 0 : x * (in - 1) / (len - 1);
-    case ASYMMETRIC: return x / s;
-    case TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / s;
+    case PYTORCH_HALF_PIXEL:
+      return len > 1 ? (x + 0.5) / s - 0.5 : 0;
+    case ALIGN_CORNERS:
+      return len == 1 ? 0 : x * (in - 1) / (len - 1);
+    case ASYMMETRIC:
+      return x / s;
+    case TF_HALF_PIXEL_FOR_NN:
+      return (x + 0.5) / s;
     default:
-      if (len > 1) return g->roi_start * (in - 1) + x * (g->roi_end - g->roi_start) * (in - 1) / (len - 1);
+      if (len > 1)
+        return g->roi_start * (in - 1) + x * (g->roi_end - g->roi_start) * (in - 1) / (len - 1);
       return 0.5 * (g->roi_start + g->roi_end) * (in - 1);
   }
 }
@@ -65,7 +78,7 @@ static void resize_taps(const resize_spec* r, const resize_axis* g, int64_t x, d
   t[0] = 0;
   if (r->coord == TF_CROP_AND_RESIZE && !(pos >= 0 && pos <= (double)(g->in - 1))) return;
   if (r->mode == NEAREST) {
-    double i = r->nearest == ROUND_PREFER_FLOOR ? ceil(pos - 0.5)
+    double i = r->nearest == ROUND_PREFER_FLOOR  ? ceil(pos - 0.5)
                : r->nearest == ROUND_PREFER_CEIL ? floor(pos + 0.5)
                : r->nearest == FLOOR             ? floor(pos)
                                                  : ceil(pos);
@@ -112,9 +125,9 @@ static int64_t tap_count(const resize_spec* r, const resize_axis* g) {
 
 static eave_status resize_spec_of(eave_data_op* op, int upsample, resize_spec* r) {
   static const char* const modes[] = {"nearest", "linear", "cubic", "bilinear"};
-  static const char* const coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                       "align_corners", "asymmetric", "tf_half_pixel_for_nn",
-                                       "tf_crop_and_resize"};
+  static const char* const coords[] = {
+      "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+      "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
   static const char* const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
   memset(r, 0, sizeof *r);
   r->cubic_a = -0.75;
@@ -208,7 +221,8 @@ static eave_status resize(eave_data_op* op, int upsample) {
     if (policy < 0) return EAVE_RUN_ERROR("unknown keep_aspect_ratio_policy");
     for (int32_t i = 0; i < na; ++i) {
       resize_axis* a = &g[axes[i]];
-      if (sizes[i] < 0 || !a->in) return EAVE_RUN_ERROR("bad size for axis %lld", (long long)axes[i]);
+      if (sizes[i] < 0 || !a->in)
+        return EAVE_RUN_ERROR("bad size for axis %lld", (long long)axes[i]);
       a->out = sizes[i];
       a->resized = (double)sizes[i];
       a->scale = (double)sizes[i] / (double)a->in;
@@ -234,7 +248,8 @@ static eave_status resize(eave_data_op* op, int upsample) {
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, rank, dims, &out));
   uint64_t total = eave_numel(rank, dims), slots = 0;
   if (!out.data || !total) return NULL;
-  if (!eave_view_numel(x)) return EAVE_RUN_ERROR("cannot resize an empty tensor to a non-empty one");
+  if (!eave_view_numel(x))
+    return EAVE_RUN_ERROR("cannot resize an empty tensor to a non-empty one");
   for (uint32_t d = 0; d < rank; ++d) {
     g[d].slots = 1 + 2 * tap_count(&r, &g[d]);
     slots += (uint64_t)g[d].out * (uint64_t)g[d].slots;
@@ -341,7 +356,7 @@ EAVE_DATA_OP(grid_sample, "GRID_SAMPLE", 2, 1, "xf|0") {
   s.pad = eave_op_enum(op, "padding_mode", "zeros", pads, 3);
   s.align = eave_op_int(op, "align_corners", 0) != 0;
   if (mode < 0 || s.pad < 0) return EAVE_RUN_ERROR("unknown mode or padding_mode");
-  int linear = mode < 2, cubic = mode > 2;
+  int linear = mode<2, cubic = mode> 2;
   if (cubic && r != 2) return EAVE_RUN_ERROR("cubic mode needs 4-D input");
   int64_t batch = x->dims[0], chans = x->dims[1], dims[R], base[R], idx[R];
   uint64_t in_sp = eave_numel(r, s.in), out_sp = eave_numel(r, grid->dims + 1);
@@ -361,7 +376,8 @@ EAVE_DATA_OP(grid_sample, "GRID_SAMPLE", 2, 1, "xf|0") {
       for (uint64_t o = 0; o < out_sp; ++o) {
         int nan_point = 0;
         for (uint32_t d = 0; d < r; ++d) {
-          double gv = eave_elem_f64(grid->dtype, grid->data, ((uint64_t)nb * out_sp + o) * r + r - 1 - d);
+          double gv =
+              eave_elem_f64(grid->dtype, grid->data, ((uint64_t)nb * out_sp + o) * r + r - 1 - d);
           double len = (double)s.in[d];
           double v = s.align ? (gv + 1) / 2 * (len - 1) : ((gv + 1) * len - 1) / 2;
           /* Linear and nearest move far-out coordinates in before sampling; cubic pads each of

@@ -18,19 +18,19 @@ static eave_status copy_as(eave_data_op* op, uint32_t rank, const int64_t* dims)
   return NULL;
 }
 
-/* Output 0 with `dims`, its element o read from input 0 at the tables `map` fills in; `fill`
- * as in eave_gather_axes. `axes` tables are filled by the caller through `table(...)`. */
+/* Output 0 (`out_dims`) from input 0 through eave_gather_axes over `dims` (the output itself,
+ * or a higher-rank view of it): table(op, info, d, t, n) fills axis d's n source offsets. */
 typedef void (*table_fn)(const eave_data_op* op, const void* info, uint32_t d, int64_t* t,
                          int64_t n);
 
 static eave_status gather_out(eave_data_op* op, uint32_t out_rank, const int64_t* out_dims,
-                              uint32_t rank, const int64_t* dims, table_fn table,
-                              const void* info, const void* fill) {
+                              uint32_t rank, const int64_t* dims, table_fn table, const void* info,
+                              const void* fill) {
   eave_tensor_view out;
   int64_t* map;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, out_rank, out_dims, &out));
+  if (eave_empty(&out)) return NULL;
   EAVE_RETURN_IF_ERROR(eave_axis_tables(op, rank, dims, &map));
-  if (!out.data || !map) return NULL;
   int64_t* t = map;
   for (uint32_t d = 0; d < rank; t += dims[d++]) table(op, info, d, t, dims[d]);
   eave_gather_axes(out.data, op->in[0].data, eave_dtype_size(out.dtype), rank, dims, map, fill);
@@ -175,8 +175,9 @@ EAVE_DATA_OP(concat, "CONCAT", 1, 1, "*0+|0") {
     EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, i, &t));
     int same = t.rank == rank;
     for (uint32_t d = 0; same && d < rank; ++d) same = d == axis || t.dims[d] == first->dims[d];
-    if (!same) return EAVE_RUN_ERROR("input %u does not match input 0 outside axis %lld", i,
-                                     (long long)axis);
+    if (!same)
+      return EAVE_RUN_ERROR("input %u does not match input 0 outside axis %lld", i,
+                            (long long)axis);
     dims[axis] += t.dims[axis];
   }
   eave_tensor_view out;
@@ -206,8 +207,8 @@ EAVE_DATA_OP(split, "SPLIT", 1, 1, "*n|0+") {
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, outs, &sizes));
   /* The sizes are an input in Split-1 and since Split-13, an attribute in between. */
   EAVE_RETURN_IF_ERROR(eave_op_ints(op, "split", 1, 13, sizes, outs, &n));
-  if (n < 0 && op->opset < 2) EAVE_RETURN_IF_ERROR(eave_input_ints(&op->in[1], "split", sizes,
-                                                                   outs, &n));
+  if (n < 0 && op->opset < 2)
+    EAVE_RETURN_IF_ERROR(eave_input_ints(&op->in[1], "split", sizes, outs, &n));
   if (n >= 0) {
     int64_t total = 0;
     if ((uint32_t)n != outs) return EAVE_RUN_ERROR("split has %d entries for %u outputs", n, outs);
@@ -242,8 +243,8 @@ EAVE_DATA_OP(split, "SPLIT", 1, 1, "*n|0+") {
     EAVE_RETURN_IF_ERROR(eave_out(op, i, x->rank, dims, &out));
     uint64_t block = (uint64_t)sizes[i] * inner;
     if (out.data)
-      eave_copy_blocks(out.data, block, (const uint8_t*)x->data + at, (uint64_t)len * inner,
-                       outer, block);
+      eave_copy_blocks(out.data, block, (const uint8_t*)x->data + at, (uint64_t)len * inner, outer,
+                       block);
     at += block;
   }
   return NULL;
@@ -264,8 +265,10 @@ EAVE_DATA_OP(slice, "SLICE", 1, 1, "*nnnn|0") {
   if (nt < 0)
     for (nt = 0; nt < ns; ++nt) steps[nt] = 1;
   if (ne != ns || na != ns || nt != ns)
-    return EAVE_RUN_ERROR("starts, ends, axes and steps must have the same length, got %d, %d, "
-                          "%d and %d", ns, ne, na, nt);
+    return EAVE_RUN_ERROR(
+        "starts, ends, axes and steps must have the same length, got %d, %d, "
+        "%d and %d",
+        ns, ne, na, nt);
   EAVE_RETURN_IF_ERROR(eave_axes(axes, (uint32_t)na, x->rank));
   eave_strides(x->rank, x->dims, xs);
   for (uint32_t d = 0; d < x->rank; ++d) {
@@ -302,8 +305,7 @@ typedef struct pad_info {
 } pad_info;
 
 /* Where output coordinate o of axis d reads from, or -1 for the constant. */
-static void pad_table(const eave_data_op* op, const void* info, uint32_t d, int64_t* t,
-                      int64_t n) {
+static void pad_table(const eave_data_op* op, const void* info, uint32_t d, int64_t* t, int64_t n) {
   const pad_info* p = info;
   int64_t m = p->keep[d];
   for (int64_t o = 0; o < n; ++o) {
@@ -313,9 +315,12 @@ static void pad_table(const eave_data_op* op, const void* info, uint32_t d, int6
         t[o] = -1;
         continue;
       }
-      if (p->mode == PAD_EDGE) c = c < 0 ? 0 : m - 1;
-      else if (p->mode == PAD_WRAP) c = (c % m + m) % m;
-      else if (m == 1) c = 0;
+      if (p->mode == PAD_EDGE)
+        c = c < 0 ? 0 : m - 1;
+      else if (p->mode == PAD_WRAP)
+        c = (c % m + m) % m;
+      else if (m == 1)
+        c = 0;
       else {
         /* Mirror without repeating the edge: period 2(m-1), as NumPy's 'reflect'. */
         int64_t period = 2 * (m - 1);
@@ -346,12 +351,12 @@ EAVE_DATA_OP(pad, "PAD", 1, 1, "*n0n|0") {
       return EAVE_RUN_ERROR("constant_value must hold one element");
     memcpy(value, op->in[2].data, eave_dtype_size(x->dtype));
   }
-  if (op->opset >= 18)
-    EAVE_RETURN_IF_ERROR(eave_input_ints(&op->in[3], "axes", axes, R, &na));
+  if (op->opset >= 18) EAVE_RETURN_IF_ERROR(eave_input_ints(&op->in[3], "axes", axes, R, &na));
   if (na < 0)
     for (na = 0; (uint32_t)na < x->rank; ++na) axes[na] = na;
   EAVE_RETURN_IF_ERROR(eave_axes(axes, (uint32_t)na, x->rank));
-  if (n != 2 * na) return EAVE_RUN_ERROR("pads must have %d entries (begin and end per axis)", 2 * na);
+  if (n != 2 * na)
+    return EAVE_RUN_ERROR("pads must have %d entries (begin and end per axis)", 2 * na);
   int64_t end[R] = {0};
   memset(p.begin, 0, sizeof p.begin);
   for (int32_t i = 0; i < na; ++i) {
@@ -428,8 +433,8 @@ EAVE_DATA_OP(expand, "EXPAND", 2, 1, "*n|0") {
   for (uint32_t d = 0; d < rank; ++d) {
     int64_t xd = d >= xo ? x->dims[d - xo] : 1, sd = d >= so ? shape[d - so] : 1;
     if (sd < 0 || (xd != sd && xd != 1 && sd != 1))
-      return EAVE_RUN_ERROR("cannot broadcast the input's axis of size %lld to %lld",
-                            (long long)xd, (long long)sd);
+      return EAVE_RUN_ERROR("cannot broadcast the input's axis of size %lld to %lld", (long long)xd,
+                            (long long)sd);
     dims[d] = xd == 1 ? sd : xd;
     a.start[d] = 0;
     a.step[d] = xd == 1 ? 0 : xs[d - xo];
@@ -560,8 +565,8 @@ static eave_status block_rearrange(eave_data_op* op, int to_space) {
     int crd = eave_op_str(op, "mode", "DCR", "CRD");
     int64_t d4[4] = {n, co, h * b, w * b}, s6[6] = {n, co, h, b, w, b};
     /* DCR: depth is (block row, block column, channel); CRD: (channel, row, column). */
-    int64_t st[6] = {c * hw, crd ? b * b * hw : hw, w, crd ? b * hw : b * co * hw, 1,
-                     crd ? hw : co * hw};
+    int64_t st[6] = {c * hw, crd ? b * b * hw : hw, w, crd ? b * hw : b * co * hw,
+                     1,      crd ? hw : co * hw};
     memcpy(dims, d4, sizeof d4);
     memcpy(six, s6, sizeof s6);
     memcpy(a.step, st, sizeof st);
