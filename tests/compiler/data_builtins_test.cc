@@ -282,6 +282,64 @@ TEST(DataBuiltins, ResizeRoundsIntegers) {
   expect_reference(*b.model, {{"x", xv}});
 }
 
+// Ops that compute values, on every dtype they take, against the reference bit for bit:
+// reductions of scatters, running sums, ranges, one-hot, selection, ordering.
+TEST(DataBuiltins, ComputingOpsMatchTheReferenceOnEveryDtype) {
+  const DType numeric[] = {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8,  DType::U8,
+                           DType::I16, DType::U16, DType::I32,  DType::U32, DType::I64, DType::U64};
+  for (DType dt : numeric) {
+    SCOPED_TRACE(dtype_name(dt));
+    GraphBuilder b(18);
+    Value* x = b.input("x", dt, {3, 5});
+    Value* y = b.input("y", dt, {5});
+    Value* c = b.input("c", DType::Bool, {3, 1});
+    Value* idx =
+        b.g->add_constant("idx", Tensor::from_vector<int32_t>({3, 2}, {0, 4, -1, 4, 2, 2}));
+    for (const char* red : {"add", "mul", "max", "min"})
+      b.output(b.op(
+          OpKind::ScatterElements,
+          {x, idx, b.op(OpKind::Slice, {x, b.ints("s", {0}), b.ints("e", {2}), b.ints("a", {1})})},
+          {{"axis", Attribute::of_int(1)}, {"reduction", Attribute::of_string(red)}}));
+    b.output(b.op(OpKind::CumSum, {x, b.ints("ax", {1})}, {{"exclusive", Attribute::of_int(1)}}));
+    b.output(b.op(OpKind::CumSum, {x, b.ints("ax0", {0})}, {{"reverse", Attribute::of_int(1)}}));
+    b.output(b.op(OpKind::Where, {c, x, y}));
+    b.output(b.op(
+        OpKind::OneHot,
+        {y, b.ints("depth", {3}), b.op(OpKind::Slice, {y, b.ints("s2", {1}), b.ints("e2", {3})})},
+        {{"axis", Attribute::of_int(0)}}));
+    Node* t = b.node(OpKind::TopK, {x, b.ints("k", {3})}, {}, 2);
+    b.output(t->output(0));
+    b.output(t->output(1));
+    Node* u = b.node(OpKind::Unique, {x}, {{"axis", Attribute::of_int(1)}}, 4);
+    for (size_t k = 0; k < 4; ++k) b.output(u->output(k));
+    b.output(b.op(OpKind::Trilu, {x, b.ints("tk", {-1})}, {{"upper", Attribute::of_int(0)}}));
+    b.output(b.op(OpKind::EyeLike, {x}, {{"k", Attribute::of_int(2)}}));
+    Tensor xv = testing::random_tensor(DType::F32, {3, 5}, 3);
+    for (int64_t i = 0; i < 15; ++i) xv.mutable_data<float>()[i] *= 40;
+    xv.mutable_data<float>()[7] = xv.mutable_data<float>()[2];
+    Tensor yv = Tensor::from_vector<float>({5}, {-4, 1, 2, 7, 0});
+    Tensor cv = Tensor::from_vector<bool>({3, 1}, {true, false, true});
+    expect_reference(*b.model, {{"x", xv.cast(dt)}, {"y", yv.cast(dt)}, {"c", cv}});
+  }
+}
+
+TEST(DataBuiltins, RangeOnEveryNumericDtype) {
+  for (DType dt : {DType::F32, DType::F16, DType::F64, DType::I16, DType::I32, DType::I64}) {
+    SCOPED_TRACE(dtype_name(dt));
+    GraphBuilder b;
+    Value* s = b.input("s", dt, {});
+    Value* l = b.input("l", dt, {});
+    Value* d = b.input("d", dt, {});
+    b.output(b.op(OpKind::Range, {s, l, d}));
+    auto rt = compile_builtins(*b.model);
+    auto scalar = [&](double v) { return Tensor::scalar<double>(v).cast(dt); };
+    expect_reference(*b.model, rt, {{"s", scalar(-3)}, {"l", scalar(10)}, {"d", scalar(1.7)}});
+    expect_reference(*b.model, rt, {{"s", scalar(5)}, {"l", scalar(-5)}, {"d", scalar(-3)}});
+    expect_reference(*b.model, rt, {{"s", scalar(5)}, {"l", scalar(5)}, {"d", scalar(2)}});
+    expect_run_error(rt, {{"s", scalar(0)}, {"l", scalar(1)}, {"d", scalar(0)}}, "delta is 0");
+  }
+}
+
 // A graph of many data builtins; its artifact's PROGRAM section (tables and attribute blobs)
 // corrupted byte by byte must load and run safely: a load error, a run error or a run.
 TEST(DataBuiltins, CorruptProgramsLoadAndRunSafely) {
