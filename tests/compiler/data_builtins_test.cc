@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "codegen/artifact_writer.h"
+#include "codegen/target.h"
 #include "compiler/compile.h"
 #include "runtime/src/artifact_format.h"
 #include "tests/test_util.h"
@@ -153,6 +155,26 @@ TEST(DataBuiltins, ShapeArithmeticOnSymbolicDims) {
                                 b.g->add_constant("d", Tensor::scalar<int64_t>(1))}));
   auto rt = compile_builtins(*b.model);
   for (int64_t v : {1, 3}) expect_reference(*b.model, rt, {{"x", iota(DType::F32, {v, 4})}});
+}
+
+// NonZero whose count the compiler knew (a constant dim): the builtin checks it.
+TEST(DataBuiltins, NonZeroChecksACountTheCompilerKnew) {
+  artifact::ArtifactWriter w;
+  codegen::TargetSpec host = codegen::host_target();
+  artifact::Arch arch = host.arch() == codegen::Arch::x86_64    ? artifact::Arch::X86_64
+                        : host.arch() == codegen::Arch::aarch64 ? artifact::Arch::AArch64
+                                                                : artifact::Arch::RiscV64;
+  w.set_target({arch, host.triple, host.cpu, {}});
+  artifact::ProgramBuilder& p = w.main();
+  artifact::ValueId x = p.add_input("x", EAVE_DTYPE_F32, {4});
+  artifact::ValueId y = p.add_output("y", EAVE_DTYPE_I64, {1, 3});
+  p.add_builtin("NonZero", artifact::Builtin::NONZERO, {x}, {y});
+  auto rt = RuntimeModel::load_memory(w.bytes());
+  std::vector<Tensor> got =
+      RuntimeSession(rt).run({{"x", Tensor::from_vector<float>({4}, {1, 0, -2, 3})}});
+  EXPECT_EQ(got[0].to_int_vector(), (std::vector<int64_t>{0, 2, 3}));
+  expect_run_error(rt, {{"x", Tensor::from_vector<float>({4}, {1, 0, 0, 3})}},
+                   "axis 1 is 2 here, but the model's shapes say 3");
 }
 
 // Counts found in the data: NonZero, Unique and Compress, some outputs unused.
