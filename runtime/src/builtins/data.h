@@ -45,7 +45,7 @@ typedef struct eave_data_op {
 eave_status eave_data_begin(eave_data_op* op, eave_builtin_ctx* ctx, const uint8_t* params,
                             uint32_t params_size);
 
-/* Elements of a view, and the element size. */
+/* The element count of `rank` dims, of a view. */
 uint64_t eave_numel(uint32_t rank, const int64_t* dims);
 static inline uint64_t eave_view_numel(const eave_tensor_view* v) {
   return eave_numel(v->rank, v->dims);
@@ -116,12 +116,13 @@ eave_status eave_axis_tables(eave_data_op* op, uint32_t rank, const int64_t* dim
 /* The copy engine. out (row-major, `rank` dims) gets, for each multi-index o, the element of
  * src at Σ_d map[d][o_d] (element offsets), or `fill` (one element; NULL: left as is) where any
  * map[d][o_d] is negative. `map` holds the axes' tables back to back (dims[0] entries for axis
- * 0, then axis 1, ...). Runs of consecutive source elements are copied with one memcpy. */
+ * 0, then axis 1, ...). Runs of consecutive source elements are copied with one memcpy; strided
+ * reads go in 32 x 32 tiles of the last two axes. */
 void eave_gather_axes(void* out, const void* src, size_t esize, uint32_t rank, const int64_t* dims,
                       const int64_t* map, const void* fill);
 
-/* out[i] = src[i * step] for `count` blocks of `block` bytes: the loop of Concat, Split,
- * Gather and friends when the pieces are contiguous. */
+/* Copies `count` blocks of `block` bytes, block i from src + i * src_stride to
+ * dst + i * dst_stride: the loop of Concat and Split, whose pieces are contiguous. */
 void eave_copy_blocks(uint8_t* dst, uint64_t dst_stride, const uint8_t* src, uint64_t src_stride,
                       uint64_t count, uint64_t block);
 
