@@ -157,6 +157,23 @@ TEST(DataBuiltins, ShapeArithmeticOnSymbolicDims) {
   for (int64_t v : {1, 3}) expect_reference(*b.model, rt, {{"x", iota(DType::F32, {v, 4})}});
 }
 
+// Views of a data-dependent tensor: the views' dims are expressions of NonZero's count, and
+// one of them is a model output, whose slot exists before any step runs.
+TEST(DataBuiltins, ViewsOfADataDependentTensor) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {Dim::symbol("n"), 4});
+  Value* nz = b.op(OpKind::NonZero, {x});
+  Value* flat = b.op(OpKind::Flatten, {nz}, {{"axis", Attribute::of_int(0)}});
+  Value* sq = b.op(OpKind::Squeeze, {flat, b.ints("z", {0})});
+  Value* sl = b.op(OpKind::Slice, {sq, b.ints("one", {1}), b.ints("big", {3})});
+  b.output(b.op(OpKind::Reshape, {nz, b.ints("m1", {-1})}));
+  b.output(b.op(OpKind::Gather, {x, sl}, {{"axis", Attribute::of_int(1)}}));
+  auto rt = compile_builtins(*b.model);
+  for (auto v : {std::vector<float>{0, 1, 0, 2, 3, 0, 0, 4}, std::vector<float>{5, 0, 0, 6}})
+    expect_reference(*b.model, rt,
+                     {{"x", Tensor::from_vector<float>({int64_t(v.size()) / 4, 4}, v)}});
+}
+
 // NonZero whose count the compiler knew (a constant dim): the builtin checks it.
 TEST(DataBuiltins, NonZeroChecksACountTheCompilerKnew) {
   artifact::ArtifactWriter w;
