@@ -129,11 +129,18 @@ class Emitter {
 
   // The symbol holding a symbolic dim. Expressions over known symbols are computed by the
   // runtime (at program start when they only involve input dims); dims nothing defines yet are
-  // RUNTIME symbols that the builtin producing them sets.
+  // RUNTIME symbols that the builtin producing them sets. An expression met before its symbols
+  // are (an output slot's dims, made before any step) gets a RUNTIME symbol of its own, which
+  // the step writing the slot defines; values made once its symbols are known compute it.
   SymbolId symbol_of(const Dim& d) {
     EAVE_ASSERT(!d.is_const());
     std::string key = d.str();
-    if (auto it = symbols_.find(key); it != symbols_.end()) return it->second;
+    if (auto it = symbols_.find(key); it != symbols_.end()) {
+      if (!early_.count(key)) return it->second;
+      if (!expr_of(d)) return it->second;
+      symbols_.erase(it);
+      early_.erase(key);
+    }
     SymbolId id;
     if (auto e = expr_of(d)) {
       bool start = only_start_time(d);
@@ -141,6 +148,7 @@ class Emitter {
       if (start) start_time_.insert(id);
     } else {
       id = w_.add_runtime_symbol(key);
+      if (!d.is_symbol()) early_.insert(key);
     }
     symbols_[key] = id;
     return id;
@@ -269,6 +277,7 @@ class Emitter {
   std::unordered_map<const Value*, ValueId> ids_;
   std::unordered_map<std::string, SymbolId> symbols_;
   std::unordered_set<SymbolId> start_time_;
+  std::unordered_set<std::string> early_;  // expressions given a RUNTIME symbol (symbol_of)
   std::vector<std::pair<const Value*, ValueId>> copies_;
 };
 

@@ -38,6 +38,12 @@ eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
 
+/* Scratch memory for the running step, valid until its builtin returns: `bytes` bytes, 64-byte
+ * aligned, contents undefined. One block per step (a second call may move the first), kept
+ * with the step's first present output across runs and grown when too small, so a run no
+ * larger than an earlier one allocates nothing. */
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
+
 /* The model and the step being run, for reading the step's static description. */
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx);
 const eave_step* eave_builtin_step(const eave_builtin_ctx* ctx);
