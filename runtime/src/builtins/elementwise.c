@@ -276,12 +276,13 @@ static int computes_in_double(uint32_t op, eave_dtype t) {
 }
 
 static void store_f64(eave_dtype t, void* base, uint64_t i, double r) {
-  if (eave_dtype_is_int(t)) eave_elem_set_i64(t, base, i, eave_f64_to_i64(r));
+  if (eave_dtype_is_int(t) && t != EAVE_DTYPE_U64) eave_elem_set_i64(t, base, i, eave_f64_to_i64(r));
   else eave_elem_set_f64(t, base, i, r);
 }
 
-/* Cast: integers convert exactly to integers (wrapping) and round once to f32; floats follow
- * elem.h (truncate and saturate into integers, round to nearest even into narrower floats). */
+/* Cast: integers convert exactly to integers (wrapping) and round once to f32 and f64 (to f16
+ * and bf16 through f32, as the reference does); floats follow elem.h (truncate and saturate
+ * into integers, round to nearest even into narrower floats). */
 static void cast_element(const eave_tensor_view* x, uint64_t from, const eave_tensor_view* y,
                          uint64_t to) {
   if (eave_dtype_is_float(x->dtype)) {
@@ -289,71 +290,81 @@ static void cast_element(const eave_tensor_view* x, uint64_t from, const eave_te
     return;
   }
   int64_t v = eave_elem_i64(x->dtype, x->data, from);
-  if (y->dtype == EAVE_DTYPE_F32)
-    eave_elem_set_f64(y->dtype, y->data, to,
-                      x->dtype == EAVE_DTYPE_U64 ? (float)(uint64_t)v : (float)v);
-  else if (y->dtype == EAVE_DTYPE_F64 && x->dtype == EAVE_DTYPE_U64)
-    eave_elem_set_f64(y->dtype, y->data, to, (double)(uint64_t)v);
+  int uns = x->dtype == EAVE_DTYPE_U64;
+  if (y->dtype == EAVE_DTYPE_F64)
+    eave_elem_set_f64(y->dtype, y->data, to, uns ? (double)(uint64_t)v : (double)v);
+  else if (eave_dtype_is_float(y->dtype))
+    eave_elem_set_f64(y->dtype, y->data, to, uns ? (float)(uint64_t)v : (float)v);
   else
     eave_elem_set_i64(y->dtype, y->data, to, v);
 }
 
-/* Sum, Mean, Max, Min over any number of inputs: up to EAVE_ITER_MAX_OPS inputs are combined
- * per pass, in double or int64, and the output holds the running result between passes. */
+/* Sum, Mean, Max, Min over any number of inputs. The output is computed in blocks whose
+ * running results stay in double (or int64) while up to EAVE_ITER_MAX_OPS inputs at a time are
+ * folded in, so no intermediate is rounded to a narrow output type. */
+#define VARIADIC_BLOCK 256
+
 static eave_status run_variadic(eave_builtin_ctx* ctx, uint32_t op, const ew_attrs* a,
                                 uint32_t n) {
   eave_tensor_view views[EAVE_ITER_MAX_OPS], out;
-  const eave_tensor_view* ins[EAVE_ITER_MAX_OPS + 1];
+  const eave_tensor_view* ins[EAVE_ITER_MAX_OPS];
   uint32_t rank = 0;
   int64_t dims[EAVE_MAX_RANK];
   /* The output shape: broadcast the inputs one at a time into (rank, dims). */
   eave_tensor_view acc_view = {NULL, 0, EAVE_DTYPE_F32, 0, dims};
   for (uint32_t k = 0; k < n; ++k) {
     EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, k, &views[0]));
-    uint32_t r;
     int64_t d[EAVE_MAX_RANK];
     acc_view.rank = rank;
     ins[0] = k ? &acc_view : NULL;
     ins[1] = &views[0];
-    EAVE_RETURN_IF_ERROR(eave_broadcast_shapes(ins, 2, &r, d));
-    rank = r;
+    EAVE_RETURN_IF_ERROR(eave_broadcast_shapes(ins, 2, &rank, d));
     memcpy(dims, d, sizeof d);
   }
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, rank, dims, &out));
   if (!out.data) return NULL;
   int fp = eave_dtype_is_float(out.dtype);
-  for (uint32_t first = 0; first < n; first += EAVE_ITER_MAX_OPS) {
-    uint32_t count = n - first < EAVE_ITER_MAX_OPS ? n - first : EAVE_ITER_MAX_OPS;
-    for (uint32_t k = 0; k < count; ++k) {
-      EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, first + k, &views[k]));
-      ins[k] = &views[k];
-    }
-    int last = first + count == n;
-    eave_iter it;
-    eave_iter_broadcast(&it, rank, dims, ins, count);
-    int64_t total = eave_iter_count(&it);
-    for (int64_t i = 0; i < total; ++i, eave_iter_next(&it)) {
-      if (fp) {
-        double acc = first ? eave_elem_f64(out.dtype, out.data, (uint64_t)i) : 0;
-        for (uint32_t k = 0; k < count; ++k) {
-          double v = eave_elem_f64(views[k].dtype, views[k].data, (uint64_t)it.off[k]);
-          acc = first + k ? f_op(op, acc, v, a) : v;
-        }
-        if (last && op == EAVE_MATH_MEAN) acc /= n;
-        eave_elem_set_f64(out.dtype, out.data, (uint64_t)i, acc);
-      } else {
-        int64_t acc = first ? eave_elem_i64(out.dtype, out.data, (uint64_t)i) : 0;
-        for (uint32_t k = 0; k < count; ++k) {
-          int64_t v = eave_elem_i64(views[k].dtype, views[k].data, (uint64_t)it.off[k]);
-          acc = first + k ? i_op(op, acc, v, a) : v;
-        }
-        /* The reference accumulates in the element type, so Mean divides the wrapped sum. */
-        if (last && op == EAVE_MATH_MEAN) {
-          acc = eave_wrap_int(out.dtype, acc);
-          acc = a->uns ? (int64_t)((uint64_t)acc / n) : acc / (int64_t)n;
-        }
-        eave_elem_set_i64(out.dtype, out.data, (uint64_t)i, acc);
+  union {
+    double f;
+    int64_t i;
+  } acc[VARIADIC_BLOCK];
+  int64_t total = eave_numel(rank, dims);
+  for (int64_t start = 0; start < total; start += VARIADIC_BLOCK) {
+    int64_t len = total - start < VARIADIC_BLOCK ? total - start : VARIADIC_BLOCK;
+    for (uint32_t first = 0; first < n; first += EAVE_ITER_MAX_OPS) {
+      uint32_t count = n - first < EAVE_ITER_MAX_OPS ? n - first : EAVE_ITER_MAX_OPS;
+      for (uint32_t k = 0; k < count; ++k) {
+        EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, first + k, &views[k]));
+        ins[k] = &views[k];
       }
+      eave_iter it;
+      eave_iter_broadcast(&it, rank, dims, ins, count);
+      eave_iter_seek(&it, start);
+      for (int64_t j = 0; j < len; ++j, eave_iter_next(&it))
+        for (uint32_t k = 0; k < count; ++k) {
+          const eave_tensor_view* v = &views[k];
+          if (fp) {
+            double x = eave_elem_f64(v->dtype, v->data, (uint64_t)it.off[k]);
+            acc[j].f = first + k ? f_op(op, acc[j].f, x, a) : x;
+          } else {
+            int64_t x = eave_elem_i64(v->dtype, v->data, (uint64_t)it.off[k]);
+            acc[j].i = first + k ? i_op(op, acc[j].i, x, a) : x;
+          }
+        }
+    }
+    for (int64_t j = 0; j < len; ++j) {
+      uint64_t i = (uint64_t)(start + j);
+      if (fp) {
+        eave_elem_set_f64(out.dtype, out.data, i, op == EAVE_MATH_MEAN ? acc[j].f / n : acc[j].f);
+        continue;
+      }
+      int64_t r = acc[j].i;
+      /* The reference accumulates in the element type, so Mean divides the wrapped sum. */
+      if (op == EAVE_MATH_MEAN) {
+        r = eave_wrap_int(out.dtype, r);
+        r = a->uns ? (int64_t)((uint64_t)r / n) : r / (int64_t)n;
+      }
+      eave_elem_set_i64(out.dtype, out.data, i, r);
     }
   }
   return NULL;

@@ -17,6 +17,15 @@ void eave_iter_next(eave_iter* it) {
   }
 }
 
+void eave_iter_seek(eave_iter* it, int64_t i) {
+  eave_iter_reset(it);
+  for (uint32_t d = it->rank; d-- > 0 && i > 0;) {
+    it->idx[d] = i % it->dims[d];
+    i /= it->dims[d];
+    for (uint32_t k = 0; k < it->ops; ++k) it->off[k] += it->idx[d] * it->stride[k][d];
+  }
+}
+
 int64_t eave_iter_count(const eave_iter* it) { return eave_numel(it->rank, it->dims); }
 
 void eave_iter_broadcast(eave_iter* it, uint32_t rank, const int64_t* dims,

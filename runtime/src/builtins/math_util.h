@@ -38,6 +38,8 @@ void eave_iter_axes(eave_iter* it, uint32_t rank, const int64_t* dims, const uin
                     int pick);
 /* Resets the walk to its first element. */
 void eave_iter_reset(eave_iter* it);
+/* Moves the walk to element i (row-major), which must be in range. */
+void eave_iter_seek(eave_iter* it, int64_t i);
 /* Elements of the walk. */
 int64_t eave_iter_count(const eave_iter* it);
 

@@ -34,7 +34,7 @@ eave_status eave_builtin_reduce_check(const eave_model* m, const eave_step* step
     if (has_attr)
       return EAVE_INVALID("%s: axes must be input 1 since opset %u, not an attribute", name,
                           axes_input_since(op));
-    const eave_value* axes = eave_operand(m, step, 1);
+    const eave_value* axes = step->input_count > 1 ? eave_operand(m, step, 1) : NULL;
     if (axes && (axes->dtype != EAVE_DTYPE_I64 || axes->rank != 1))
       return EAVE_INVALID("%s: axes (input 1) must be a 1-D i64 tensor", name);
   } else if (step->input_count > 1) {
