@@ -249,12 +249,19 @@ eave_status eave_builtin_instance_norm_check(const eave_model* m, const eave_ste
   return check_float_op(m, step, "INSTANCE_NORM", 3, 3, 1);
 }
 
+/* check_float_op for an op whose integer attribute `attr` must be positive. */
+static eave_status check_positive_attr(const eave_model* m, const eave_step* step,
+                                       const uint8_t* params, const char* name, uint32_t inputs,
+                                       const char* attr) {
+  EAVE_RETURN_IF_ERROR(check_float_op(m, step, name, inputs, inputs, 1));
+  if (eave_attr_int(params, step->params_size, attr, 0) <= 0)
+    return EAVE_INVALID("%s: %s must be positive", name, attr);
+  return NULL;
+}
+
 eave_status eave_builtin_group_norm_check(const eave_model* m, const eave_step* step,
                                           const uint8_t* params) {
-  EAVE_RETURN_IF_ERROR(check_float_op(m, step, "GROUP_NORM", 3, 3, 1));
-  if (eave_attr_int(params, step->params_size, "num_groups", 0) <= 0)
-    return EAVE_INVALID("GROUP_NORM: num_groups must be positive");
-  return NULL;
+  return check_positive_attr(m, step, params, "GROUP_NORM", 3, "num_groups");
 }
 
 eave_status eave_builtin_mean_variance_norm_check(const eave_model* m, const eave_step* step,
@@ -440,10 +447,7 @@ eave_status eave_builtin_lp_norm_run(eave_builtin_ctx* ctx, const uint8_t* param
 
 eave_status eave_builtin_lrn_check(const eave_model* m, const eave_step* step,
                                    const uint8_t* params) {
-  EAVE_RETURN_IF_ERROR(check_float_op(m, step, "LRN", 1, 1, 1));
-  if (eave_attr_int(params, step->params_size, "size", 0) <= 0)
-    return EAVE_INVALID("LRN: size must be positive");
-  return NULL;
+  return check_positive_attr(m, step, params, "LRN", 1, "size");
 }
 
 /* Each element divided by (bias + alpha / size * sum of squares over the channels

@@ -99,36 +99,40 @@ static eave_status q_setup(eave_builtin_ctx* ctx, const uint8_t* params, uint32_
   return eave_builtin_output_shaped(ctx, 0, v[0].rank, v[0].dims, y);
 }
 
-static eave_status q_check(const eave_model* m, const eave_step* step, const char* name) {
+/* QuantizeLinear: x float or i32, zero point and y u8/i8/u16/i16 alike. DequantizeLinear: x
+ * and zero point u8/i8/u16/i16/i32 alike, y of the scale's float type. */
+eave_status eave_builtin_linear_quant_check(const eave_model* m, const eave_step* step,
+                                            const uint8_t* params) {
+  int deq = step->id == EAVE_MATH_DEQUANTIZE_LINEAR;
+  const char* name = eave_builtin_find(step->id)->name;
   EAVE_RETURN_IF_ERROR(eave_check_arity(step, m, name, 2, 3, 1));
-  const eave_value* s = eave_operand(m, step, 1);
-  if (!s || !EAVE_IS_FLOAT(s->dtype)) return EAVE_INVALID("%s: the scale must be a float tensor", name);
-  return NULL;
-}
-
-eave_status eave_builtin_quantize_linear_check(const eave_model* m, const eave_step* step,
-                                               const uint8_t* params) {
-  EAVE_RETURN_IF_ERROR(q_check(m, step, "QUANTIZE_LINEAR"));
   uint8_t x = eave_operand(m, step, 0)->dtype;
+  const eave_value* s = eave_operand(m, step, 1);
   const eave_value* zp = step->input_count > 2 ? eave_operand(m, step, 2) : NULL;
   const eave_value* y = eave_operand(m, step, step->input_count);
-  if (!EAVE_IS_FLOAT(x) && x != EAVE_DTYPE_I32)
-    return EAVE_INVALID("QUANTIZE_LINEAR: x must be a float type or i32");
-  if (zp && !is_quant_int(zp->dtype))
-    return EAVE_INVALID("QUANTIZE_LINEAR: the zero point must be u8, i8, u16 or i16");
-  if (y && (!is_quant_int(y->dtype) || (zp && y->dtype != zp->dtype)))
-    return EAVE_INVALID("QUANTIZE_LINEAR: output dtype %s, expected the zero point's (or u8, i8, "
-                        "u16, i16)", eave_dtype_name((eave_dtype)y->dtype));
+  if (!s || !EAVE_IS_FLOAT(s->dtype)) return EAVE_INVALID("%s: the scale must be a float tensor", name);
+  if (deq ? !is_quant_int(x) && x != EAVE_DTYPE_I32 : !EAVE_IS_FLOAT(x) && x != EAVE_DTYPE_I32)
+    return EAVE_INVALID("%s: x has dtype %s, expected %s", name, eave_dtype_name((eave_dtype)x),
+                        deq ? "u8, i8, u16, i16 or i32" : "a float type or i32");
+  if (zp && (deq ? zp->dtype != x : !is_quant_int(zp->dtype)))
+    return EAVE_INVALID("%s: the zero point has dtype %s, expected %s", name,
+                        eave_dtype_name((eave_dtype)zp->dtype), deq ? "x's" : "u8, i8, u16 or i16");
+  if (y && (deq ? y->dtype != s->dtype : !is_quant_int(y->dtype) || (zp && y->dtype != zp->dtype)))
+    return EAVE_INVALID("%s: output dtype %s, expected %s", name,
+                        eave_dtype_name((eave_dtype)y->dtype),
+                        deq ? "the scale's" : "the zero point's (or u8, i8, u16, i16)");
   return NULL;
 }
 
-/* y = saturate(round(x / scale) + zero_point) */
-eave_status eave_builtin_quantize_linear_run(eave_builtin_ctx* ctx, const uint8_t* params,
-                                             uint32_t params_size) {
+/* QuantizeLinear: y = saturate(round(x / scale) + zero_point).
+ * DequantizeLinear: y = (x - zero_point) * scale, in the scale's type. */
+static eave_status run_linear(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size,
+                              int dequantize) {
   eave_tensor_view v[3], y;
   int has_zp;
   qmap q;
-  EAVE_RETURN_IF_ERROR(q_setup(ctx, params, params_size, "y_scale", v, &has_zp, &q, &y));
+  EAVE_RETURN_IF_ERROR(q_setup(ctx, params, size, dequantize ? "x_scale" : "y_scale", v,
+                               &has_zp, &q, &y));
   if (!y.data) return NULL;
   int64_t n = eave_numel(v[0].rank, v[0].dims);
   for (int64_t i = 0; i < n; ++i) {
@@ -136,45 +140,21 @@ eave_status eave_builtin_quantize_linear_run(eave_builtin_ctx* ctx, const uint8_
     double x = eave_elem_f64(v[0].dtype, v[0].data, (uint64_t)i);
     double s = eave_elem_f64(v[1].dtype, v[1].data, (uint64_t)p);
     double z = has_zp ? eave_elem_f64(v[2].dtype, v[2].data, (uint64_t)p) : 0;
-    double r = v[0].dtype == EAVE_DTYPE_I32 ? nearbyint(x / s) : nearbyintf((float)x / (float)s);
-    eave_elem_set_i64(y.dtype, y.data, (uint64_t)i, saturate_round(y.dtype, r + z));
+    if (dequantize) {
+      double r = y.dtype == EAVE_DTYPE_F64 ? (x - z) * s : ((float)x - (float)z) * (float)s;
+      eave_elem_set_f64(y.dtype, y.data, (uint64_t)i, r);
+    } else {
+      double r = v[0].dtype == EAVE_DTYPE_I32 ? nearbyint(x / s) : nearbyintf((float)x / (float)s);
+      eave_elem_set_i64(y.dtype, y.data, (uint64_t)i, saturate_round(y.dtype, r + z));
+    }
   }
   return NULL;
 }
 
-eave_status eave_builtin_dequantize_linear_check(const eave_model* m, const eave_step* step,
-                                                 const uint8_t* params) {
-  EAVE_RETURN_IF_ERROR(q_check(m, step, "DEQUANTIZE_LINEAR"));
-  uint8_t x = eave_operand(m, step, 0)->dtype;
-  const eave_value* zp = step->input_count > 2 ? eave_operand(m, step, 2) : NULL;
-  const eave_value* y = eave_operand(m, step, step->input_count);
-  if (!is_quant_int(x) && x != EAVE_DTYPE_I32)
-    return EAVE_INVALID("DEQUANTIZE_LINEAR: x must be u8, i8, u16, i16 or i32");
-  if (zp && zp->dtype != x)
-    return EAVE_INVALID("DEQUANTIZE_LINEAR: the zero point must have x's dtype");
-  if (y && y->dtype != eave_operand(m, step, 1)->dtype)
-    return EAVE_INVALID("DEQUANTIZE_LINEAR: output must have the scale's dtype");
-  return NULL;
-}
-
-/* y = (x - zero_point) * scale, in the scale's type. */
-eave_status eave_builtin_dequantize_linear_run(eave_builtin_ctx* ctx, const uint8_t* params,
-                                               uint32_t params_size) {
-  eave_tensor_view v[3], y;
-  int has_zp;
-  qmap q;
-  EAVE_RETURN_IF_ERROR(q_setup(ctx, params, params_size, "x_scale", v, &has_zp, &q, &y));
-  if (!y.data) return NULL;
-  int64_t n = eave_numel(v[0].rank, v[0].dims);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t p = qmap_at(&q, i);
-    double x = (double)eave_elem_i64(v[0].dtype, v[0].data, (uint64_t)i);
-    double s = eave_elem_f64(v[1].dtype, v[1].data, (uint64_t)p);
-    double z = has_zp ? (double)eave_elem_i64(v[2].dtype, v[2].data, (uint64_t)p) : 0;
-    double r = y.dtype == EAVE_DTYPE_F64 ? (x - z) * s : ((float)x - (float)z) * (float)s;
-    eave_elem_set_f64(y.dtype, y.data, (uint64_t)i, r);
-  }
-  return NULL;
+eave_status eave_builtin_linear_quant_run(eave_builtin_ctx* ctx, const uint8_t* params,
+                                          uint32_t params_size) {
+  return run_linear(ctx, params, params_size,
+                    eave_builtin_step(ctx)->id == EAVE_MATH_DEQUANTIZE_LINEAR);
 }
 
 eave_status eave_builtin_dynamic_quantize_linear_check(const eave_model* m,
