@@ -9,7 +9,9 @@
 #include <limits>
 #include <optional>
 
+#include "codegen/builtin_attrs.h"
 #include "compiler/compile.h"
+#include "tests/runtime/test_models.h"
 #include "tests/test_util.h"
 #include "tools/runtime_session.h"
 #include "tools/tolerance.h"
@@ -463,6 +465,87 @@ TEST(MathBuiltins, BadInputsGiveRunErrors) {
                    "which has size 0");
   expect_run_error({OpKind::QuantizeLinear, {rnd(DType::F32, {2, 3}), rnd(DType::F32, {2})}, {}, 21, 1, {{}, {n}}},
                    "y_scale must be a scalar or a 1-D tensor of 3 entries");
+}
+
+// ---------------------------------------------------------------- load-time checks
+
+using artifact::Builtin;
+using artifact::ProgramBuilder;
+using artifact::ValueId;
+
+// The error loading an artifact whose program `build` writes gives (the checks run at load).
+std::string load_error(const std::function<void(ProgramBuilder&)>& build) {
+  artifact::ArtifactWriter w;
+  w.set_target(testing::target_for(EAVE_HOST_ARCH));
+  build(w.main());
+  try {
+    RuntimeModel::load_memory(w.bytes());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "loaded";
+}
+
+// The attribute blob of a node of kind k with `attrs` at `opset`.
+std::vector<uint8_t> blob(OpKind k, const Attrs& attrs, int64_t opset) {
+  GraphBuilder b(opset);
+  Node* n = b.node(k, {b.input("x", DType::F32, {2})}, attrs);
+  return encode_builtin_attrs(*n);
+}
+
+TEST(MathBuiltins, LoadRejectsStepsThatBreakAnOpsContract) {
+  auto expect = [](const std::function<void(ProgramBuilder&)>& build, const std::string& message) {
+    std::string got = load_error(build);
+    EXPECT_NE(got.find(message), std::string::npos) << got;
+  };
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2}), y = p.add_input("y", EAVE_DTYPE_I32, {2});
+    p.add_builtin("Add", Builtin::ADD, {x, y}, {p.add_output("z", EAVE_DTYPE_F32, {2})});
+  }, "ADD: input 1 is i32, input 0 f32");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_I32, {2});
+    p.add_builtin("Exp", Builtin::EXP, {x}, {p.add_output("z", EAVE_DTYPE_I32, {2})});
+  }, "EXP: input dtype i32 is not supported");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2});
+    p.add_builtin("Less", Builtin::LESS, {x, x}, {p.add_output("z", EAVE_DTYPE_F32, {2})});
+  }, "LESS: output dtype f32, expected bool");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2});
+    p.add_builtin("Cast", Builtin::CAST, {x, x}, {p.add_output("z", EAVE_DTYPE_I8, {2})});
+  }, "CAST takes 1 to 1 inputs");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2});
+    p.add_builtin("Mod", Builtin::MOD, {x, x}, {p.add_output("z", EAVE_DTYPE_F32, {2})},
+                  blob(OpKind::Mod, {}, 13));
+  }, "MOD: fmod must be 1 for floating-point inputs");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_U8, {2});
+    p.add_builtin("BitShift", Builtin::BIT_SHIFT, {x, x}, {p.add_output("z", EAVE_DTYPE_U8, {2})},
+                  blob(OpKind::BitShift, {{"direction", Attribute::of_string("UP")}}, 11));
+  }, "BIT_SHIFT: direction must be LEFT or RIGHT");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2});
+    p.add_builtin("ReduceMean", Builtin::REDUCE_MEAN, {x}, {p.add_output("z", EAVE_DTYPE_F32, {1})},
+                  blob(OpKind::ReduceMean, {{"axes", Attribute::of_ints({0})}}, 18));
+  }, "REDUCE_MEAN: axes must be input 1 since opset 18, not an attribute");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2, 2}), s = p.add_input("s", EAVE_DTYPE_F16, {2});
+    p.add_builtin("LayerNorm", Builtin::LAYER_NORM, {x, s}, {p.add_output("y", EAVE_DTYPE_F32, {2, 2})});
+  }, "LAYER_NORM: Scale and B must have X's dtype");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {1, 2, 2});
+    p.add_builtin("LRN", Builtin::LRN, {x}, {p.add_output("y", EAVE_DTYPE_F32, {1, 2, 2})},
+                  blob(OpKind::LRN, {}, 13));
+  }, "LRN: size must be positive");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2}), s = p.add_input("s", EAVE_DTYPE_F32, {});
+    p.add_builtin("Quantize", Builtin::QUANTIZE_LINEAR, {x, s}, {p.add_output("y", EAVE_DTYPE_I32, {2})});
+  }, "QUANTIZE_LINEAR: output dtype i32, expected the zero point's (or u8, i8, u16, i16)");
+  expect([](ProgramBuilder& p) {
+    ValueId x = p.add_input("x", EAVE_DTYPE_F32, {2, 3}), t = p.add_input("t", EAVE_DTYPE_F32, {2});
+    p.add_builtin("NLL", Builtin::NLL_LOSS, {x, t}, {p.add_output("y", EAVE_DTYPE_F32, {})});
+  }, "NLL_LOSS: target (input 1) must be an integer tensor");
 }
 
 }  // namespace

@@ -142,9 +142,13 @@ const eave_value* eave_operand(const eave_model* m, const eave_step* step, uint3
 eave_status eave_check_arity(const eave_step* step, const eave_model* m, const char* op,
                              uint32_t min_in, uint32_t max_in, uint32_t max_out) {
   if (step->input_count < min_in || step->input_count > max_in || step->output_count < 1 ||
-      step->output_count > max_out)
+      step->output_count > max_out) {
+    if (max_in == UINT32_MAX)
+      return EAVE_INVALID("%s takes at least %u inputs and 1 to %u outputs, got %u and %u", op,
+                          min_in, max_out, step->input_count, step->output_count);
     return EAVE_INVALID("%s takes %u to %u inputs and 1 to %u outputs, got %u and %u", op, min_in,
                         max_in, max_out, step->input_count, step->output_count);
+  }
   if (!eave_operand(m, step, 0)) return EAVE_INVALID("%s: input 0 is absent", op);
   return NULL;
 }
