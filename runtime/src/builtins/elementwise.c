@@ -444,16 +444,21 @@ eave_status eave_builtin_elementwise_run(eave_builtin_ctx* ctx, const uint8_t* p
   eave_iter it;
   eave_iter_broadcast(&it, rank, dims, ins, 2);
   int64_t total = eave_iter_count(&it);
+  /* Rows along the last axis: the walk moves between rows, offsets step inside one. */
+  int64_t row = rank ? dims[rank - 1] : 1, s0 = 0, s1 = 0;
+  if (rank) s0 = it.stride[0][rank - 1], s1 = it.stride[1][rank - 1], it.rank = rank - 1;
   int fp = computes_in_double(op, x.dtype);
-  for (int64_t i = 0; i < total; ++i, eave_iter_next(&it)) {
-    uint64_t o0 = (uint64_t)it.off[0], o1 = (uint64_t)it.off[1];
+  for (int64_t i = 0; i < total; eave_iter_next(&it))
+  for (int64_t j = 0; j < row; ++j, ++i) {
+    uint64_t o0 = (uint64_t)(it.off[0] + j * s0), o1 = (uint64_t)(it.off[1] + j * s1);
     if (info.arity == ARITY_CAST) {
       cast_element(&x, o0, &out, (uint64_t)i);
     } else if (fp) {
-      double v = eave_elem_f64(x.dtype, x.data, o0), r;
+      double v = eave_load_f64(&x, o0), r;
       if (op == EAVE_MATH_CLIP) r = v != v ? v : v < cb.lo ? cb.lo : v > cb.hi ? cb.hi : v;
-      else r = f_op(op, v, ins[1] ? eave_elem_f64(y.dtype, y.data, o1) : 0, &a);
-      store_f64(out.dtype, out.data, (uint64_t)i, r);
+      else r = f_op(op, v, ins[1] ? eave_load_f64(&y, o1) : 0, &a);
+      if (eave_dtype_is_int(out.dtype)) store_f64(out.dtype, out.data, (uint64_t)i, r);
+      else eave_store_f64(&out, (uint64_t)i, r);
     } else {
       int64_t v = eave_elem_i64(x.dtype, x.data, o0), r;
       if (op == EAVE_MATH_CLIP) r = clip_int(v, &cb, a.uns);

@@ -4,6 +4,8 @@
 #ifndef EAVE_BUILTIN_MATH_UTIL_H_
 #define EAVE_BUILTIN_MATH_UTIL_H_
 
+#include <string.h>
+
 #include "attrs.h"
 #include "builtin.h"
 #include "elem.h"
@@ -75,6 +77,23 @@ const eave_value* eave_operand(const eave_model* m, const eave_step* step, uint3
  * to max_out outputs (any of which the graph may leave unused). */
 eave_status eave_check_arity(const eave_step* step, const eave_model* m, const char* op,
                              uint32_t min_in, uint32_t max_in, uint32_t max_out);
+
+/* Element i of v as a double, and stored from one: eave_elem_f64 / eave_elem_set_f64 with the
+ * f32 case inline, since it is the common one. */
+static inline double eave_load_f64(const eave_tensor_view* v, uint64_t i) {
+  if (v->dtype != EAVE_DTYPE_F32) return eave_elem_f64(v->dtype, v->data, i);
+  float f;
+  memcpy(&f, (const uint8_t*)v->data + i * 4, 4);
+  return f;
+}
+static inline void eave_store_f64(const eave_tensor_view* v, uint64_t i, double x) {
+  if (v->dtype != EAVE_DTYPE_F32) {
+    eave_elem_set_f64(v->dtype, v->data, i, x);
+    return;
+  }
+  float f = (float)x;
+  memcpy((uint8_t*)v->data + i * 4, &f, 4);
+}
 
 /* 1 if dtype is f16, bf16, f32 or f64. */
 #define EAVE_IS_FLOAT(t) eave_dtype_is_float((eave_dtype)(t))

@@ -12,9 +12,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static double at(const eave_tensor_view* x, int64_t i) {
-  return eave_elem_f64(x->dtype, x->data, (uint64_t)i);
-}
+static double at(const eave_tensor_view* x, int64_t i) { return eave_load_f64(x, (uint64_t)i); }
 
 /* Mean and population variance of one group. */
 static void group_stats(const eave_tensor_view* x, int64_t base, eave_iter* in, double* mean,
