@@ -74,12 +74,6 @@ eave_status eave_data_begin(eave_data_op* op, eave_builtin_ctx* ctx, const uint8
   return NULL;
 }
 
-uint64_t eave_numel(uint32_t rank, const int64_t* dims) {
-  uint64_t n = 1;
-  for (uint32_t d = 0; d < rank; ++d) n *= (uint64_t)dims[d];
-  return n;
-}
-
 eave_status eave_out(eave_data_op* op, uint32_t k, uint32_t rank, const int64_t* dims,
                      eave_tensor_view* out) {
   memset(out, 0, sizeof *out);

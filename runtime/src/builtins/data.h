@@ -46,7 +46,6 @@ eave_status eave_data_begin(eave_data_op* op, eave_builtin_ctx* ctx, const uint8
                             uint32_t params_size);
 
 /* The element count of `rank` dims, of a view. */
-uint64_t eave_numel(uint32_t rank, const int64_t* dims);
 static inline uint64_t eave_view_numel(const eave_tensor_view* v) {
   return eave_numel(v->rank, v->dims);
 }
