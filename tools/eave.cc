@@ -18,6 +18,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"compile", eave::cmd_compile, "compile an ONNX model into a .eave artifact"},
     {"run", eave::cmd_run, "run a .eave artifact with the runtime"},
+    {"bench", eave::cmd_bench, "time a .eave artifact: median, p90, min latency, peak RSS"},
+    {"inspect", eave::cmd_inspect, "describe a .eave artifact: signature, target, steps, memory"},
     {"run-reference", eave::cmd_run_reference, "run a model with the reference interpreter"},
     {"conformance", eave::cmd_conformance, "run the ONNX backend test suite"},
     {"print", eave::cmd_print, "print a model's graph IR"},
