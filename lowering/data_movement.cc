@@ -233,14 +233,18 @@ std::optional<MovePlan> plan_slice(const Node& n) {
     int64_t st = steps[i], b = starts[i];
     if (st == 0) return std::nullopt;
     Dim first;
-    if (len.is_const()) {
+    const Dim& extent = y->shape()[a];
+    if (len.is_const() && !extent.is_const() && st < 0) return std::nullopt;
+    if (len.is_const() && (extent.is_const() || st < 0)) {
       int64_t nn = len.value();
       if (b < 0) b += nn;
       first = Dim(st > 0 ? std::clamp<int64_t>(b, 0, nn) : std::clamp<int64_t>(b, -1, nn - 1));
     } else if (st > 0) {
-      first = b >= 0 ? Dim(b) : Dim::max(len + Dim(b), Dim(0));
-      // Shape inference assumes a symbolic axis is as long as the constants slicing it; the
-      // kernel never reads past the actual axis, whatever the output's extent.
+      if (len.is_const()) first = Dim(std::clamp<int64_t>(b < 0 ? b + len.value() : b, 0, len.value()));
+      else first = b >= 0 ? Dim(b) : Dim::max(len + Dim(b), Dim(0));
+      // Shape inference assumes a symbolic axis is as long as the constants slicing it, and a
+      // symbolic end to lie within the axis; the kernel never reads past the actual axis,
+      // whatever the output's extent.
       dims[a] = Dim::min(dims[a], Dim::ceildiv(Dim::max(len - first, Dim(0)), Dim(st)));
     } else {
       return std::nullopt;

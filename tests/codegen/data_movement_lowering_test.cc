@@ -128,6 +128,27 @@ TEST(DataMovementLowering, SliceSymbolic) {
     testing::expect_reference(*b.model, c, {{"x", seeded(DType::F32, {n, 12}, 1)}}, {0, 0});
 }
 
+// A causal mask cut to the sequence length, the ends a shape value (Shape -> Gather ->
+// Unsqueeze): the slices' extents are symbolic, known to the runtime, so they are kernels.
+TEST(DataMovementLowering, SliceToShapeValue) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::F32, {1, Dim::symbol("seq")});
+  Tensor tri(DType::Bool, {16, 16});
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 16; ++j) tri.mutable_data<bool>()[i * 16 + j] = j <= i;
+  Value* mask = b.g->add_constant("mask", tri);
+  Value* shape = b.op(OpKind::Shape, {x});
+  Value* len = b.op(OpKind::Gather, {shape, b.g->add_constant("one", Tensor::scalar<int64_t>(1))});
+  Value* end = b.op(OpKind::Unsqueeze, {len, b.ints("ax", {0})});
+  Value* rows = b.op(OpKind::Slice, {mask, b.ints("st", {0}), end, b.ints("ax", {0})});
+  Value* cut = b.op(OpKind::Slice, {rows, b.ints("st", {0}), end, b.ints("ax", {1})});
+  b.output(cut);
+  testing::CompiledKernels c = testing::compile_with_kernels(*b.model);
+  EXPECT_EQ(c.dispatches.find("builtin 'Slice"), std::string::npos) << c.dispatches;
+  for (int64_t seq : {1, 5, 16})
+    testing::expect_reference(*b.model, c, {{"x", seeded(DType::F32, {1, seq}, 1)}}, {0, 0});
+}
+
 TEST(DataMovementLowering, Pad) {
   for (DType dt : {DType::F32, DType::I8, DType::I64}) {
     SCOPED_TRACE(dtype_name(dt));
