@@ -41,15 +41,18 @@ bool movable(const eave::Value* v) {
   return is_float(t) || is_integer(t) || t == DType::Bool;
 }
 
-std::vector<Dim> strides_of(const Shape& s) {
-  std::vector<Dim> st(s.rank());
+// Row-major strides of `dims`.
+std::vector<Dim> strides_of(const std::vector<Dim>& dims) {
+  std::vector<Dim> st(dims.size());
   Dim acc(1);
-  for (size_t i = s.rank(); i-- > 0;) {
+  for (size_t i = dims.size(); i-- > 0;) {
     st[i] = acc;
-    acc = acc * s[i];
+    acc = acc * dims[i];
   }
   return st;
 }
+
+std::vector<Dim> strides_of(const Shape& s) { return strides_of(s.dims()); }
 
 // A constant integer list input (int32 or int64), or nullopt.
 std::optional<std::vector<int64_t>> const_ints(const eave::Value* v) {
@@ -120,6 +123,17 @@ struct MovePlan {
   int64_t gather_axis = 0;
 };
 
+// One input copied into one output.
+MovePlan single_copy(const eave::Value* x, const eave::Value* y, const std::vector<Dim>& dims,
+                     const std::vector<Dim>& src_strides, const std::vector<Dim>& dst_strides,
+                     Dim src_base = Dim(0)) {
+  MovePlan m;
+  m.inputs = {x};
+  m.outputs = {y};
+  m.copies.push_back(make_copy(0, 1, dims, src_strides, dst_strides, src_base));
+  return m;
+}
+
 std::optional<MovePlan> plan_transpose(const Node& n) {
   const eave::Value* x = n.input(0);
   const eave::Value* y = n.output(0);
@@ -137,11 +151,7 @@ std::optional<MovePlan> plan_transpose(const Node& n) {
     dims.push_back(x->shape()[size_t(p)]);
     s.push_back(in_st[size_t(p)]);
   }
-  MovePlan m;
-  m.inputs = {x};
-  m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, dims, s, strides_of(y->shape())));
-  return m;
+  return single_copy(x, y, dims, s, strides_of(y->shape()));
 }
 
 std::optional<MovePlan> plan_concat(const Node& n) {
@@ -252,11 +262,7 @@ std::optional<MovePlan> plan_slice(const Node& n) {
     base = base + first * in_st[a];
     s[a] = in_st[a] * Dim(st);
   }
-  MovePlan m;
-  m.inputs = {x};
-  m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, dims, s, strides_of(y->shape()), base));
-  return m;
+  return single_copy(x, y, dims, s, strides_of(y->shape()), base);
 }
 
 std::optional<MovePlan> plan_expand(const Node& n) {
@@ -271,11 +277,7 @@ std::optional<MovePlan> plan_expand(const Node& n) {
     if (xs[d] == ys[shift + d]) s[shift + d] = in_st[d];
     else if (xs[d] != Dim(1)) return std::nullopt;  // broadcast only from a known 1
   }
-  MovePlan m;
-  m.inputs = {x};
-  m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, ys.dims(), s, strides_of(ys)));
-  return m;
+  return single_copy(x, y, ys.dims(), s, strides_of(ys));
 }
 
 std::optional<MovePlan> plan_tile(const Node& n) {
@@ -293,17 +295,7 @@ std::optional<MovePlan> plan_tile(const Node& n) {
     dims.push_back(xs[d]);
     s.push_back(in_st[d]);
   }
-  std::vector<Dim> t(dims.size());
-  Dim acc(1);
-  for (size_t i = dims.size(); i-- > 0;) {
-    t[i] = acc;
-    acc = acc * dims[i];
-  }
-  MovePlan m;
-  m.inputs = {x};
-  m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, dims, s, t));
-  return m;
+  return single_copy(x, y, dims, s, strides_of(dims));
 }
 
 // DepthToSpace and SpaceToDepth: the output viewed as 6-D, read with the strides of the input
@@ -332,18 +324,10 @@ std::optional<MovePlan> plan_depth_space(const Node& n) {
     dims = {N, B, B, C, ys[2], ys[3]};
     s = {CHW, W, Dim(1), HW, B * W, B};
   }
-  std::vector<Dim> t(6);
-  Dim acc(1);
-  for (size_t i = 6; i-- > 0;) {
-    t[i] = acc;
-    acc = acc * dims[i];
-  }
-  if (acc != ys.numel()) return std::nullopt;
-  MovePlan m;
-  m.inputs = {x};
-  m.outputs = {y};
-  m.copies.push_back(make_copy(0, 1, dims, s, t));
-  return m;
+  Dim numel(1);
+  for (const Dim& d : dims) numel = numel * d;
+  if (numel != ys.numel()) return std::nullopt;
+  return single_copy(x, y, dims, s, strides_of(dims));
 }
 
 std::optional<MovePlan> plan_pad(const Node& n) {

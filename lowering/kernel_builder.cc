@@ -271,6 +271,36 @@ SmallVector<Value> vector_run(KernelBuilder& kb, const Dim& len, int64_t lanes, 
   return accs;
 }
 
+ColumnBlocks column_blocks(const Dim& outer, const Dim& inner, int64_t lanes) {
+  ColumnBlocks c;
+  c.lanes = lanes;
+  c.vectors = kMaxColumnVectors;
+  if (inner.is_const()) c.vectors = std::clamp<int64_t>((inner.value() + lanes - 1) / lanes, 1, kMaxColumnVectors);
+  c.masked = !(inner.is_const() && inner.value() % c.block() == 0);
+  c.outer = outer;
+  c.inner = inner;
+  c.blocks = Dim::ceildiv(inner, Dim(c.block()));
+  return c;
+}
+
+Dim for_column_tiles(KernelBuilder& kb, const ColumnBlocks& c, const Dim& work_per_block,
+                     const std::function<void(const ColumnTile&)>& body) {
+  Dim pairs = c.outer * c.blocks;
+  Dim tiles = row_tiles(pairs, work_per_block);
+  RowRange range = tile_row_range(kb, pairs, tiles);
+  Value inner = kb.dim(c.inner), nb = kb.dim(c.blocks);
+  kb.loop(range.begin, range.end, kb.index(1), [&](Value t) {
+    ColumnTile tile;
+    tile.row = kb.div(t, nb);
+    tile.col = kb.mul(kb.rem(t, nb), kb.index(c.block()));
+    for (int64_t u = 0; u < c.vectors; ++u)
+      tile.masks.push_back(c.masked ? kb.mask(c.lanes, kb.sub(inner, kb.add(tile.col, kb.index(u * c.lanes))))
+                                    : Value());
+    body(tile);
+  });
+  return tiles;
+}
+
 Dim dims_product(const Shape& s, size_t from, size_t to) {
   Dim p(1);
   for (size_t i = from; i < to; ++i) p = p * s[i];

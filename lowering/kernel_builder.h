@@ -121,6 +121,28 @@ mlir::SmallVector<mlir::Value> vector_run(KernelBuilder& kb, const Dim& len, int
                                           mlir::ValueRange identity, const RunStep& step,
                                           const RunMerge& merge = nullptr);
 
+// The column schedule of an op over X viewed as [outer, ..., inner] with `inner` contiguous:
+// each (row, column block) pair keeps up to kMaxColumnVectors vectors of consecutive columns
+// in registers while it walks the other axes. Threads split the pairs.
+constexpr int64_t kMaxColumnVectors = 4;
+struct ColumnBlocks {
+  int64_t lanes = 0, vectors = 0;
+  bool masked = false;  // the last block of a row may be partial
+  Dim outer, inner, blocks;
+  int64_t block() const { return lanes * vectors; }
+};
+ColumnBlocks column_blocks(const Dim& outer, const Dim& inner, int64_t lanes);
+// One (row, column block) pair: the row, its first column, a mask per vector (null when the
+// block is full).
+struct ColumnTile {
+  mlir::Value row, col;
+  mlir::SmallVector<mlir::Value> masks;
+};
+// Calls body for each pair of the calling tile range; returns the tile count (for
+// `work_per_block` elements of work per pair).
+Dim for_column_tiles(KernelBuilder& kb, const ColumnBlocks& c, const Dim& work_per_block,
+                     const std::function<void(const ColumnTile&)>& body);
+
 // The product of dims [from, to) of a shape.
 Dim dims_product(const Shape& s, size_t from, size_t to);
 

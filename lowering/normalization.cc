@@ -311,23 +311,13 @@ void softmax_columns(KernelBuilder& kb, const SoftmaxSpec& s, const FusedEpilogu
                      Value out, DType out_dt, Dim* tiles) {
   auto& B = kb.b();
   Type ct = compute_type(B, s.dt);
-  int64_t lanes = kb.lanes_for({ct});
+  ColumnBlocks cb = column_blocks(s.outer, s.inner, kb.lanes_for({ct}));
+  int64_t lanes = cb.lanes, unroll = cb.vectors;
   auto vt = VectorType::get({lanes}, ct);
-  int64_t unroll = kUnroll;
-  if (s.inner.is_const()) unroll = std::clamp<int64_t>((s.inner.value() + lanes - 1) / lanes, 1, kUnroll);
-  int64_t block = unroll * lanes;
-  bool masked = !(s.inner.is_const() && s.inner.value() % block == 0);
-  Dim blocks = Dim::ceildiv(s.inner, Dim(block));
-  *tiles = row_tiles(s.outer * blocks, s.len * Dim(3 * block));
-  RowRange range = tile_row_range(kb, s.outer * blocks, *tiles);
-  Value inner = kb.dim(s.inner), nb = kb.dim(blocks), len = kb.dim(s.len);
-  kb.loop(range.begin, range.end, kb.index(1), [&](Value t) {
-    Value o = kb.div(t, nb);
-    Value j0 = kb.mul(kb.rem(t, nb), kb.index(block));
-    Value base = kb.add(kb.mul(o, kb.mul(len, inner)), j0);
-    SmallVector<Value> masks;
-    for (int64_t u = 0; u < unroll; ++u)
-      masks.push_back(masked ? kb.mask(lanes, kb.sub(inner, kb.add(j0, kb.index(u * lanes)))) : Value());
+  Value inner = kb.dim(s.inner), len = kb.dim(s.len);
+  *tiles = for_column_tiles(kb, cb, s.len * Dim(3 * cb.block()), [&](const ColumnTile& tile) {
+    Value base = kb.add(kb.mul(tile.row, kb.mul(len, inner)), tile.col);
+    const SmallVector<Value>& masks = tile.masks;
     auto off_of = [&](Value r, int64_t u) { return kb.add(kb.add(base, kb.mul(r, inner)), kb.index(u * lanes)); };
     auto x_at = [&](Value r, int64_t u) { return kb.load_compute(in, off_of(r, u), lanes, s.dt, masks[u]).v; };
     auto over_axis = [&](SmallVector<Value> inits, const std::function<Value(Value, Value, int64_t)>& f) {

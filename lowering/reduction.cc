@@ -490,23 +490,13 @@ void lower_columns(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, cons
   auto& B = kb.b();
   Type st = storage_type(B, s.dt);
   Type acc_t = is_arg(s.op) ? compute_type(B, s.dt) : r.acc_type();
-  int64_t lanes = kb.lanes_for({st, acc_t, is_arg(s.op) ? B.getI64Type() : acc_t});
-  int64_t unroll = kUnroll;
-  if (l.inner.is_const()) unroll = std::clamp<int64_t>((l.inner.value() + lanes - 1) / lanes, 1, kUnroll);
-  int64_t block = unroll * lanes;
-  bool masked = !(l.inner.is_const() && l.inner.value() % block == 0);
-  Dim blocks = Dim::ceildiv(l.inner, Dim(block));
-  *tiles = row_tiles(l.outer * blocks, l.count * Dim(block));
-  RowRange range = tile_row_range(kb, l.outer * blocks, *tiles);
+  ColumnBlocks cb = column_blocks(l.outer, l.inner, kb.lanes_for({st, acc_t, is_arg(s.op) ? B.getI64Type() : acc_t}));
+  int64_t lanes = cb.lanes, unroll = cb.vectors;
   Value inner = kb.dim(l.inner);
-  Value nb = kb.dim(blocks);
-  kb.loop(range.begin, range.end, kb.index(1), [&](Value t) {
-    Value o = kb.div(t, nb);
-    Value j0 = kb.mul(kb.rem(t, nb), kb.index(block));
+  *tiles = for_column_tiles(kb, cb, l.count * Dim(cb.block()), [&](const ColumnTile& tile) {
+    Value o = tile.row, j0 = tile.col;
+    const SmallVector<Value>& masks = tile.masks;
     Value base = kb.add(kept_offset(kb, l.kept, o), j0);
-    SmallVector<Value> masks;
-    for (int64_t u = 0; u < unroll; ++u)
-      masks.push_back(masked ? kb.mask(lanes, kb.sub(inner, kb.add(j0, kb.index(u * lanes)))) : Value());
     auto load = [&](Value off, int64_t u) {
       return kb.load_compute(in, kb.add(off, kb.index(u * lanes)), lanes, s.dt, masks[u]);
     };

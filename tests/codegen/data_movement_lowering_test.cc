@@ -13,8 +13,8 @@ using testing::GraphBuilder;
 using testing::Inputs;
 using testing::seeded;
 
-Attribute one(int64_t v) { return Attribute::of_int(v); }
-Attribute ints(std::vector<int64_t> v) { return Attribute::of_ints(std::move(v)); }
+using testing::one;
+using testing::ints;
 
 // Element sizes 1, 2, 4 and 8 bytes, and bool.
 const DType kDtypes[] = {DType::F32, DType::I8, DType::F16, DType::I64, DType::Bool};

@@ -18,6 +18,9 @@ namespace eave::testing {
 
 using Inputs = std::vector<std::pair<std::string, Tensor>>;
 
+inline Attribute one(int64_t v) { return Attribute::of_int(v); }
+inline Attribute ints(std::vector<int64_t> v) { return Attribute::of_ints(std::move(v)); }
+
 // Seeded values: floats uniform in [-3, 3), signed integers in [-20, 20], unsigned in [0, 40],
 // bools 0/1.
 inline Tensor seeded(DType dt, std::vector<int64_t> dims, uint32_t seed = 7) {

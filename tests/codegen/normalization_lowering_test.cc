@@ -14,7 +14,7 @@ using testing::GraphBuilder;
 using testing::Inputs;
 using testing::seeded;
 
-Attribute one(int64_t v) { return Attribute::of_int(v); }
+using testing::one;
 
 const DType kFloats[] = {DType::F32, DType::F16, DType::BF16, DType::F64};
 

@@ -13,8 +13,8 @@ using testing::GraphBuilder;
 using testing::Inputs;
 using testing::seeded;
 
-Attribute ints(std::vector<int64_t> v) { return Attribute::of_ints(std::move(v)); }
-Attribute one(int64_t v) { return Attribute::of_int(v); }
+using testing::ints;
+using testing::one;
 
 // Adds `op` over `axes` (input or attribute by opset) with keepdims.
 Value* reduce(GraphBuilder& b, OpKind op, Value* x, std::vector<int64_t> axes, bool keepdims) {
