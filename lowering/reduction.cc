@@ -7,7 +7,8 @@
 //   row      the last group is reduced: each output element reduces its elements with vector
 //            accumulators along the contiguous last group (unrolled by 4 to hide latency, a
 //            masked tail), looping over the other reduced groups; one horizontal reduction
-//            at the end. Threads split the output elements.
+//            at the end (ArgMax/ArgMin: per-lane best values and indices, merged by the
+//            reference's tie rule). Threads split the output elements.
 //   column   the last group is kept: each output row keeps blocks of up to 4 vectors of
 //            contiguous output columns in registers while it walks the reduced groups.
 //            Threads split (row, column block) pairs.
@@ -431,6 +432,74 @@ Value arg_beats(KernelBuilder& kb, const ReduceSpec& s, const TypedValue& v, Val
   return arith::CmpIOp::create(B, p, v.v, best);
 }
 
+// ArgMax/ArgMin along a contiguous row: lane l scans elements l, l + lanes, ... keeping its
+// best value and index (-1 until it sees one), then the lanes merge in order, ties going to
+// the lower index (the higher with select_last_index) as the reference's scan would.
+Value arg_row(KernelBuilder& kb, const ReduceSpec& s, Value in, Value base, const Dim& len) {
+  auto& B = kb.b();
+  Type ct = compute_type(B, s.dt), i64 = B.getI64Type();
+  int64_t lanes = kb.lanes_for({storage_type(B, s.dt), ct, i64});
+  auto it = VectorType::get({lanes}, i64);
+  SmallVector<int64_t> iota_v;
+  for (int64_t l = 0; l < lanes; ++l) iota_v.push_back(l);
+  Value iota = arith::ConstantOp::create(B, DenseElementsAttr::get(it, ArrayRef<int64_t>(iota_v)));
+  // Across lanes (and sets) the indices interleave: equal values (and two NaNs) go by index.
+  bool fl = is_float(s.dt), is_max = s.op == Red::ArgMax, uns = is_unsigned_int(s.dt);
+  auto before = [&](Value ia, Value ib) {
+    return arith::CmpIOp::create(B, s.select_last ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, ia, ib);
+  };
+  auto better = [&](Value a, Value ia, Value b, Value ib) -> Value {
+    Value tie = before(ia, ib);
+    if (!fl) {
+      auto p = is_max ? (uns ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                      : (uns ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt);
+      Value gt = arith::CmpIOp::create(B, p, a, b);
+      Value eq = arith::CmpIOp::create(B, arith::CmpIPredicate::eq, a, b);
+      return arith::OrIOp::create(B, gt, arith::AndIOp::create(B, eq, tie));
+    }
+    Value na = arith::CmpFOp::create(B, arith::CmpFPredicate::UNO, a, a);
+    Value nb = arith::CmpFOp::create(B, arith::CmpFPredicate::UNO, b, b);
+    Value gt = arith::CmpFOp::create(B, is_max ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, a, b);
+    Value eq = arith::CmpFOp::create(B, arith::CmpFPredicate::OEQ, a, b);
+    // Both NaN or equal: by index; a NaN beats a number; otherwise by value.
+    Value same = arith::OrIOp::create(B, arith::AndIOp::create(B, na, nb), eq);
+    Value by_value = arith::OrIOp::create(B, arith::AndIOp::create(B, na, arith::XOrIOp::create(B, nb, kb.constant(nb.getType(), 1))), gt);
+    return arith::OrIOp::create(B, arith::AndIOp::create(B, same, tie),
+                                arith::AndIOp::create(B, arith::XOrIOp::create(B, same, kb.constant(same.getType(), 1)), by_value));
+  };
+  Value none = kb.constant(it, -1);
+  Value zero = kb.constant(VectorType::get({lanes}, ct), 0);
+  // Two sets of lanes on long rows hide the latency of the select chain.
+  int64_t unroll = len.is_const() && len.value() < 4 * lanes ? 1 : 2;
+  SmallVector<Value> best = vector_run(
+      kb, len, lanes, unroll, {zero, none}, {zero, none},
+      [&](ValueRange a, Value i, Value mask) {
+        TypedValue v = kb.load_compute(in, kb.add(base, i), lanes, s.dt, mask);
+        Value fresh = arith::CmpIOp::create(B, arith::CmpIPredicate::eq, a[1], none);
+        Value beats = arith::OrIOp::create(B, fresh, arg_beats(kb, s, v, a[0]));
+        Value pos = arith::AddIOp::create(B, kb.broadcast(arith::IndexCastOp::create(B, i64, i), lanes), iota);
+        return SmallVector<Value>{kb.select(beats, v.v, a[0]), kb.select(beats, pos, a[1])};
+      },
+      [&](ValueRange a, ValueRange b) {
+        Value seen = arith::CmpIOp::create(B, arith::CmpIPredicate::ne, b[1], none);
+        Value unseen_a = arith::CmpIOp::create(B, arith::CmpIPredicate::eq, a[1], none);
+        Value take = arith::AndIOp::create(B, seen, arith::OrIOp::create(B, unseen_a, better(b[0], b[1], a[0], a[1])));
+        return SmallVector<Value>{kb.select(take, b[0], a[0]), kb.select(take, b[1], a[1])};
+      });
+  Value bv = vector::ExtractOp::create(B, best[0], ArrayRef<int64_t>{0});
+  Value bi = vector::ExtractOp::create(B, best[1], ArrayRef<int64_t>{0});
+  Value minus1 = arith::ConstantIntOp::create(B, -1, 64);
+  for (int64_t l = 1; l < lanes; ++l) {
+    Value v = vector::ExtractOp::create(B, best[0], ArrayRef<int64_t>{l});
+    Value i = vector::ExtractOp::create(B, best[1], ArrayRef<int64_t>{l});
+    Value seen = arith::CmpIOp::create(B, arith::CmpIPredicate::ne, i, minus1);
+    Value take = arith::AndIOp::create(B, seen, better(v, i, bv, bi));
+    bv = kb.select(take, v, bv);
+    bi = kb.select(take, i, bi);
+  }
+  return bi;
+}
+
 // ---------------------------------------------------------------- kernels
 
 constexpr int64_t kUnroll = 4;
@@ -447,18 +516,7 @@ void lower_rows(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, const F
     Value base = kept_offset(kb, l.kept, o);
     TypedValue res;
     if (is_arg(s.op)) {
-      // One reduced axis, contiguous: a scalar scan.
-      TypedValue first = kb.load_compute(in, base, 0, s.dt);
-      Value zero = arith::ConstantIntOp::create(B, 0, 64);
-      SmallVector<Value> best = kb.loop(kb.index(1), kb.dim(last.size), kb.index(1), {first.v, zero},
-                                        [&](Value i, ValueRange a) {
-                                          TypedValue v = kb.load_compute(in, kb.add(base, i), 0, s.dt);
-                                          Value beats = arg_beats(kb, s, v, a[0]);
-                                          Value idx = arith::IndexCastOp::create(B, B.getI64Type(), i);
-                                          return SmallVector<Value>{kb.select(beats, v.v, a[0]),
-                                                                    kb.select(beats, idx, a[1])};
-                                        });
-      res = {best[1], DType::I64};
+      res = {arg_row(kb, s, in, base, last.size), DType::I64};
     } else {
       int64_t lanes = kb.lanes_for({st, r.acc_type()});
       bool long_rows = !last.size.is_const() || last.size.value() >= kUnroll * lanes;
