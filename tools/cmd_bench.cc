@@ -1,47 +1,17 @@
 // `eave bench MODEL.eave`: latency of a compiled model on seeded random inputs.
-#include <sys/resource.h>
-
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <random>
 
-#include "ir/npy_io.h"
 #include "runtime/src/model.h"
 #include "support/args.h"
 #include "support/error.h"
 #include "tools/commands.h"
+#include "tools/bench_stats.h"
+#include "tools/random_inputs.h"
 #include "tools/runtime_session.h"
 
 namespace eave {
-
-// Seeded random inputs for a model's signature: floats in [-1, 1), integers in [0, 8) (safe as
-// indices and ids), bools at random. Dynamic dims take `dims[symbol]` (default 1).
-std::vector<std::pair<std::string, Tensor>> random_inputs(
-    const std::vector<RuntimeModel::IoInfo>& infos, const std::map<std::string, int64_t>& dims,
-    uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& io : infos) {
-    std::vector<int64_t> shape;
-    for (size_t d = 0; d < io.dims.size(); ++d) {
-      if (io.dims[d] >= 0) {
-        shape.push_back(io.dims[d]);
-        continue;
-      }
-      auto it = dims.find(io.symbols[d]);
-      shape.push_back(it == dims.end() ? 1 : it->second);
-    }
-    Tensor t(DType::F64, shape);
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    std::uniform_int_distribution<int> small(0, 7);
-    for (double& x : t.mutable_span<double>())
-      x = is_float(io.dtype) ? u(rng) : double(io.dtype == DType::Bool ? small(rng) & 1 : small(rng));
-    out.emplace_back(io.name, t.cast(io.dtype));
-  }
-  return out;
-}
 
 int cmd_bench(int argc, char** argv) {
   std::string path;
@@ -63,18 +33,10 @@ int cmd_bench(int argc, char** argv) {
   if (!p.parse(argc, argv, 2)) return 0;
   EAVE_CHECK(runs > 0, "--runs must be positive");
 
-  std::map<std::string, int64_t> dims;
-  for (const auto& s : dim_values) {
-    auto [name, v] = split_assignment(s, "--dim");
-    dims[name] = std::stoll(v);
-  }
+  std::map<std::string, int64_t> dims = parse_dim_values(dim_values);
   auto model = RuntimeModel::load_file(path);
   auto named = random_inputs(model->inputs(), dims, 42);
-  for (const auto& s : inputs) {
-    auto [name, file] = split_assignment(s, "--input");
-    for (auto& [n, t] : named)
-      if (n == name) t = read_npy(file);
-  }
+  apply_input_files(named, inputs);
   RuntimeSession session(model, int(threads));
   session.bind(named);
   for (int64_t i = 0; i < warmup; ++i) session.run_bound();
@@ -84,23 +46,18 @@ int cmd_bench(int argc, char** argv) {
     session.run_bound();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  double median = ms[ms.size() / 2];
-  double p90 = ms[std::min(ms.size() - 1, size_t(double(ms.size()) * 0.9))];
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double rss_mb = double(ru.ru_maxrss) / 1024.0;
-  uint64_t arena = model->get()->programs[0].arena_size;
+  BenchFigures f = bench_figures(ms, model->get()->programs[0].arena_size);
   if (json) {
     std::printf("{\"median_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"peak_rss_mb\": %.1f, "
                 "\"arena_bytes\": %llu, \"threads\": %lld, \"runs\": %lld}\n",
-                median, p90, ms.front(), rss_mb, (unsigned long long)arena, (long long)threads,
-                (long long)runs);
+                f.median_ms, f.p90_ms, f.min_ms, f.peak_rss_mb,
+                (unsigned long long)f.arena_bytes, (long long)threads, (long long)runs);
   } else {
     std::printf("%s: %lld runs, %lld thread%s\n", path.c_str(), (long long)runs, (long long)threads,
                 threads == 1 ? "" : "s");
-    std::printf("  median %.3f ms   p90 %.3f ms   min %.3f ms\n", median, p90, ms.front());
-    std::printf("  peak RSS %.1f MiB   arena %llu bytes\n", rss_mb, (unsigned long long)arena);
+    std::printf("  median %.3f ms   p90 %.3f ms   min %.3f ms\n", f.median_ms, f.p90_ms, f.min_ms);
+    std::printf("  peak RSS %.1f MiB   arena %llu bytes\n", f.peak_rss_mb,
+                (unsigned long long)f.arena_bytes);
   }
   return 0;
 }

@@ -1,0 +1,74 @@
+"""eave.compare and `eave compare`: every intermediate value of the compiled model against the
+reference interpreter (and ONNX Runtime when it is installed)."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_eave
+
+import eave
+
+
+def ort_available():
+    cache = os.environ.get("EAVE_CACHE", os.path.expanduser("~/.cache/eave"))
+    return shutil.which("node") and os.path.isdir(
+        os.path.join(cache, "npm", "node_modules", "onnxruntime-node"))
+
+
+def test_dispatch_granularity_compares_every_dispatch_output(models):
+    r = eave.compare(models["mlp"])
+    assert r.ok and r.first_over is None
+    assert r.granularity == "dispatch" and r.against == "reference"
+    values = [row["value"] for row in r.rows]
+    assert values[-1] == "y"
+    for row in r.rows:
+        assert row["compared"], row
+        assert row["within_tolerance"]
+        assert row["max_abs_error"] < 1e-4 and row["cosine"] > 0.9999
+    text = str(r)
+    assert "max abs err" in text and "SNR dB" in text
+    assert "every compared value is within tolerance" in text
+
+
+def test_node_granularity_shows_each_node(models):
+    r = eave.compare(models["mlp"], granularity="node")
+    assert [row["value"] for row in r.rows] == ["h0", "h1", "h", "y"]
+    assert [row["op"] for row in r.rows] == ["MatMul", "Add", "Relu", "Gemm"]
+    assert [row["node"] for row in r.rows] == ["fc1", "bias1", "relu1", "fc2"]
+    assert all(row["shape"] in ((2, 16), (2, 4)) for row in r.rows)
+
+
+def test_given_inputs_json_and_cli_agree(models, tmp_path):
+    x = np.random.default_rng(5).standard_normal((2, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = eave.compare(models["mlp"], {"x": x}, granularity="node", json=tmp_path / "py.json")
+    code, out, err = run_eave("compare", models["mlp"], "--input", f"x={tmp_path / 'x.npy'}",
+                              "--granularity", "node", "--json", tmp_path / "cli.json")
+    assert code == 0, err
+    assert "max abs err" in out and "\033" not in out  # no colour when piped
+    py, cli = (json.loads((tmp_path / f).read_text()) for f in ("py.json", "cli.json"))
+    assert py == cli
+    assert py["first_over"] is None and len(py["rows"]) == len(r.rows) == 4
+    assert {"value", "node", "op", "shape", "max_abs_error", "rel_error", "cosine",
+            "snr_db"} <= set(py["rows"][0])
+
+
+def test_compare_errors(models):
+    with pytest.raises(eave.Error, match="against must be 'reference' or 'onnxruntime'"):
+        eave.compare(models["mlp"], against="tvm")
+    with pytest.raises(eave.Error, match="input 'q' is not an input of the model"):
+        eave.compare(models["mlp"], {"q": np.ones((2, 8), np.float32)})
+    code, out, err = run_eave("compare", models["mlp"], "--against", "tvm")
+    assert code == 1 and "--against must be reference or onnxruntime" in err
+
+
+@pytest.mark.skipif(not ort_available(), reason="ONNX Runtime is not installed "
+                    "(scripts/fetch-models puts it in $EAVE_CACHE/npm)")
+def test_against_onnxruntime(models):
+    r = eave.compare(models["mlp"], against="onnxruntime", granularity="node")
+    assert r.ok, str(r)
+    assert [row["value"] for row in r.rows] == ["h0", "h1", "h", "y"]
+    assert all(row["compared"] for row in r.rows)

@@ -1,0 +1,352 @@
+#include "tools/compare.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "import/onnx_importer.h"
+#include "ir/npy_io.h"
+#include "reference/interpreter.h"
+#include "support/error.h"
+#include "support/mapped_file.h"
+#include "tools/random_inputs.h"
+#include "tools/runtime_session.h"
+
+#ifndef EAVE_SOURCE_DIR
+#define EAVE_SOURCE_DIR "."
+#endif
+
+namespace eave {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+using NamedTensors = std::unordered_map<std::string, Tensor>;
+
+// A scratch directory removed when it goes out of scope.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "eave-compare-XXXXXX").string();
+    EAVE_CHECK(mkdtemp(tmpl.data()), "cannot create a temporary directory in ",
+               fs::temp_directory_path().string());
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs argv, returning its exit status (-1 if it could not start) and its stderr and stdout.
+int run_process(const std::vector<std::string>& argv, std::string& output) {
+  int fds[2];
+  if (pipe(fds) != 0) internal_fail("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) internal_fail("fork failed");
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) output.append(buf, size_t(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The name ort_run.js and `eave run --output-dir` give a value's file.
+std::string file_name(std::string name) {
+  for (char& c : name)
+    if (c == '/' || c == '\\') c = '_';
+  return name + ".npy";
+}
+
+// Every node output of the original model, from the reference interpreter.
+NamedTensors reference_values(std::string_view bytes, const std::string& base_dir,
+                              const std::vector<std::pair<std::string, Tensor>>& inputs) {
+  auto model = import_onnx_bytes(bytes, base_dir);
+  NamedTensors out;
+  ref::InterpreterOptions io;
+  io.on_node = [&](const Node& n, std::span<const ValueData> values) {
+    for (size_t i = 0; i < values.size() && i < n.num_outputs(); ++i)
+      if (n.output(i) && values[i].is_tensor()) out[n.output(i)->name()] = values[i].tensor;
+  };
+  ref::NamedValues named;
+  for (const auto& [n, t] : inputs) named.emplace_back(n, t);
+  ref::run_model(*model, named, io);
+  return out;
+}
+
+// Every node output of the original model, from ONNX Runtime: the model with each node output
+// made a graph output, run by tools/ort_run.js.
+NamedTensors onnxruntime_values(std::string_view bytes, const std::string& base_dir,
+                                const std::vector<std::pair<std::string, Tensor>>& inputs) {
+  auto model = import_onnx_bytes(bytes, base_dir);
+  Graph& g = *model->graph;
+  std::unordered_set<const Value*> listed(g.outputs().begin(), g.outputs().end());
+  for (const auto& n : g.nodes())
+    for (Value* v : n->outputs())
+      if (v && v->type().is_tensor() && listed.insert(v).second) g.add_output(v);
+  TempDir dir;
+  std::string model_path = (dir.path() / "model.onnx").string();
+  write_file(model_path, export_onnx_bytes(*model));
+  const char* node = std::getenv("EAVE_NODE");
+  const char* script = std::getenv("EAVE_ORT_RUN");
+  std::vector<std::string> argv = {node && *node ? node : "node",
+                                   script && *script ? script
+                                                     : EAVE_SOURCE_DIR "/tools/ort_run.js",
+                                   model_path};
+  for (const auto& [n, t] : inputs) {
+    std::string file = (dir.path() / ("in_" + file_name(n))).string();
+    write_npy(file, t);
+    argv.push_back("--input");
+    argv.push_back(n + "=" + file);
+  }
+  fs::create_directories(dir.path() / "out");
+  argv.push_back("--output-dir");
+  argv.push_back((dir.path() / "out").string());
+  std::string log;
+  int status = run_process(argv, log);
+  if (status == 127 || status == 3)
+    fail("ONNX Runtime is not available (", argv[0], " ", argv[1],
+         "): run scripts/fetch-models, or compare --against reference. ", log);
+  EAVE_CHECK(status == 0, "ONNX Runtime failed on the model (exit ", status, "): ", log);
+  NamedTensors out;
+  for (const Value* v : g.outputs()) {
+    fs::path f = dir.path() / "out" / file_name(v->name());
+    if (fs::exists(f)) out[v->name()] = read_npy(f.string());
+  }
+  return out;
+}
+
+std::string op_of(const Dispatch& d) {
+  std::string s;
+  for (const Node* n : d.nodes) s += (s.empty() ? "" : "+") + n->op_type();
+  return s;
+}
+
+void judge(CompareRow& row, const Tensor& got, const NamedTensors& want) {
+  row.dtype = dtype_name(got.dtype());
+  row.shape = got.dims();
+  auto it = want.find(row.value);
+  if (it == want.end()) {
+    row.note = "no reference value (made by a graph pass)";
+    return;
+  }
+  const Tensor& w = it->second;
+  row.compared = true;
+  if (w.dims() != got.dims() || w.dtype() != got.dtype()) {
+    row.within = false;
+    row.note = str_cat("the reference has ", dtype_name(w.dtype()), dims_str(w.dims()));
+    row.agreement.max_abs = row.agreement.max_rel = INFINITY;
+    row.agreement.cosine = 0;
+    row.agreement.snr_db = -INFINITY;
+    return;
+  }
+  row.agreement = agreement(got, w);
+  row.within = within_compare_tolerance(row.agreement, !is_float(got.dtype()));
+}
+
+std::string number(double v, const char* fmt) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+      continue;
+    }
+    o += c;
+  }
+  return o + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+CompareReport compare_model(std::string_view onnx_bytes, const std::string& base_dir,
+                            const CompareOptions& opts) {
+  CompileOptions co = opts.compile;
+  if (co.expose_intermediates == CompileOptions::Expose::None)
+    co.expose_intermediates = CompileOptions::Expose::Dispatches;
+  CompareReport report;
+  report.granularity = co.expose_intermediates == CompileOptions::Expose::Nodes ? "node" : "dispatch";
+  report.against = opts.against == CompareOptions::Against::Reference ? "reference" : "onnxruntime";
+
+  auto model = import_onnx_bytes(onnx_bytes, base_dir);
+  CompiledModel compiled = compile_model(*model, co);
+  auto runtime = RuntimeModel::load_memory(compiled.artifact);
+  auto inputs = random_inputs(runtime->inputs(), opts.dims, opts.seed);
+  for (const auto& [name, t] : opts.inputs) {
+    bool found = false;
+    std::string names;
+    for (auto& [n, slot] : inputs) {
+      names += (names.empty() ? "'" : ", '") + n + "'";
+      if (n == name) slot = t, found = true;
+    }
+    EAVE_CHECK(found, "input '", name, "' is not an input of the model (its inputs: ", names, ")");
+  }
+  RuntimeSession session(runtime, opts.threads);
+  std::vector<Tensor> outs = session.run(inputs);
+  NamedTensors got;
+  auto infos = runtime->outputs();
+  for (size_t i = 0; i < outs.size(); ++i) got[infos[i].name] = outs[i];
+
+  NamedTensors want = opts.against == CompareOptions::Against::Reference
+                          ? reference_values(onnx_bytes, base_dir, inputs)
+                          : onnxruntime_values(onnx_bytes, base_dir, inputs);
+
+  // Rows in execution order: each dispatch's (or node's) outputs, then any model output that
+  // no computing step produced (a view or a copy of an input).
+  std::unordered_set<std::string> seen;
+  auto add_row = [&](const std::string& value, const std::string& node, const std::string& op) {
+    auto it = got.find(value);
+    if (it == got.end() || !seen.insert(value).second) return;
+    CompareRow row;
+    row.value = value;
+    row.node = node;
+    row.op = op;
+    judge(row, it->second, want);
+    report.rows.push_back(std::move(row));
+  };
+  if (co.expose_intermediates == CompileOptions::Expose::Nodes) {
+    for (const auto& n : model->graph->nodes())
+      for (const Value* v : n->outputs())
+        if (v) add_row(v->name(), n->name().empty() ? n->op_type() : n->name(), n->op_type());
+  } else {
+    for (const Dispatch& d : compiled.dispatches) {
+      if (d.kind == DispatchKind::Alias) continue;
+      for (const Value* v : d.outputs)
+        if (v) add_row(v->name(), d.name, op_of(d));
+    }
+  }
+  for (const Value* v : model->graph->outputs()) {
+    const Node* p = v->producer();
+    add_row(v->name(), p ? (p->name().empty() ? p->op_type() : p->name()) : "(input)",
+            p ? p->op_type() : "");
+  }
+  for (size_t i = 0; i < report.rows.size(); ++i)
+    if (!report.rows[i].within) {
+      report.first_over = int(i);
+      break;
+    }
+  return report;
+}
+
+std::string compare_table(const CompareReport& r, bool color) {
+  size_t wn = 4, wo = 2, ws = 5;
+  std::vector<std::string> shapes;
+  for (const auto& row : r.rows) {
+    shapes.push_back(row.dtype + dims_str(row.shape));
+    wn = std::max(wn, std::min<size_t>(row.node.size(), 40));
+    wo = std::max(wo, std::min<size_t>(row.op.size(), 28));
+    ws = std::max(ws, shapes.back().size());
+  }
+  auto cut = [](const std::string& s, size_t w) {
+    return s.size() <= w ? s : s.substr(0, w - 3) + "...";
+  };
+  std::string out = str_cat("compiled model (", r.granularity, " granularity) against ",
+                            r.against == "reference" ? "the reference interpreter" : "ONNX Runtime",
+                            ": ", r.rows.size(), " values; tolerance max abs error <= ",
+                            kCompareTolerance.atol, " + ", kCompareTolerance.rtol, " * max|ref|\n");
+  char line[512];
+  std::snprintf(line, sizeof line, "   %4s  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s\n", "#", int(wn),
+                "node", int(wo), "op", int(ws), "shape", "max abs err", "rel err", "cosine",
+                "SNR dB");
+  out += line;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const CompareRow& row = r.rows[i];
+    bool first = int(i) == r.first_over;
+    const char* mark = first ? ">> " : !row.within ? " ! " : "   ";
+    if (row.compared) {
+      std::snprintf(line, sizeof line, "%s%4zu  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s", mark, i,
+                    int(wn), cut(row.node, wn).c_str(), int(wo), cut(row.op, wo).c_str(), int(ws),
+                    shapes[i].c_str(), number(row.agreement.max_abs, "%.3g").c_str(),
+                    number(row.agreement.max_rel, "%.3g").c_str(),
+                    number(row.agreement.cosine, "%.7f").c_str(),
+                    number(row.agreement.snr_db, "%.1f").c_str());
+    } else {
+      std::snprintf(line, sizeof line, "%s%4zu  %-*s  %-*s  %-*s  %s", mark, i, int(wn),
+                    cut(row.node, wn).c_str(), int(wo), cut(row.op, wo).c_str(), int(ws),
+                    shapes[i].c_str(), row.note.c_str());
+    }
+    std::string text = line;
+    if (row.compared && !row.note.empty()) text += "  (" + row.note + ")";
+    if (first) text += "  <- first over tolerance";
+    if (first && color) text = "\033[1;31m" + text + "\033[0m";
+    out += text + "\n";
+  }
+  if (r.first_over < 0) {
+    out += "every compared value is within tolerance\n";
+  } else {
+    const CompareRow& row = r.rows[size_t(r.first_over)];
+    out += str_cat("first value over tolerance: #", r.first_over, " '", row.value, "' from ",
+                   row.node, " (", row.op, ")\n");
+  }
+  return out;
+}
+
+std::string compare_json(const CompareReport& r) {
+  std::string o = str_cat("{\n  \"against\": ", json_string(r.against), ",\n  \"granularity\": ",
+                          json_string(r.granularity), ",\n  \"tolerance\": {\"atol\": ",
+                          json_number(kCompareTolerance.atol), ", \"rtol\": ",
+                          json_number(kCompareTolerance.rtol), "},\n  \"first_over\": ",
+                          r.first_over < 0 ? std::string("null") : std::to_string(r.first_over),
+                          ",\n  \"rows\": [");
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const CompareRow& row = r.rows[i];
+    std::string shape;
+    for (int64_t d : row.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    o += str_cat(i ? "," : "", "\n    {\"index\": ", i, ", \"value\": ", json_string(row.value),
+                 ", \"node\": ", json_string(row.node), ", \"op\": ", json_string(row.op),
+                 ", \"dtype\": ", json_string(row.dtype), ", \"shape\": [", shape,
+                 "], \"compared\": ", row.compared ? "true" : "false",
+                 ", \"within_tolerance\": ", row.within ? "true" : "false");
+    if (row.compared)
+      o += str_cat(", \"max_abs_error\": ", json_number(row.agreement.max_abs),
+                   ", \"rel_error\": ", json_number(row.agreement.max_rel),
+                   ", \"cosine\": ", json_number(row.agreement.cosine),
+                   ", \"snr_db\": ", json_number(row.agreement.snr_db));
+    o += str_cat(", \"note\": ", json_string(row.note), "}");
+  }
+  return o + "\n  ]\n}\n";
+}
+
+}  // namespace eave
