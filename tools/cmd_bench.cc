@@ -1,7 +1,6 @@
 // `eave bench MODEL.eave`: latency of a compiled model on seeded random inputs.
 #include <chrono>
 #include <cstdio>
-#include <map>
 
 #include "runtime/src/model.h"
 #include "support/args.h"
@@ -15,28 +14,22 @@ namespace eave {
 
 int cmd_bench(int argc, char** argv) {
   std::string path;
-  int64_t threads = 1, runs = 50, warmup = 5;
+  TimingFlags t;
   bool json = false;
-  std::vector<std::string> dim_values, inputs;
   ArgParser p("bench",
               "Times a compiled model on seeded random inputs (or given .npy inputs) and prints\n"
               "median, p90 and min latency, peak RSS and the planned arena size.");
   p.positional("MODEL.eave", &path, "the artifact");
-  p.option("--threads", &threads, "threads that run kernel tiles (default 1; 0: all CPUs)");
-  p.option("--runs", &runs, "timed runs (default 50)");
-  p.option("--warmup", &warmup, "untimed runs first (default 5)");
-  p.repeated("--dim", &dim_values, "a value for a dynamic dim: batch=8 (default 1)", "NAME=N");
-  p.repeated("--input", &inputs, "use an input from a file instead: NAME=FILE.npy", "NAME=FILE");
+  add_timing_flags(p, t);
   p.flag("--json", &json, "print JSON: median_ms, p90_ms, min_ms, peak_rss_mb, arena_bytes");
   p.example("eave bench resnet18.eave --threads 2 --runs 100");
   p.example("eave bench gpt.eave --dim batch=1 --dim seq=128 --json");
   if (!p.parse(argc, argv, 2)) return 0;
-  EAVE_CHECK(runs > 0, "--runs must be positive");
 
-  std::map<std::string, int64_t> dims = parse_dim_values(dim_values);
+  check_timing_flags(t);
   auto model = RuntimeModel::load_file(path);
-  auto named = random_inputs(model->inputs(), dims, 42);
-  apply_input_files(named, inputs);
+  auto named = timing_inputs(*model, t);
+  int64_t threads = t.threads, runs = t.runs, warmup = t.warmup;
   RuntimeSession session(model, int(threads));
   session.bind(named);
   for (int64_t i = 0; i < warmup; ++i) session.run_bound();

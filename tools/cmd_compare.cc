@@ -48,14 +48,8 @@ int cmd_compare(int argc, char** argv) {
 
   CompareOptions opts;
   opts.compile = compile_options_from_flags(flags);
-  EAVE_CHECK(granularity == "dispatch" || granularity == "node",
-             "--granularity must be dispatch or node, got '", granularity, "'");
-  opts.compile.expose_intermediates = granularity == "node" ? CompileOptions::Expose::Nodes
-                                                            : CompileOptions::Expose::Dispatches;
-  EAVE_CHECK(against == "reference" || against == "onnxruntime",
-             "--against must be reference or onnxruntime, got '", against, "'");
-  opts.against = against == "reference" ? CompareOptions::Against::Reference
-                                        : CompareOptions::Against::OnnxRuntime;
+  opts.compile.expose_intermediates = granularity_from_name(granularity);
+  opts.against = against_from_name(against);
   for (const auto& s : inputs) {
     auto [name, file] = split_assignment(s, "--input");
     opts.inputs.emplace_back(name, read_npy(file));

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "support/args.h"
 #include "support/error.h"
@@ -121,8 +124,9 @@ std::string chrome_trace(const std::string& model, const Recorder& r,
 
 int cmd_profile(int argc, char** argv) {
   std::string path, trace, sort = "order", json;
-  int64_t threads = 1, runs = 20, warmup = 3;
-  std::vector<std::string> dim_values, inputs;
+  TimingFlags t;
+  t.runs = 20;
+  t.warmup = 3;
   ArgParser p("profile",
               "Runs a compiled model and reports the time of each step (a dispatch: a kernel,\n"
               "a builtin or a control-flow step) with the ONNX nodes it runs, its share of the\n"
@@ -130,26 +134,21 @@ int cmd_profile(int argc, char** argv) {
               "the timed runs. --trace writes a Chrome trace that Perfetto (ui.perfetto.dev)\n"
               "and chrome://tracing open.");
   p.positional("MODEL.eave", &path, "the artifact");
-  p.option("--threads", &threads, "threads that run kernel tiles (default 1; 0: all CPUs)");
-  p.option("--runs", &runs, "timed runs (default 20)");
-  p.option("--warmup", &warmup, "untimed runs first (default 3)");
-  p.repeated("--dim", &dim_values, "a value for a dynamic dim: batch=8 (default 1)", "NAME=N");
-  p.repeated("--input", &inputs, "use an input from a file instead: NAME=FILE.npy", "NAME=FILE");
+  add_timing_flags(p, t);
   p.option("--trace", &trace, "write a Chrome trace JSON of the timed runs", "FILE");
   p.option("--sort", &sort, "order (default: execution order) or time (slowest first)", "KEY");
   p.option("--json", &json, "also write the table as JSON", "FILE");
   p.example("eave profile resnet18.eave --threads 2");
   p.example("eave profile model.eave --trace model.trace.json --sort time");
   if (!p.parse(argc, argv, 2)) return 0;
-  EAVE_CHECK(runs > 0, "--runs must be positive");
   EAVE_CHECK(sort == "order" || sort == "time", "--sort must be order or time, got '", sort, "'");
 
+  check_timing_flags(t);
   auto model = RuntimeModel::load_file(path);
   auto file = MappedFile::open(path);
-  std::map<StepKey, StepInfo> info = read_step_info(
-      {reinterpret_cast<const uint8_t*>(file->data()), file->size()});
-  auto named = random_inputs(model->inputs(), parse_dim_values(dim_values), 42);
-  apply_input_files(named, inputs);
+  std::map<StepKey, StepInfo> info = read_step_info({file->data(), file->size()});
+  auto named = timing_inputs(*model, t);
+  int64_t threads = t.threads, runs = t.runs, warmup = t.warmup;
 
   Recorder rec;
   eave_session_options o;
@@ -195,7 +194,7 @@ int cmd_profile(int argc, char** argv) {
   for (const StepRow& r : rows)
     if (r.depth == 0) steps_ns += r.total_ns / double(runs);
 
-  std::printf("%s: %lld runs, %lld thread%s, %.3f ms per run (steps %.3f ms)%s\n", path.c_str(),
+  std::printf("%s: %lld runs, %lld thread%s, %.4f ms per run (steps %.4f ms)%s\n", path.c_str(),
               (long long)runs, (long long)threads, threads == 1 ? "" : "s", run_ns / 1e6,
               steps_ns / 1e6, info.empty() ? "; no STEP_INFO in the artifact (nodes and FLOPs "
                                              "unknown: recompile with this eave)" : "");

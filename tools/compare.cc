@@ -201,6 +201,19 @@ std::string json_number(double v) {
 
 }  // namespace
 
+CompileOptions::Expose granularity_from_name(const std::string& name) {
+  EAVE_CHECK(name == "dispatch" || name == "node",
+             "--granularity must be dispatch or node, got '", name, "'");
+  return name == "node" ? CompileOptions::Expose::Nodes : CompileOptions::Expose::Dispatches;
+}
+
+CompareOptions::Against against_from_name(const std::string& name) {
+  EAVE_CHECK(name == "reference" || name == "onnxruntime",
+             "--against must be reference or onnxruntime, got '", name, "'");
+  return name == "reference" ? CompareOptions::Against::Reference
+                             : CompareOptions::Against::OnnxRuntime;
+}
+
 CompareReport compare_model(std::string_view onnx_bytes, const std::string& base_dir,
                             const CompareOptions& opts) {
   CompileOptions co = opts.compile;
@@ -271,12 +284,13 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
 }
 
 std::string compare_table(const CompareReport& r, bool color) {
-  size_t wn = 4, wo = 2, ws = 5;
+  size_t wn = 4, wo = 2, wv = 5, ws = 5;
   std::vector<std::string> shapes;
   for (const auto& row : r.rows) {
     shapes.push_back(row.dtype + dims_str(row.shape));
-    wn = std::max(wn, std::min<size_t>(row.node.size(), 40));
+    wn = std::max(wn, std::min<size_t>(row.node.size(), 32));
     wo = std::max(wo, std::min<size_t>(row.op.size(), 28));
+    wv = std::max(wv, std::min<size_t>(row.value.size(), 32));
     ws = std::max(ws, shapes.back().size());
   }
   auto cut = [](const std::string& s, size_t w) {
@@ -287,26 +301,25 @@ std::string compare_table(const CompareReport& r, bool color) {
                             ": ", r.rows.size(), " values; tolerance max abs error <= ",
                             kCompareTolerance.atol, " + ", kCompareTolerance.rtol, " * max|ref|\n");
   char line[512];
-  std::snprintf(line, sizeof line, "   %4s  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s\n", "#", int(wn),
-                "node", int(wo), "op", int(ws), "shape", "max abs err", "rel err", "cosine",
-                "SNR dB");
+  std::snprintf(line, sizeof line, "   %4s  %-*s  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s\n", "#",
+                int(wn), "node", int(wo), "op", int(wv), "value", int(ws), "shape", "max abs err",
+                "rel err", "cosine", "SNR dB");
   out += line;
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const CompareRow& row = r.rows[i];
     bool first = int(i) == r.first_over;
     const char* mark = first ? ">> " : !row.within ? " ! " : "   ";
-    if (row.compared) {
-      std::snprintf(line, sizeof line, "%s%4zu  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s", mark, i,
-                    int(wn), cut(row.node, wn).c_str(), int(wo), cut(row.op, wo).c_str(), int(ws),
-                    shapes[i].c_str(), number(row.agreement.max_abs, "%.3g").c_str(),
+    int n = std::snprintf(line, sizeof line, "%s%4zu  %-*s  %-*s  %-*s  %-*s  ", mark, i, int(wn),
+                          cut(row.node, wn).c_str(), int(wo), cut(row.op, wo).c_str(), int(wv),
+                          cut(row.value, wv).c_str(), int(ws), shapes[i].c_str());
+    if (row.compared)
+      std::snprintf(line + n, sizeof line - size_t(n), "%11s  %9s  %10s  %8s",
+                    number(row.agreement.max_abs, "%.3g").c_str(),
                     number(row.agreement.max_rel, "%.3g").c_str(),
                     number(row.agreement.cosine, "%.7f").c_str(),
                     number(row.agreement.snr_db, "%.1f").c_str());
-    } else {
-      std::snprintf(line, sizeof line, "%s%4zu  %-*s  %-*s  %-*s  %s", mark, i, int(wn),
-                    cut(row.node, wn).c_str(), int(wo), cut(row.op, wo).c_str(), int(ws),
-                    shapes[i].c_str(), row.note.c_str());
-    }
+    else
+      std::snprintf(line + n, sizeof line - size_t(n), "%s", row.note.c_str());
     std::string text = line;
     if (row.compared && !row.note.empty()) text += "  (" + row.note + ")";
     if (first) text += "  <- first over tolerance";

@@ -55,6 +55,11 @@ struct CompareReport {
   int first_over = -1;  // index of the first row over the tolerance; -1 when none is
 };
 
+// The spellings `eave compare` and eave.compare() take: "dispatch" or "node"; "reference" or
+// "onnxruntime". An Error names the choices otherwise.
+CompileOptions::Expose granularity_from_name(const std::string& name);
+CompareOptions::Against against_from_name(const std::string& name);
+
 // Compiles and runs `onnx_bytes` (external data relative to `base_dir`) and compares. Errors:
 // a bad model or input, or ONNX Runtime missing when asked for.
 CompareReport compare_model(std::string_view onnx_bytes, const std::string& base_dir,

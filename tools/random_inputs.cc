@@ -61,4 +61,25 @@ std::map<std::string, int64_t> parse_dim_values(const std::vector<std::string>& 
   return dims;
 }
 
+void add_timing_flags(ArgParser& p, TimingFlags& f) {
+  p.option("--threads", &f.threads, "threads that run kernel tiles (default 1; 0: all CPUs)");
+  p.option("--runs", &f.runs, "timed runs (default " + std::to_string(f.runs) + ")");
+  p.option("--warmup", &f.warmup, "untimed runs first (default " + std::to_string(f.warmup) + ")");
+  p.repeated("--dim", &f.dims, "a value for a dynamic dim: batch=8 (default 1)", "NAME=N");
+  p.repeated("--input", &f.inputs, "use an input from a file instead: NAME=FILE.npy", "NAME=FILE");
+}
+
+std::map<std::string, int64_t> check_timing_flags(const TimingFlags& f) {
+  EAVE_CHECK(f.runs > 0, "--runs must be positive");
+  EAVE_CHECK(f.warmup >= 0, "--warmup must not be negative");
+  return parse_dim_values(f.dims);
+}
+
+std::vector<std::pair<std::string, Tensor>> timing_inputs(const RuntimeModel& model,
+                                                          const TimingFlags& f) {
+  auto named = random_inputs(model.inputs(), check_timing_flags(f), 42);
+  apply_input_files(named, f.inputs);
+  return named;
+}
+
 }  // namespace eave

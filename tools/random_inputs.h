@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ir/tensor.h"
+#include "support/args.h"
 #include "tools/runtime_session.h"
 
 namespace eave {
@@ -26,5 +27,21 @@ void apply_input_files(std::vector<std::pair<std::string, Tensor>>& inputs,
 
 // Parses repeated NAME=N flags (--dim batch=8); an Error names a bad one.
 std::map<std::string, int64_t> parse_dim_values(const std::vector<std::string>& specs);
+
+// The options of the commands that time runs (bench, profile): --threads, --runs, --warmup,
+// --dim and --input.
+struct TimingFlags {
+  int64_t threads = 1;
+  int64_t runs = 50;
+  int64_t warmup = 5;
+  std::vector<std::string> dims;    // NAME=N
+  std::vector<std::string> inputs;  // NAME=FILE.npy
+};
+void add_timing_flags(ArgParser& p, TimingFlags& f);
+// Checks the flags (before any file is read); returns the --dim values.
+std::map<std::string, int64_t> check_timing_flags(const TimingFlags& f);
+// The inputs the flags describe for `model`: seeded random ones, then the --input files.
+std::vector<std::pair<std::string, Tensor>> timing_inputs(const RuntimeModel& model,
+                                                          const TimingFlags& f);
 
 }  // namespace eave

@@ -8,7 +8,7 @@ import numpy as np
 
 from eave import _compiler
 from eave._errors import Error
-from eave.runtime import Model, load_bytes
+from eave.runtime import load_bytes
 
 __all__ = ["compile", "compare", "CompareReport"]
 
@@ -72,8 +72,8 @@ def _onnx_source(model, export_args):
                     f"or a torch.nn.Module, not {type(model).__name__}")
 
 
-def _flags(onnx, base_dir, target, cpu, precision, input_shapes, dim_bounds, example_inputs,
-           dynamic_dims, from_torch):
+def _flags(source, base_dir, target, cpu, precision, input_shapes, dim_bounds, example_inputs,
+           from_torch):
     """The CLI's compile flags for these arguments."""
     shapes = {}
     if example_inputs is not None and not from_torch:
@@ -83,7 +83,7 @@ def _flags(onnx, base_dir, target, cpu, precision, input_shapes, dim_bounds, exa
         else:
             if not isinstance(example_inputs, (list, tuple)):
                 example_inputs = [example_inputs]
-            names = _compiler.input_names(onnx, base_dir)
+            names = _compiler.input_names(source, base_dir)
             named = dict(zip(names, example_inputs))
         shapes.update({k: _shape_of(v) for k, v in named.items()})
     if input_shapes and not from_torch:
@@ -106,17 +106,22 @@ def _dynamic(dynamic_dims):
     return out
 
 
-def compile(model, *, target, cpu, precision, threads, input_shapes, dynamic_dims, dim_bounds,
-            example_inputs, input_names, output_names, opset):
+def _prepare(model, *, target, cpu, precision, input_shapes, dim_bounds, dynamic_dims,
+             example_inputs, input_names, output_names, opset):
+    """(source, base_dir, CLI flags, dynamic dims still to apply) for the compiler."""
     from_torch = _is_torch_module(model)
-    onnx, base_dir = _onnx_source(model, dict(
+    source, base_dir = _onnx_source(model, dict(
         example_inputs=example_inputs, input_shapes=input_shapes, dynamic_dims=dynamic_dims,
         input_names=input_names, output_names=output_names, opset=opset))
-    flags = _flags(onnx, base_dir, target, cpu, precision, input_shapes, dim_bounds,
-                   example_inputs, dynamic_dims, from_torch)
-    # A torch export carries its dynamic axes already; for ONNX they are applied here.
-    artifact = _compiler.compile(onnx, base_dir, flags, {} if from_torch else _dynamic(dynamic_dims))
-    return load_bytes(artifact, threads=threads)
+    flags = _flags(source, base_dir, target, cpu, precision, input_shapes, dim_bounds,
+                   example_inputs, from_torch)
+    # A torch export carries its dynamic axes already; for ONNX they are applied when compiling.
+    return source, base_dir, flags, {} if from_torch else _dynamic(dynamic_dims)
+
+
+def compile(model, *, threads, **options):
+    source, base_dir, flags, dynamic = _prepare(model, **options)
+    return load_bytes(_compiler.compile(source, base_dir, flags, dynamic), threads=threads)
 
 
 class CompareReport:
@@ -150,21 +155,14 @@ class CompareReport:
         return f"<eave.CompareReport {len(self.rows)} values against {self.against}, {state}>"
 
 
-def compare(model, inputs, *, against, granularity, json, target, cpu, precision, threads,
-            input_shapes, dim_bounds, dims, seed, example_inputs, input_names, output_names,
-            opset):
-    from_torch = _is_torch_module(model)
-    onnx, base_dir = _onnx_source(model, dict(
-        example_inputs=example_inputs, input_shapes=input_shapes, dynamic_dims=None,
-        input_names=input_names, output_names=output_names, opset=opset))
-    flags = _flags(onnx, base_dir, target, cpu, precision, input_shapes, dim_bounds,
-                   example_inputs, None, from_torch)
+def compare(model, inputs, *, against, granularity, json, threads, dims, seed, **options):
+    source, base_dir, flags, dynamic = _prepare(model, dynamic_dims=None, **options)
     arrays = {}
     for name, value in (inputs or {}).items():
-        if hasattr(value, "detach"):
+        if hasattr(value, "detach"):  # a torch tensor
             value = value.detach().cpu().numpy()
         arrays[name] = np.ascontiguousarray(np.asarray(value))
-    result = _compiler.compare(onnx, base_dir, flags, {}, arrays, against, granularity,
+    result = _compiler.compare(source, base_dir, flags, dynamic, arrays, against, granularity,
                                {k: int(v) for k, v in (dims or {}).items()}, int(seed),
                                int(threads))
     report = CompareReport(result)
@@ -172,4 +170,3 @@ def compare(model, inputs, *, against, granularity, json, target, cpu, precision
         with open(os.fspath(json), "w") as f:
             f.write(report.to_json())
     return report
-

@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <string>
@@ -17,6 +18,7 @@
 #include "compiler/compile.h"
 #include "import/onnx_importer.h"
 #include "lowering/mlir_kernel_generator.h"
+#include "python/src/errors.h"
 #include "support/error.h"
 #include "support/mapped_file.h"
 #include "tools/compare.h"
@@ -142,14 +144,8 @@ py::dict compare(const py::object& source, const std::string& base_dir, const py
   eave::CompareOptions opts;
   opts.compile = options_from(flags);
   EAVE_CHECK(dynamic_dims.empty(), "compare takes input_shapes, not dynamic_dims");
-  EAVE_CHECK(granularity == "dispatch" || granularity == "node",
-             "granularity must be 'dispatch' or 'node', got '", granularity, "'");
-  opts.compile.expose_intermediates = granularity == "node" ? CompileOptions::Expose::Nodes
-                                                            : CompileOptions::Expose::Dispatches;
-  EAVE_CHECK(against == "reference" || against == "onnxruntime",
-             "against must be 'reference' or 'onnxruntime', got '", against, "'");
-  opts.against = against == "reference" ? eave::CompareOptions::Against::Reference
-                                        : eave::CompareOptions::Against::OnnxRuntime;
+  opts.compile.expose_intermediates = eave::granularity_from_name(granularity);
+  opts.against = eave::against_from_name(against);
   for (auto item : inputs) {
     std::string name = py::cast<std::string>(item.first);
     opts.inputs.emplace_back(name, tensor_from(name, py::reinterpret_borrow<py::array>(item.second)));
@@ -197,10 +193,9 @@ py::dict compare(const py::object& source, const std::string& base_dir, const py
 PYBIND11_MODULE(_compiler, m) {
   m.doc() = "eave's compiler (ONNX bytes in, artifact bytes out); use eave.compile";
   eave::use_mlir_kernel_generator();
-  py::module_ errors = py::module_::import("eave._errors");
-  static PyObject* user_error = errors.attr("Error").inc_ref().ptr();
-  static PyObject* internal_error = errors.attr("InternalError").inc_ref().ptr();
-  py::register_exception_translator([](std::exception_ptr p) {
+  eave::python::error_classes();
+  // Module-local: pybind11's global translators are shared by every extension in the process.
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const py::error_already_set&) {
@@ -210,9 +205,9 @@ PYBIND11_MODULE(_compiler, m) {
     } catch (const std::bad_alloc&) {
       throw;
     } catch (const eave::Error& e) {
-      PyErr_SetString(user_error, e.what());
+      PyErr_SetString(eave::python::error_classes().user, e.what());
     } catch (const std::exception& e) {
-      PyErr_SetString(internal_error, e.what());
+      PyErr_SetString(eave::python::error_classes().internal, e.what());
     }
   });
   m.def("compile", &compile, py::arg("source"), py::arg("base_dir"), py::arg("flags"),

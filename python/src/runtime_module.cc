@@ -12,11 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "eave/runtime.h"
+#include "python/src/errors.h"
 #include "runtime/src/model.h"  // the planned arena size that benchmark() reports
 #include "tools/bench_stats.h"
 
@@ -147,7 +149,7 @@ class NativeSession {
 
   // Binds every input (by name: a dict of C-contiguous arrays), runs, returns the outputs.
   py::list run(const py::dict& inputs) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    auto lock = acquire();
     bind(inputs);
     run_bound();
     return outputs();
@@ -156,7 +158,7 @@ class NativeSession {
   // The figures of `eave bench` (tools/bench_stats.h) on these inputs.
   py::dict benchmark(const py::dict& inputs, int64_t runs, int64_t warmup) {
     if (runs <= 0) throw UserError("runs must be positive");
-    std::lock_guard<std::mutex> lock(mutex_);
+    auto lock = acquire();
     bind(inputs);
     std::vector<double> ms;
     {
@@ -182,6 +184,15 @@ class NativeSession {
   }
 
  private:
+  // The session, waited for without the GIL: a thread running the model needs the GIL back
+  // when it finishes, so waiting while holding it would deadlock.
+  std::unique_lock<std::mutex> acquire() {
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    py::gil_scoped_release release;
+    lock.lock();
+    return lock;
+  }
+
   void bind(const py::dict& inputs) {
     eave_model* m = model_->get();
     bound_.clear();
@@ -254,18 +265,15 @@ class NativeSession {
 
 PYBIND11_MODULE(_runtime, m) {
   m.doc() = "eave's C runtime (load and run .eave artifacts); use eave.runtime";
-  // eave.Error and eave.InternalError live in pure Python so both extensions raise the same
-  // classes. Held for the life of the process.
-  py::module_ errors = py::module_::import("eave._errors");
-  static PyObject* user_error = errors.attr("Error").inc_ref().ptr();
-  static PyObject* internal_error = errors.attr("InternalError").inc_ref().ptr();
-  py::register_exception_translator([](std::exception_ptr p) {
+  eave::python::error_classes();
+  // Module-local: pybind11's global translators are shared by every extension in the process.
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const UserError& e) {
-      PyErr_SetString(user_error, e.what());
+      PyErr_SetString(eave::python::error_classes().user, e.what());
     } catch (const InternalError& e) {
-      PyErr_SetString(internal_error, e.what());
+      PyErr_SetString(eave::python::error_classes().internal, e.what());
     }
   });
 

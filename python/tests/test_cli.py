@@ -53,7 +53,7 @@ def test_user_errors_exit_1_with_a_message(args, message):
     assert err.strip(), "a user error says what to fix"
     if message:
         assert message in err, err
-    assert "internal error" not in err
+    assert "internal error:" not in err
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,9 @@ TEST(CompareReport, TableMarksTheFirstValueOverTolerance) {
   std::string t = compare_table(sample(), false);
   EXPECT_NE(t.find("against the reference interpreter: 4 values"), std::string::npos) << t;
   EXPECT_NE(t.find(">>    2  fc2"), std::string::npos) << t;
+  std::string marked = t.substr(t.find(">>"), t.find('\n', t.find(">>")) - t.find(">>"));
+  EXPECT_NE(marked.find(" y "), std::string::npos) << marked;  // the value's name
+  EXPECT_NE(marked.find("f32[2,4]"), std::string::npos) << marked;
   EXPECT_NE(t.find("<- first over tolerance"), std::string::npos) << t;
   EXPECT_NE(t.find(" !    3"), std::string::npos) << t;  // later ones are flagged, not marked
   EXPECT_NE(t.find("no reference value (made by a graph pass)"), std::string::npos) << t;
