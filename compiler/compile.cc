@@ -120,6 +120,8 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
     if (opts.progress) opts.progress(stage, done, total);
   };
   apply_input_shapes(m, opts.input_shapes);
+  std::vector<std::string> output_names;
+  for (const Value* v : m.graph->outputs()) output_names.push_back(v->name());
   progress("graph passes", 0, 1);
   optimize_graph(m, opts.pipeline);
   if (opts.expose_intermediates == CompileOptions::Expose::Nodes) expose_node_outputs(*m.graph);
@@ -149,6 +151,7 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
   w.set_target({to_arch(target.arch()), target.triple, target.cpu, features});
   EmitOptions eo;
   eo.bounds = opts.dim_bounds;
+  eo.output_names = std::move(output_names);
   eo.step_info = !opts.static_lib;
   eo.expose_dispatch_outputs = opts.expose_intermediates == CompileOptions::Expose::Dispatches;
   eo.on_dispatch = [&](size_t done) { progress("dispatches", done, out.dispatches.size()); };

@@ -62,9 +62,11 @@ class Emitter {
     // Output slots, in order. A value produced by a step is written into its slot in place; one
     // that is an input, a constant, a view or a second slot of the same value gets a copy.
     std::unordered_set<const Value*> claimed;
-    for (const Value* v : g.outputs()) {
+    for (size_t i = 0; i < g.outputs().size(); ++i) {
+      const Value* v = g.outputs()[i];
       check_tensor(v, "output");
-      ValueId slot = p_.add_output(v->name(), to_eave_dtype(v->dtype()), dims_of(v));
+      const std::string& name = i < opts_.output_names.size() ? opts_.output_names[i] : v->name();
+      ValueId slot = p_.add_output(name, to_eave_dtype(v->dtype()), dims_of(v));
       bool in_place = v->producer() && !is_alias_output(v, dispatches) && claimed.insert(v).second;
       if (in_place) ids_[v] = slot;
       else copies_.push_back({v, slot});

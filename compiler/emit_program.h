@@ -30,6 +30,10 @@ struct EmitOptions {
   bool expose_dispatch_outputs = false;
   // Called after each dispatch is emitted, with the number emitted so far.
   std::function<void(size_t)> on_dispatch;
+  // The names of the model's outputs, in order, as the model declared them: a graph pass that
+  // replaces an output's value (BatchNorm folded into its producer, an Identity removed, a
+  // pattern recognized) must not rename the output. Empty: the values' own names.
+  std::vector<std::string> output_names;
 };
 
 // Emits `g` (the main graph, already partitioned into `dispatches`) into `w`. Kernels come from

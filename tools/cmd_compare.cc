@@ -34,7 +34,8 @@ int cmd_compare(int argc, char** argv) {
   p.option("--against", &against, "reference (default) or onnxruntime", "PEER");
   p.option("--granularity", &granularity,
            "dispatch (default: the code that normally runs, fused kernels whole) or node (every "
-           "node, fusion off)", "G");
+           "node, fusion off)",
+           "G");
   p.option("--json", &json, "also write the rows as JSON", "FILE");
   p.repeated("--dim", &dim_values, "a dynamic dim's size for random inputs: batch=8 (default 1)",
              "NAME=N");
@@ -71,8 +72,9 @@ int cmd_compare(int argc, char** argv) {
   if (r.first_over >= 0) {
     const CompareRow& row = r.rows[size_t(r.first_over)];
     std::fflush(stdout);
-    std::fprintf(stderr, "error: the compiled model departs from the %s at value '%s' (%s, %s)\n",
-                 r.against.c_str(), row.value.c_str(), row.node.c_str(), row.op.c_str());
+    std::fprintf(stderr, "error: the compiled model departs from %s at value '%s' (%s, %s)\n",
+                 r.against == "reference" ? "the reference interpreter" : "ONNX Runtime",
+                 row.value.c_str(), row.node.c_str(), row.op.c_str());
     return 1;
   }
   return 0;

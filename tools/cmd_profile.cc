@@ -96,20 +96,23 @@ std::string chrome_trace(const std::string& model, const Recorder& r,
                          const std::map<StepKey, StepInfo>& info,
                          const std::map<StepKey, std::optional<double>>& flops) {
   std::string o = "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
-  o += str_cat("{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 1, \"args\": "
-               "{\"name\": ", json_str("eave profile " + model), "}},\n");
+  o += str_cat(
+      "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 1, \"args\": "
+      "{\"name\": ",
+      json_str("eave profile " + model), "}},\n");
   o += "{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 1, \"args\": {\"name\": "
        "\"session (calling thread)\"}}";
   auto us = [](int64_t ns) { return fixed(double(ns) / 1000.0, 3); };
   for (size_t i = 0; i < r.runs.size(); ++i)
-    o += str_cat(",\n{\"name\": \"run ", i, "\", \"cat\": \"run\", \"ph\": \"X\", \"pid\": 1, "
-                 "\"tid\": 1, \"ts\": ", us(r.runs[i].first), ", \"dur\": ",
-                 us(r.runs[i].second - r.runs[i].first), "}");
+    o += str_cat(",\n{\"name\": \"run ", i,
+                 "\", \"cat\": \"run\", \"ph\": \"X\", \"pid\": 1, "
+                 "\"tid\": 1, \"ts\": ",
+                 us(r.runs[i].first), ", \"dur\": ", us(r.runs[i].second - r.runs[i].first), "}");
   for (const Event& e : r.events) {
     StepKey key{uint32_t(e.program), uint32_t(e.step)};
     auto it = info.find(key);
-    std::string args = str_cat("\"program\": ", e.program, ", \"step\": ", e.step,
-                               ", \"bytes\": ", e.bytes);
+    std::string args =
+        str_cat("\"program\": ", e.program, ", \"step\": ", e.step, ", \"bytes\": ", e.bytes);
     if (it != info.end()) args += ", \"nodes\": " + json_str(node_list(&it->second));
     if (auto f = flops.find(key); f != flops.end() && f->second)
       args += str_cat(", \"flops\": ", fixed(*f->second, 0));
@@ -196,8 +199,10 @@ int cmd_profile(int argc, char** argv) {
 
   std::printf("%s: %lld runs, %lld thread%s, %.4f ms per run (steps %.4f ms)%s\n", path.c_str(),
               (long long)runs, (long long)threads, threads == 1 ? "" : "s", run_ns / 1e6,
-              steps_ns / 1e6, info.empty() ? "; no STEP_INFO in the artifact (nodes and FLOPs "
-                                             "unknown: recompile with this eave)" : "");
+              steps_ns / 1e6,
+              info.empty() ? "; no STEP_INFO in the artifact (nodes and FLOPs "
+                             "unknown: recompile with this eave)"
+                           : "");
   std::printf("  %4s  %-28s %-14s %9s %6s %9s %10s %8s  %s\n", "#", "step", "kind", "ms", "%",
               "GFLOP/s", "bytes", "GB/s", "nodes");
   std::map<StepKey, std::optional<double>> flops;

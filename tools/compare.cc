@@ -83,10 +83,9 @@ std::string file_name(std::string name) {
   return name + ".npy";
 }
 
-// Every node output of the original model, from the reference interpreter.
-NamedTensors reference_values(std::string_view bytes, const std::string& base_dir,
+// Every node output of `model`, from the reference interpreter.
+NamedTensors reference_values(const Model& model,
                               const std::vector<std::pair<std::string, Tensor>>& inputs) {
-  auto model = import_onnx_bytes(bytes, base_dir);
   NamedTensors out;
   ref::InterpreterOptions io;
   io.on_node = [&](const Node& n, std::span<const ValueData> values) {
@@ -95,7 +94,7 @@ NamedTensors reference_values(std::string_view bytes, const std::string& base_di
   };
   ref::NamedValues named;
   for (const auto& [n, t] : inputs) named.emplace_back(n, t);
-  ref::run_model(*model, named, io);
+  ref::run_model(model, named, io);
   return out;
 }
 
@@ -115,8 +114,7 @@ NamedTensors onnxruntime_values(std::string_view bytes, const std::string& base_
   const char* node = std::getenv("EAVE_NODE");
   const char* script = std::getenv("EAVE_ORT_RUN");
   std::vector<std::string> argv = {node && *node ? node : "node",
-                                   script && *script ? script
-                                                     : EAVE_SOURCE_DIR "/tools/ort_run.js",
+                                   script && *script ? script : EAVE_SOURCE_DIR "/tools/ort_run.js",
                                    model_path};
   for (const auto& [n, t] : inputs) {
     std::string file = (dir.path() / ("in_" + file_name(n))).string();
@@ -147,25 +145,27 @@ std::string op_of(const Dispatch& d) {
   return s;
 }
 
-void judge(CompareRow& row, const Tensor& got, const NamedTensors& want) {
-  row.dtype = dtype_name(got.dtype());
-  row.shape = got.dims();
-  auto it = want.find(row.value);
-  if (it == want.end()) {
-    row.note = "no reference value (made by a graph pass)";
-    return;
-  }
-  const Tensor& w = it->second;
+bool same_tensor_type(const Tensor& a, const Tensor& b) {
+  return a.dims() == b.dims() && a.dtype() == b.dtype();
+}
+
+bool agrees(const Tensor& got, const Tensor& want) {
+  return same_tensor_type(got, want) &&
+         within_compare_tolerance(agreement(got, want), !is_float(got.dtype()));
+}
+
+// Compares `got` with `want`, filling the row's figures.
+void judge(CompareRow& row, const Tensor& got, const Tensor& want) {
   row.compared = true;
-  if (w.dims() != got.dims() || w.dtype() != got.dtype()) {
+  if (!same_tensor_type(got, want)) {
     row.within = false;
-    row.note = str_cat("the reference has ", dtype_name(w.dtype()), dims_str(w.dims()));
+    row.note = str_cat("the reference has ", dtype_name(want.dtype()), dims_str(want.dims()));
     row.agreement.max_abs = row.agreement.max_rel = INFINITY;
     row.agreement.cosine = 0;
     row.agreement.snr_db = -INFINITY;
     return;
   }
-  row.agreement = agreement(got, w);
+  row.agreement = agreement(got, want);
   row.within = within_compare_tolerance(row.agreement, !is_float(got.dtype()));
 }
 
@@ -202,8 +202,8 @@ std::string json_number(double v) {
 }  // namespace
 
 CompileOptions::Expose granularity_from_name(const std::string& name) {
-  EAVE_CHECK(name == "dispatch" || name == "node",
-             "--granularity must be dispatch or node, got '", name, "'");
+  EAVE_CHECK(name == "dispatch" || name == "node", "--granularity must be dispatch or node, got '",
+             name, "'");
   return name == "node" ? CompileOptions::Expose::Nodes : CompileOptions::Expose::Dispatches;
 }
 
@@ -220,10 +220,12 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
   if (co.expose_intermediates == CompileOptions::Expose::None)
     co.expose_intermediates = CompileOptions::Expose::Dispatches;
   CompareReport report;
-  report.granularity = co.expose_intermediates == CompileOptions::Expose::Nodes ? "node" : "dispatch";
+  report.granularity =
+      co.expose_intermediates == CompileOptions::Expose::Nodes ? "node" : "dispatch";
   report.against = opts.against == CompareOptions::Against::Reference ? "reference" : "onnxruntime";
 
   auto model = import_onnx_bytes(onnx_bytes, base_dir);
+  size_t model_outputs = model->graph->outputs().size();
   CompiledModel compiled = compile_model(*model, co);
   auto runtime = RuntimeModel::load_memory(compiled.artifact);
   auto inputs = random_inputs(runtime->inputs(), opts.dims, opts.seed);
@@ -238,42 +240,74 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
   }
   RuntimeSession session(runtime, opts.threads);
   std::vector<Tensor> outs = session.run(inputs);
-  NamedTensors got;
   auto infos = runtime->outputs();
+  // The artifact's outputs: the model's own (under their declared names), then the exposed
+  // values (under the values' names).
+  std::unordered_map<const Value*, std::string> artifact_name;
+  const auto& graph_outputs = model->graph->outputs();
+  for (size_t i = 0; i < graph_outputs.size() && i < infos.size(); ++i)
+    artifact_name.emplace(graph_outputs[i], infos[i].name);
+  NamedTensors got;
   for (size_t i = 0; i < outs.size(); ++i) got[infos[i].name] = outs[i];
 
+  // The truth: the original model's values. A graph pass may rewrite what a name holds (a
+  // BatchNorm folded into the Gemm before it leaves the Gemm's output name on the sum of both),
+  // so the reference also runs the optimized graph: a value whose reference there disagrees
+  // with the original's under the same name, or that only the optimized graph has, is compared
+  // with the optimized graph's reference, and the row says so. The model's outputs are always
+  // compared with the original model's.
+  auto original = import_onnx_bytes(onnx_bytes, base_dir);
   NamedTensors want = opts.against == CompareOptions::Against::Reference
-                          ? reference_values(onnx_bytes, base_dir, inputs)
+                          ? reference_values(*original, inputs)
                           : onnxruntime_values(onnx_bytes, base_dir, inputs);
+  NamedTensors optimized = reference_values(*model, inputs);
 
-  // Rows in execution order: each dispatch's (or node's) outputs, then any model output that
-  // no computing step produced (a view or a copy of an input).
-  std::unordered_set<std::string> seen;
-  auto add_row = [&](const std::string& value, const std::string& node, const std::string& op) {
-    auto it = got.find(value);
-    if (it == got.end() || !seen.insert(value).second) return;
+  std::unordered_set<const Value*> seen;
+  auto add_row = [&](const Value* v, const std::string& node, const std::string& op) {
+    auto an = artifact_name.find(v);
+    std::string name = an == artifact_name.end() ? v->name() : an->second;
+    auto it = got.find(name);
+    if (it == got.end() || !seen.insert(v).second) return;
+    const Tensor& g = it->second;
     CompareRow row;
-    row.value = value;
+    row.value = name;
     row.node = node;
     row.op = op;
-    judge(row, it->second, want);
+    row.dtype = dtype_name(g.dtype());
+    row.shape = g.dims();
+    bool model_output = false;
+    for (size_t i = 0; i < model_outputs && i < graph_outputs.size(); ++i)
+      model_output |= graph_outputs[i] == v;
+    auto w = want.find(name);
+    auto o = optimized.find(v->name());
+    if (w != want.end() && (model_output || o == optimized.end() || agrees(o->second, w->second))) {
+      judge(row, g, w->second);
+    } else if (o != optimized.end()) {
+      judge(row, g, o->second);
+      row.note = w == want.end() ? "made by a graph pass: against the optimized graph's reference"
+                                 : "rewritten by a graph pass: against the optimized graph's "
+                                   "reference";
+    } else {
+      row.note = "no reference value";
+    }
     report.rows.push_back(std::move(row));
   };
+  auto label = [](const Node* n) { return n->name().empty() ? n->op_type() : n->name(); };
   if (co.expose_intermediates == CompileOptions::Expose::Nodes) {
     for (const auto& n : model->graph->nodes())
       for (const Value* v : n->outputs())
-        if (v) add_row(v->name(), n->name().empty() ? n->op_type() : n->name(), n->op_type());
+        if (v) add_row(v, label(n.get()), n->op_type());
   } else {
     for (const Dispatch& d : compiled.dispatches) {
       if (d.kind == DispatchKind::Alias) continue;
       for (const Value* v : d.outputs)
-        if (v) add_row(v->name(), d.name, op_of(d));
+        if (v) add_row(v, d.name, op_of(d));
     }
   }
-  for (const Value* v : model->graph->outputs()) {
+  // Model outputs no computing step produced (a view, a copy of an input).
+  for (const Value* v : graph_outputs) {
     const Node* p = v->producer();
-    add_row(v->name(), p ? (p->name().empty() ? p->op_type() : p->name()) : "(input)",
-            p ? p->op_type() : "");
+    add_row(v, p ? label(p) : "(input)", p ? p->op_type() : "");
   }
   for (size_t i = 0; i < report.rows.size(); ++i)
     if (!report.rows[i].within) {
@@ -296,10 +330,11 @@ std::string compare_table(const CompareReport& r, bool color) {
   auto cut = [](const std::string& s, size_t w) {
     return s.size() <= w ? s : s.substr(0, w - 3) + "...";
   };
-  std::string out = str_cat("compiled model (", r.granularity, " granularity) against ",
-                            r.against == "reference" ? "the reference interpreter" : "ONNX Runtime",
-                            ": ", r.rows.size(), " values; tolerance max abs error <= ",
-                            kCompareTolerance.atol, " + ", kCompareTolerance.rtol, " * max|ref|\n");
+  std::string out =
+      str_cat("compiled model (", r.granularity, " granularity) against ",
+              r.against == "reference" ? "the reference interpreter" : "ONNX Runtime", ": ",
+              r.rows.size(), " values; tolerance max abs error <= ", kCompareTolerance.atol, " + ",
+              kCompareTolerance.rtol, " * max|ref|\n");
   char line[512];
   std::snprintf(line, sizeof line, "   %4s  %-*s  %-*s  %-*s  %-*s  %11s  %9s  %10s  %8s\n", "#",
                 int(wn), "node", int(wo), "op", int(wv), "value", int(ws), "shape", "max abs err",
@@ -337,12 +372,12 @@ std::string compare_table(const CompareReport& r, bool color) {
 }
 
 std::string compare_json(const CompareReport& r) {
-  std::string o = str_cat("{\n  \"against\": ", json_string(r.against), ",\n  \"granularity\": ",
-                          json_string(r.granularity), ",\n  \"tolerance\": {\"atol\": ",
-                          json_number(kCompareTolerance.atol), ", \"rtol\": ",
-                          json_number(kCompareTolerance.rtol), "},\n  \"first_over\": ",
-                          r.first_over < 0 ? std::string("null") : std::to_string(r.first_over),
-                          ",\n  \"rows\": [");
+  std::string o = str_cat(
+      "{\n  \"against\": ", json_string(r.against),
+      ",\n  \"granularity\": ", json_string(r.granularity),
+      ",\n  \"tolerance\": {\"atol\": ", json_number(kCompareTolerance.atol),
+      ", \"rtol\": ", json_number(kCompareTolerance.rtol), "},\n  \"first_over\": ",
+      r.first_over < 0 ? std::string("null") : std::to_string(r.first_over), ",\n  \"rows\": [");
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const CompareRow& row = r.rows[i];
     std::string shape;

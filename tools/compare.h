@@ -9,9 +9,11 @@
 //     op inside a fused kernel that goes wrong.
 // The reference computes the same values from the original model: the reference interpreter
 // (its on_node hook) or ONNX Runtime (the model with every node output made a graph output, run
-// by tools/ort_run.js). Values are matched by name. The graph passes keep the name of a value
-// they replace (a Conv with BatchNorm folded in produces the BatchNorm's output), so a row
-// compares like with like; a value a pass created has no counterpart and is listed, not judged.
+// by tools/ort_run.js). Values are matched by name. A graph pass can change what a name holds
+// (a BatchNorm folded into the Gemm before it leaves the Gemm's output name on the sum of both)
+// or make values the original lacks (a recognized LayerNorm), so the reference interpreter
+// also runs the optimized graph: such values are compared with that run instead, and their
+// rows say so. The model's outputs are always compared with the original model's.
 #pragma once
 
 #include <map>

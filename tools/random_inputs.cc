@@ -28,7 +28,8 @@ std::vector<std::pair<std::string, Tensor>> random_inputs(
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     std::uniform_int_distribution<int> small(0, 7);
     for (double& x : t.mutable_span<double>())
-      x = is_float(io.dtype) ? u(rng) : double(io.dtype == DType::Bool ? small(rng) & 1 : small(rng));
+      x = is_float(io.dtype) ? u(rng)
+                             : double(io.dtype == DType::Bool ? small(rng) & 1 : small(rng));
     out.emplace_back(io.name, t.cast(io.dtype));
   }
   return out;
@@ -44,7 +45,8 @@ void apply_input_files(std::vector<std::pair<std::string, Tensor>>& inputs,
       names += (names.empty() ? "'" : ", '") + n + "'";
       if (n == name) t = read_npy(file), found = true;
     }
-    EAVE_CHECK(found, "--input names '", name, "', which is not an input (its inputs: ", names, ")");
+    EAVE_CHECK(found, "--input names '", name, "', which is not an input (its inputs: ", names,
+               ")");
   }
 }
 

@@ -29,8 +29,8 @@ std::map<StepKey, StepInfo> read_step_info(std::span<const uint8_t> artifact) {
   auto h = load<eave_file_header>(artifact, 0, "the file header");
   std::span<const uint8_t> s;
   for (uint32_t i = 0; i < h.section_count && i < EAVE_MAX_SECTIONS; ++i) {
-    auto e = load<eave_section_entry>(artifact, h.section_table_offset + i * sizeof(eave_section_entry),
-                                      "the section table");
+    auto e = load<eave_section_entry>(
+        artifact, h.section_table_offset + i * sizeof(eave_section_entry), "the section table");
     if (e.kind != EAVE_SECTION_STEP_INFO) continue;
     EAVE_CHECK(e.offset <= artifact.size() && e.size <= artifact.size() - e.offset,
                "STEP_INFO: the section is past the end of the file");
@@ -59,7 +59,8 @@ std::map<StepKey, StepInfo> read_step_info(std::span<const uint8_t> artifact) {
     EAVE_CHECK(e.first_node <= head.node_count && e.node_count <= head.node_count - e.first_node,
                "STEP_INFO: node range out of range");
     for (uint32_t k = 0; k < e.node_count; ++k) {
-      auto n = load<eave_step_node>(s, nodes + (e.first_node + k) * sizeof(eave_step_node), "a node");
+      auto n =
+          load<eave_step_node>(s, nodes + (e.first_node + k) * sizeof(eave_step_node), "a node");
       info.nodes.emplace_back(str(n.name), str(n.op_type));
     }
     EAVE_CHECK(e.flops <= head.code_size && e.flops_size <= head.code_size - e.flops,

@@ -92,8 +92,10 @@ struct Source {
   std::string base_dir;
 
   Source(const py::object& source, std::string dir) : base_dir(std::move(dir)) {
-    if (py::isinstance<py::str>(source)) path = py::cast<std::string>(source);
-    else bytes = py::cast<std::string>(py::bytes(source));
+    if (py::isinstance<py::str>(source))
+      path = py::cast<std::string>(source);
+    else
+      bytes = py::cast<std::string>(py::bytes(source));
   }
   std::unique_ptr<eave::Model> import(const eave::ImportOptions& io = {}) const {
     if (!path.empty()) return eave::import_onnx_file(path, io);
@@ -148,7 +150,8 @@ py::dict compare(const py::object& source, const std::string& base_dir, const py
   opts.against = eave::against_from_name(against);
   for (auto item : inputs) {
     std::string name = py::cast<std::string>(item.first);
-    opts.inputs.emplace_back(name, tensor_from(name, py::reinterpret_borrow<py::array>(item.second)));
+    opts.inputs.emplace_back(name,
+                             tensor_from(name, py::reinterpret_borrow<py::array>(item.second)));
   }
   opts.dims = dims;
   opts.seed = seed;

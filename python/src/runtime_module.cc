@@ -42,40 +42,35 @@ void check(eave_status s, const std::string& prefix = "") {
   throw UserError(msg);
 }
 
-// numpy's dtype for an eave dtype; bf16 has none and comes out as its raw uint16 bits.
+// eave's element types and numpy's. bf16 has no numpy type: its values travel as their
+// uint16 bits.
+struct DTypePair {
+  eave_dtype eave;
+  const char* numpy;
+  char kind;  // numpy's dtype.kind
+  int size;
+};
+constexpr DTypePair kDTypes[] = {
+    {EAVE_DTYPE_F32, "float32", 'f', 4}, {EAVE_DTYPE_F16, "float16", 'f', 2},
+    {EAVE_DTYPE_F64, "float64", 'f', 8}, {EAVE_DTYPE_I8, "int8", 'i', 1},
+    {EAVE_DTYPE_U8, "uint8", 'u', 1},    {EAVE_DTYPE_I16, "int16", 'i', 2},
+    {EAVE_DTYPE_U16, "uint16", 'u', 2},  {EAVE_DTYPE_I32, "int32", 'i', 4},
+    {EAVE_DTYPE_U32, "uint32", 'u', 4},  {EAVE_DTYPE_I64, "int64", 'i', 8},
+    {EAVE_DTYPE_U64, "uint64", 'u', 8},  {EAVE_DTYPE_BOOL, "bool", 'b', 1},
+};
+
 py::dtype numpy_dtype(eave_dtype t) {
-  switch (t) {
-    case EAVE_DTYPE_F32: return py::dtype("float32");
-    case EAVE_DTYPE_F16: return py::dtype("float16");
-    case EAVE_DTYPE_BF16: return py::dtype("uint16");
-    case EAVE_DTYPE_F64: return py::dtype("float64");
-    case EAVE_DTYPE_I8: return py::dtype("int8");
-    case EAVE_DTYPE_U8: return py::dtype("uint8");
-    case EAVE_DTYPE_I16: return py::dtype("int16");
-    case EAVE_DTYPE_U16: return py::dtype("uint16");
-    case EAVE_DTYPE_I32: return py::dtype("int32");
-    case EAVE_DTYPE_U32: return py::dtype("uint32");
-    case EAVE_DTYPE_I64: return py::dtype("int64");
-    case EAVE_DTYPE_U64: return py::dtype("uint64");
-    case EAVE_DTYPE_BOOL: return py::dtype("bool");
-    default: throw InternalError("an output of unknown element type");
-  }
+  if (t == EAVE_DTYPE_BF16) return py::dtype("uint16");
+  for (const DTypePair& p : kDTypes)
+    if (p.eave == t) return py::dtype(p.numpy);
+  throw InternalError("an output of unknown element type");
 }
 
-// The eave dtype of a numpy array; UNDEFINED when eave has none (complex, object, strings).
+// UNDEFINED when eave has no such type (complex, object, strings).
 eave_dtype eave_dtype_of(const py::array& a) {
-  char kind = a.dtype().kind();
-  auto size = a.itemsize();
-  switch (kind) {
-    case 'f': return size == 4 ? EAVE_DTYPE_F32 : size == 2 ? EAVE_DTYPE_F16
-                   : size == 8 ? EAVE_DTYPE_F64 : EAVE_DTYPE_UNDEFINED;
-    case 'i': return size == 1 ? EAVE_DTYPE_I8 : size == 2 ? EAVE_DTYPE_I16
-                   : size == 4 ? EAVE_DTYPE_I32 : size == 8 ? EAVE_DTYPE_I64 : EAVE_DTYPE_UNDEFINED;
-    case 'u': return size == 1 ? EAVE_DTYPE_U8 : size == 2 ? EAVE_DTYPE_U16
-                   : size == 4 ? EAVE_DTYPE_U32 : size == 8 ? EAVE_DTYPE_U64 : EAVE_DTYPE_UNDEFINED;
-    case 'b': return EAVE_DTYPE_BOOL;
-    default: return EAVE_DTYPE_UNDEFINED;
-  }
+  for (const DTypePair& p : kDTypes)
+    if (p.kind == a.dtype().kind() && p.size == a.itemsize()) return p.eave;
+  return EAVE_DTYPE_UNDEFINED;
 }
 
 // A loaded artifact: eave_model, immutable and shared by every session made from it.
@@ -117,12 +112,15 @@ class NativeModel {
       check(inputs ? eave_model_get_input(model_, i, &ti) : eave_model_get_output(model_, i, &ti));
       py::list dims;
       for (int32_t d = 0; d < ti.rank; ++d) {
-        if (ti.dims[d] >= 0) dims.append(ti.dims[d]);
-        else if (ti.dim_symbols && ti.dim_symbols[d]) dims.append(py::str(ti.dim_symbols[d]));
-        else dims.append(py::none());
+        if (ti.dims[d] >= 0)
+          dims.append(ti.dims[d]);
+        else if (ti.dim_symbols && ti.dim_symbols[d])
+          dims.append(py::str(ti.dim_symbols[d]));
+        else
+          dims.append(py::none());
       }
-      out.append(py::make_tuple(ti.name, numpy_dtype(ti.dtype), dims,
-                                py::str(eave_dtype_name(ti.dtype))));
+      out.append(
+          py::make_tuple(ti.name, numpy_dtype(ti.dtype), dims, py::str(eave_dtype_name(ti.dtype))));
     }
     return out;
   }
@@ -168,7 +166,8 @@ class NativeSession {
         auto t0 = std::chrono::steady_clock::now();
         check(eave_session_run(session_));
         ms.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
       }
     }
     eave::BenchFigures f = eave::bench_figures(ms, model_->arena_bytes());
@@ -207,8 +206,7 @@ class NativeSession {
       eave_dtype dt = eave_dtype_of(a);
       if (dt == EAVE_DTYPE_UNDEFINED)
         throw UserError("input '" + name + "': numpy dtype " +
-                        py::cast<std::string>(py::str(a.dtype())) +
-                        " has no eave element type");
+                        py::cast<std::string>(py::str(a.dtype())) + " has no eave element type");
       std::vector<int64_t> dims(a.shape(), a.shape() + a.ndim());
       eave_tensor t{dt, int32_t(a.ndim()), dims.data(), const_cast<void*>(a.data()),
                     size_t(a.nbytes())};
@@ -226,8 +224,8 @@ class NativeSession {
         names += std::string(names.empty() ? "'" : ", '") + ti.name + "'";
       }
       check(eave_model_get_input(m, int32_t(i), &ti));
-      throw UserError(std::string("missing input '") + ti.name + "' (the model's inputs: " +
-                      names + ")");
+      throw UserError(std::string("missing input '") + ti.name + "' (the model's inputs: " + names +
+                      ")");
     }
   }
 

@@ -55,6 +55,28 @@ def make_two_outputs():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def make_gemm_batchnorm(swish=True):
+    """x f32 [3, 4] -> Gemm -> BatchNormalization (folded into the Gemm by the graph passes) ->
+    y, or -> x * sigmoid(x) -> y when `swish`."""
+    rng = np.random.default_rng(0)
+
+    def const(name, *shape):
+        return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+
+    nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["g"], name="gemm", transB=1),
+             helper.make_node("BatchNormalization", ["g", "s", "bb", "m", "v"],
+                              ["bn" if swish else "y"], name="bn")]
+    if swish:
+        nodes += [helper.make_node("Sigmoid", ["bn"], ["sg"], name="sig"),
+                  helper.make_node("Mul", ["bn", "sg"], ["y"], name="swish")]
+    var = numpy_helper.from_array(rng.uniform(0.5, 2, 6).astype(np.float32), "v")
+    graph = helper.make_graph(
+        nodes, "gemm_bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 6])],
+        [const("w", 6, 4), const("b", 6), const("s", 6), const("bb", 6), const("m", 6), var])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def make_unknown_op():
     graph = helper.make_graph(
         [helper.make_node("FrobnicateTensor", ["x"], ["y"], name="weird")], "unknown",
@@ -69,7 +91,9 @@ def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     out = {}
     for name, model in [("mlp", make_mlp()), ("mlp_batch", make_mlp("batch")),
-                        ("two_outputs", make_two_outputs()), ("unknown_op", make_unknown_op())]:
+                        ("two_outputs", make_two_outputs()), ("unknown_op", make_unknown_op()),
+                        ("gemm_bn_swish", make_gemm_batchnorm()),
+                        ("gemm_bn", make_gemm_batchnorm(swish=False))]:
         path = d / f"{name}.onnx"
         onnx.save(model, str(path))
         out[name] = str(path)

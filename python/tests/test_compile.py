@@ -114,3 +114,10 @@ def test_in_memory_model_proto_with_names_kept():
     m = eave.compile(proto)
     y = m(X[:1])
     np.testing.assert_allclose(y, mlp_expected(X[:1]), rtol=1e-5, atol=1e-5)
+
+
+def test_outputs_keep_their_names_through_the_graph_passes(models):
+    """BatchNorm folded into the Gemm that feeds the model's output: the output is still 'y'."""
+    m = eave.compile(models["gemm_bn"])
+    assert [o.name for o in m.outputs] == ["y"]
+    assert m.run({"x": np.ones((3, 4), np.float32)})["y"].shape == (3, 6)

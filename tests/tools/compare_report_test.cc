@@ -14,7 +14,15 @@ CompareReport sample() {
   CompareRow good{"h", "fc1", "MatMul+Add+Relu", "f32", {2, 16}, true, true, {}, ""};
   good.agreement.max_abs = 1e-7;
   good.agreement.snr_db = 140;
-  CompareRow made{"ln_out", "LayerNorm_0", "LayerNormalization", "f32", {2, 16}, false, true, {}, "no reference value (made by a graph pass)"};
+  CompareRow made{"ln_out",
+                  "LayerNorm_0",
+                  "LayerNormalization",
+                  "f32",
+                  {2, 16},
+                  false,
+                  true,
+                  {},
+                  "no reference value (made by a graph pass)"};
   CompareRow bad{"y", "fc2", "Gemm", "f32", {2, 4}, true, false, {}, ""};
   bad.agreement.max_abs = 0.5;
   bad.agreement.cosine = 0.9;
