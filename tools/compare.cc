@@ -229,15 +229,7 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
   CompiledModel compiled = compile_model(*model, co);
   auto runtime = RuntimeModel::load_memory(compiled.artifact);
   auto inputs = random_inputs(runtime->inputs(), opts.dims, opts.seed);
-  for (const auto& [name, t] : opts.inputs) {
-    bool found = false;
-    std::string names;
-    for (auto& [n, slot] : inputs) {
-      names += (names.empty() ? "'" : ", '") + n + "'";
-      if (n == name) slot = t, found = true;
-    }
-    EAVE_CHECK(found, "input '", name, "' is not an input of the model (its inputs: ", names, ")");
-  }
+  replace_inputs(inputs, opts.inputs);
   RuntimeSession session(runtime, opts.threads);
   std::vector<Tensor> outs = session.run(inputs);
   auto infos = runtime->outputs();

@@ -35,19 +35,27 @@ std::vector<std::pair<std::string, Tensor>> random_inputs(
   return out;
 }
 
-void apply_input_files(std::vector<std::pair<std::string, Tensor>>& inputs,
-                       const std::vector<std::string>& specs) {
-  for (const auto& s : specs) {
-    auto [name, file] = split_assignment(s, "--input");
+void replace_inputs(std::vector<std::pair<std::string, Tensor>>& inputs,
+                    const std::vector<std::pair<std::string, Tensor>>& given) {
+  for (const auto& [name, t] : given) {
     bool found = false;
     std::string names;
-    for (auto& [n, t] : inputs) {
+    for (auto& [n, slot] : inputs) {
       names += (names.empty() ? "'" : ", '") + n + "'";
-      if (n == name) t = read_npy(file), found = true;
+      if (n == name) slot = t, found = true;
     }
-    EAVE_CHECK(found, "--input names '", name, "', which is not an input (its inputs: ", names,
-               ")");
+    EAVE_CHECK(found, "the model has no input '", name, "' (its inputs: ", names, ")");
   }
+}
+
+void apply_input_files(std::vector<std::pair<std::string, Tensor>>& inputs,
+                       const std::vector<std::string>& specs) {
+  std::vector<std::pair<std::string, Tensor>> given;
+  for (const auto& s : specs) {
+    auto [name, file] = split_assignment(s, "--input");
+    given.emplace_back(name, read_npy(file));
+  }
+  replace_inputs(inputs, given);
 }
 
 std::map<std::string, int64_t> parse_dim_values(const std::vector<std::string>& specs) {

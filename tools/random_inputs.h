@@ -20,8 +20,11 @@ std::vector<std::pair<std::string, Tensor>> random_inputs(
     const std::vector<RuntimeModel::IoInfo>& infos, const std::map<std::string, int64_t>& dims,
     uint32_t seed);
 
-// Replaces inputs with files given as repeated NAME=FILE.npy flags (--input); an Error names
-// a NAME that is not an input.
+// Replaces inputs by name with `given` ones; an Error (the runtime's words) names one that is
+// not an input.
+void replace_inputs(std::vector<std::pair<std::string, Tensor>>& inputs,
+                    const std::vector<std::pair<std::string, Tensor>>& given);
+// The same with files given as repeated NAME=FILE.npy flags (--input).
 void apply_input_files(std::vector<std::pair<std::string, Tensor>>& inputs,
                        const std::vector<std::string>& specs);
 

@@ -133,5 +133,5 @@ def test_run_bench_inspect_end_to_end(mlp_artifact, tmp_path):
     assert code == 0 and "median" in out, err
     code, out, err = run_eave("inspect", mlp_artifact)
     assert code == 0 and "fc1" in out, err
-    assert "--input names 'q', which is not an input" in cli_error(
+    assert "the model has no input 'q' (its inputs: 'x')" == cli_error(
         "bench", mlp_artifact, "--input", f"q={tmp_path / 'x.npy'}")
