@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +117,8 @@ NamedTensors onnxruntime_values(std::string_view bytes, const std::string& base_
   std::vector<std::string> argv = {node && *node ? node : "node",
                                    script && *script ? script : EAVE_SOURCE_DIR "/tools/ort_run.js",
                                    model_path};
+  EAVE_CHECK(fs::exists(argv[1]), "ONNX Runtime's runner ", argv[1],
+             " is missing (set EAVE_ORT_RUN to tools/ort_run.js of an eave checkout)");
   for (const auto& [n, t] : inputs) {
     std::string file = (dir.path() / ("in_" + file_name(n))).string();
     write_npy(file, t);
@@ -127,6 +130,7 @@ NamedTensors onnxruntime_values(std::string_view bytes, const std::string& base_
   argv.push_back((dir.path() / "out").string());
   std::string log;
   int status = run_process(argv, log);
+  while (!log.empty() && std::isspace(static_cast<unsigned char>(log.back()))) log.pop_back();
   if (status == 127 || status == 3)
     fail("ONNX Runtime is not available (", argv[0], " ", argv[1],
          "): run scripts/fetch-models, or compare --against reference. ", log);
@@ -276,9 +280,9 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
       judge(row, g, w->second);
     } else if (o != optimized.end()) {
       judge(row, g, o->second);
-      row.note = w == want.end() ? "made by a graph pass: against the optimized graph's reference"
-                                 : "rewritten by a graph pass: against the optimized graph's "
-                                   "reference";
+      std::string why = w == want.end() ? "made by a graph pass" : "rewritten by a graph pass";
+      row.note = why + ": against the optimized graph's reference" +
+                 (row.note.empty() ? "" : "; " + row.note);
     } else {
       row.note = "no reference value";
     }
@@ -299,7 +303,7 @@ CompareReport compare_model(std::string_view onnx_bytes, const std::string& base
   // Model outputs no computing step produced (a view, a copy of an input).
   for (const Value* v : graph_outputs) {
     const Node* p = v->producer();
-    add_row(v, p ? label(p) : "(input)", p ? p->op_type() : "");
+    add_row(v, p ? label(p) : v->is_constant() ? "(constant)" : "(input)", p ? p->op_type() : "");
   }
   for (size_t i = 0; i < report.rows.size(); ++i)
     if (!report.rows[i].within) {

@@ -3,11 +3,12 @@ reference interpreter (and ONNX Runtime when it is installed)."""
 import json
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import run_eave
+from conftest import EAVE, run_eave
 
 import eave
 
@@ -75,6 +76,17 @@ def test_compare_errors(models):
         eave.compare(models["mlp"], {"q": np.ones((2, 8), np.float32)})
     code, out, err = run_eave("compare", models["mlp"], "--against", "tvm")
     assert code == 1 and err == f"error: {e.value}\n"
+
+
+def test_missing_onnxruntime_is_a_user_error(models, tmp_path):
+    env = dict(os.environ, EAVE_CACHE=str(tmp_path))  # an empty cache: no onnxruntime-node
+    p = subprocess.run([EAVE, "compare", models["mlp"], "--against", "onnxruntime"],
+                       capture_output=True, text=True, env=env)
+    if "ONNX Runtime" not in p.stderr and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith("error: ONNX Runtime is not available"), p.stderr
+    assert "scripts/fetch-models" in p.stderr
 
 
 @pytest.mark.skipif(not ort_available(), reason="ONNX Runtime is not installed "
