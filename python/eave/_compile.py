@@ -121,7 +121,9 @@ def _prepare(model, *, target, cpu, precision, input_shapes, dim_bounds, dynamic
 
 def compile(model, *, threads, **options):
     source, base_dir, flags, dynamic = _prepare(model, **options)
-    return load_bytes(_compiler.compile(source, base_dir, flags, dynamic), threads=threads)
+    # A model for another target can still be saved: it loads for inspection only.
+    return load_bytes(_compiler.compile(source, base_dir, flags, dynamic), threads=threads,
+                      foreign_ok=True)
 
 
 class CompareReport:

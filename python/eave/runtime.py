@@ -44,7 +44,7 @@ class Model:
         self._native = native
         self._threads = threads
         self._path = path  # None when loaded from bytes (the native model holds them)
-        self._session = _runtime.NativeSession(native, threads)
+        self._session = None if native.foreign else _runtime.NativeSession(native, threads)
         self.inputs = [TensorInfo(n, d, tuple(s)) for n, d, s, _ in native.inputs()]
         self.outputs = [TensorInfo(n, d, tuple(s)) for n, d, s, _ in native.outputs()]
 
@@ -52,6 +52,22 @@ class Model:
     def threads(self):
         """Threads that run kernel tiles in calls (0: one per CPU)."""
         return self._threads
+
+    @property
+    def target(self):
+        """The target triple the model was compiled for ("x86_64-unknown-linux-gnu")."""
+        return self._native.target
+
+    @property
+    def runnable(self):
+        """False for a model compiled for another architecture or CPU: it can be saved (and
+        inspected), and runs where its target does."""
+        return not self._native.foreign
+
+    def _check_runnable(self):
+        if self._native.foreign:
+            raise Error(f"this model was compiled for {self.target} and cannot run here "
+                        f"({self._native.foreign}); save it with .save() and run it on its target")
 
     @property
     def arena_bytes(self):
@@ -95,11 +111,13 @@ class Model:
 
     def run(self, inputs):
         """Runs on a dict of inputs; returns a dict of outputs by name (numpy arrays)."""
+        self._check_runnable()
         arrays, _ = self._named_inputs((), dict(inputs))
         outs = self._session.run(arrays)
         return {info.name: y for info, y in zip(self.outputs, outs)}
 
     def __call__(self, *args, **kwargs):
+        self._check_runnable()
         arrays, torch_in = self._named_inputs(args, kwargs)
         outs = self._session.run(arrays)
         if torch_in:
@@ -129,6 +147,7 @@ class Model:
         """Times the model as `eave bench` does and returns the same figures: median_ms,
         p90_ms, min_ms, peak_rss_mb (this process), arena_bytes, plus threads and runs.
         Inputs default to seeded random ones (dynamic dims from `dims`, default 1)."""
+        self._check_runnable()
         threads = self._threads if threads is None else threads
         if inputs is None:
             arrays = self.random_inputs(dims)
@@ -161,6 +180,7 @@ def load(path, threads=1):
     return Model(_runtime.NativeModel.load_file(path), threads, path=path)
 
 
-def load_bytes(data, threads=1):
-    """Loads an artifact from bytes (copied)."""
-    return Model(_runtime.NativeModel.load_bytes(bytes(data)), threads)
+def load_bytes(data, threads=1, foreign_ok=False):
+    """Loads an artifact from bytes (copied). With `foreign_ok`, an artifact for another
+    architecture or CPU loads too, for saving and inspection (Model.runnable is False)."""
+    return Model(_runtime.NativeModel.load_bytes(bytes(data), foreign_ok), threads)

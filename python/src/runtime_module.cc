@@ -82,14 +82,22 @@ class NativeModel {
     return m;
   }
   // One 64-byte aligned copy of the bytes, which the model borrows (and to_bytes() returns).
-  static std::shared_ptr<NativeModel> load_bytes(const py::bytes& data) {
+  // `foreign_ok`: an artifact for another architecture or CPU (eave.compile(target=...)) loads
+  // for inspection and saving; foreign() then says why it cannot run here.
+  static std::shared_ptr<NativeModel> load_bytes(const py::bytes& data, bool foreign_ok) {
     auto m = std::make_shared<NativeModel>();
     std::string_view b = data;
     m->size_ = b.size();
     m->copy_ = static_cast<uint8_t*>(std::aligned_alloc(64, (b.size() + 64) / 64 * 64));
     if (!m->copy_) throw std::bad_alloc();
     std::memcpy(m->copy_, b.data(), b.size());
-    check(eave_model_load_memory(m->copy_, m->size_, nullptr, &m->model_));
+    eave_status st = eave_model_load_memory(m->copy_, m->size_, nullptr, &m->model_);
+    if (st && foreign_ok && eave_status_get_code(st) == EAVE_STATUS_UNSUPPORTED) {
+      m->foreign_ = eave_status_get_message(st);
+      eave_status_release(st);
+      st = eave_model_inspect(m->copy_, m->size_, &m->model_);
+    }
+    check(st);
     return m;
   }
   ~NativeModel() {
@@ -125,11 +133,16 @@ class NativeModel {
     return out;
   }
   uint64_t arena_bytes() const { return model_->programs[0].arena_size; }
+  // The target triple the artifact was compiled for.
+  std::string target() const { return eave_model_string(model_, model_->target.triple); }
+  // Why this machine cannot run the model ("" when it can).
+  const std::string& foreign() const { return foreign_; }
 
  private:
   eave_model* model_ = nullptr;
   uint8_t* copy_ = nullptr;  // load_bytes: the bytes the model uses in place
   size_t size_ = 0;
+  std::string foreign_;
 };
 
 // A session: the memory and threads for running a model. Calls from several Python threads are
@@ -277,7 +290,10 @@ PYBIND11_MODULE(_runtime, m) {
 
   py::class_<NativeModel, std::shared_ptr<NativeModel>>(m, "NativeModel")
       .def_static("load_file", &NativeModel::load_file, py::arg("path"))
-      .def_static("load_bytes", &NativeModel::load_bytes, py::arg("data"))
+      .def_static("load_bytes", &NativeModel::load_bytes, py::arg("data"),
+                  py::arg("foreign_ok") = false)
+      .def_property_readonly("target", &NativeModel::target)
+      .def_property_readonly("foreign", &NativeModel::foreign)
       .def("to_bytes", &NativeModel::to_bytes)
       .def("inputs", [](const NativeModel& self) { return self.signature(true); })
       .def("outputs", [](const NativeModel& self) { return self.signature(false); })

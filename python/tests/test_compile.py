@@ -121,3 +121,14 @@ def test_outputs_keep_their_names_through_the_graph_passes(models):
     m = eave.compile(models["gemm_bn"])
     assert [o.name for o in m.outputs] == ["y"]
     assert m.run({"x": np.ones((3, 4), np.float32)})["y"].shape == (3, 6)
+
+
+def test_a_model_for_another_target_saves_but_does_not_run(models, tmp_path):
+    m = eave.compile(models["mlp"], target="aarch64", cpu="neoverse-n1")
+    assert m.target.startswith("aarch64") and not m.runnable
+    assert [i.name for i in m.inputs] == ["x"]
+    with pytest.raises(eave.Error, match="compiled for aarch64.*cannot run here"):
+        m(X)
+    m.save(tmp_path / "arm.eave")
+    code, out, err = run_eave("inspect", tmp_path / "arm.eave")
+    assert code == 0 and "aarch64" in out, err
