@@ -454,7 +454,8 @@ std::vector<uint8_t> ArtifactWriter::step_info_section() const {
     e.step = si.step;
     e.first_node = uint32_t(nodes.size());
     e.node_count = uint32_t(si.nodes.size());
-    for (const StepNode& n : si.nodes) nodes.push_back({strings.add(n.name), strings.add(n.op_type)});
+    for (const StepNode& n : si.nodes)
+      nodes.push_back({strings.add(n.name), strings.add(n.op_type)});
     if (si.flops) {
       const std::vector<uint8_t>& c = si.flops->code();
       EAVE_ASSERT(!eave_expr_check(c.data(), c.size(), uint32_t(symbols_.size()), 0, nullptr));

@@ -37,7 +37,8 @@ void usage(FILE* f) {
                "  eave compare model.onnx --against onnxruntime\n"
                "  eave profile model.eave --trace model.trace.json\n"
                "\nRun 'eave <command> --help' for a command's options and examples.\n"
-               "Exit codes: 0 ok, 1 user error (the message says what to fix), 2 internal error.\n");
+               "Exit codes: 0 ok, 1 user error (the message says what to fix), 2 internal "
+               "error.\n");
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ def export(module, *, example_inputs, input_shapes, dynamic_dims, input_names, o
             try:
                 torch.onnx.export(module, args, f, input_names=input_names,
                                   output_names=output_names,
-                                  dynamic_axes={k: dict(v) for k, v in (dynamic_dims or {}).items()},
+                                  dynamic_axes={k: dict(v)
+                                                for k, v in (dynamic_dims or {}).items()},
                                   opset_version=opset, do_constant_folding=True)
             except Exception as e:  # torch.onnx raises many kinds; all end up here
                 message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

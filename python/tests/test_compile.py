@@ -97,7 +97,8 @@ def test_model_errors_are_the_cli_errors(models, tmp_path):
     assert str(e.value) == cli_error("compile", garbage, "-o", tmp_path / "g.eave")
     with pytest.raises(eave.Error) as e:
         eave.compile(str(tmp_path / "missing.onnx"))
-    assert str(e.value) == cli_error("compile", tmp_path / "missing.onnx", "-o", tmp_path / "x.eave")
+    missing = tmp_path / "missing.onnx"
+    assert str(e.value) == cli_error("compile", missing, "-o", tmp_path / "x.eave")
     with pytest.raises(TypeError, match="takes a path to an ONNX file"):
         eave.compile(42)
 

@@ -1,8 +1,9 @@
 // Operation counts per node (compiler/op_flops.h): 2 per multiply-add, 1 per elementwise
 // result, 0 for data movement, as symbolic expressions where shapes are.
+#include "compiler/op_flops.h"
+
 #include <gtest/gtest.h>
 
-#include "compiler/op_flops.h"
 #include "tests/test_util.h"
 
 namespace eave {

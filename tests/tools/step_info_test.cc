@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "codegen/artifact_writer.h"
-#include "runtime/src/session.h"
 #include "ir/tensor.h"
+#include "runtime/src/session.h"
 #include "tools/runtime_session.h"
 
 namespace eave {
