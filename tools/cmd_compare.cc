@@ -33,9 +33,7 @@ int cmd_compare(int argc, char** argv) {
              "NAME=FILE");
   p.option("--against", &against, "reference (default) or onnxruntime", "PEER");
   p.option("--granularity", &granularity,
-           "dispatch (default: the code that normally runs, fused kernels whole) or node (every "
-           "node, fusion off)",
-           "G");
+           "dispatch (default; a fused kernel is one row) or node (every node; fusion off)", "G");
   p.option("--json", &json, "also write the rows as JSON", "FILE");
   p.repeated("--dim", &dim_values, "a dynamic dim's size for random inputs: batch=8 (default 1)",
              "NAME=N");
