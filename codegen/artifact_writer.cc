@@ -435,6 +435,50 @@ void ArtifactWriter::plan(std::vector<Symbol>& symbols, std::vector<Value>& valu
   }
 }
 
+void ArtifactWriter::set_step_info(ProgramId program, StepId step, std::vector<StepNode> nodes,
+                                   std::optional<Expr> flops) {
+  EAVE_ASSERT(program < programs_.size() && step < programs_[program].steps_.size());
+  step_info_.push_back({program, step, std::move(nodes), std::move(flops)});
+}
+
+// The STEP_INFO section (artifact_format.h), empty when no step has information.
+std::vector<uint8_t> ArtifactWriter::step_info_section() const {
+  if (step_info_.empty()) return {};
+  StringTable strings;
+  std::vector<eave_step_info> entries;
+  std::vector<eave_step_node> nodes;
+  std::vector<uint8_t> code;
+  for (const StepInfo& si : step_info_) {
+    eave_step_info e{};
+    e.program = si.program;
+    e.step = si.step;
+    e.first_node = uint32_t(nodes.size());
+    e.node_count = uint32_t(si.nodes.size());
+    for (const StepNode& n : si.nodes)
+      nodes.push_back({strings.add(n.name), strings.add(n.op_type)});
+    if (si.flops) {
+      const std::vector<uint8_t>& c = si.flops->code();
+      EAVE_ASSERT(!eave_expr_check(c.data(), c.size(), uint32_t(symbols_.size()), 0, nullptr));
+      e.flops = uint32_t(code.size());
+      e.flops_size = uint32_t(c.size());
+      code.insert(code.end(), c.begin(), c.end());
+    }
+    entries.push_back(e);
+  }
+  Bytes out;
+  eave_step_info_section head{uint32_t(entries.size()), uint32_t(nodes.size()),
+                              uint32_t(code.size()), uint32_t(strings.blob().size())};
+  out.append(&head, sizeof head);
+  out.append_all(entries);
+  out.align(8);
+  out.append_all(nodes);
+  out.align(8);
+  out.append_all(code);
+  out.align(8);
+  out.append_all(strings.blob());
+  return std::move(out.data());
+}
+
 // The serialized PROGRAM tables.
 struct ArtifactWriter::Layout {
   std::vector<eave_symbol> symbols;
@@ -560,6 +604,7 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
     uint32_t kind;
     const uint8_t* data;
     size_t size;
+    uint32_t flags = 0;
   };
   std::vector<Section> sections = {
       {EAVE_SECTION_STRINGS, reinterpret_cast<const uint8_t*>(strings.blob().data()),
@@ -568,6 +613,10 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
       {EAVE_SECTION_PROGRAM, prog.data().data(), prog.size()},
   };
   if (!code_.empty()) sections.push_back({EAVE_SECTION_CODE, code_.data(), code_.size()});
+  std::vector<uint8_t> step_info = step_info_section();
+  if (!step_info.empty())
+    sections.push_back({EAVE_SECTION_STEP_INFO, step_info.data(), step_info.size(),
+                        EAVE_SECTION_FLAG_OPTIONAL});
   if (!weights_.empty())
     sections.push_back({EAVE_SECTION_WEIGHTS, weights_.data(), weights_.size()});
 
@@ -583,7 +632,7 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
   file.append_all(entries);
   for (size_t i = 0; i < sections.size(); ++i) {
     file.align(sections[i].kind == EAVE_SECTION_WEIGHTS ? EAVE_WEIGHTS_ALIGNMENT : 8);
-    entries[i] = {sections[i].kind, 0, file.size(), sections[i].size,
+    entries[i] = {sections[i].kind, sections[i].flags, file.size(), sections[i].size,
                   eave_artifact_hash(sections[i].data, sections[i].size)};
     file.append(sections[i].data, sections[i].size);
   }

@@ -196,6 +196,16 @@ class ArtifactWriter {
   ProgramBuilder& add_program(const std::string& name);
   ProgramBuilder& program(ProgramId id);
 
+  // Where step `step` of `program` came from, for tools (`eave profile`): the model nodes it
+  // runs and its floating-point operations per run (an expression over the symbols, without
+  // LOAD; nullopt when unknown). Written as the optional STEP_INFO section, which the runtime
+  // skips.
+  struct StepNode {
+    std::string name, op_type;
+  };
+  void set_step_info(ProgramId program, StepId step, std::vector<StepNode> nodes,
+                     std::optional<Expr> flops);
+
   // The artifact, checked. Throws eave::Error naming the symbol, value or step at fault.
   std::vector<uint8_t> bytes() const;
   void write_file(const std::string& path) const;
@@ -232,6 +242,13 @@ class ArtifactWriter {
     int32_t first_step = -1, last_step = -1;
   };
   struct Layout;  // the serialized tables, built by bytes()
+  struct StepInfo {
+    ProgramId program;
+    StepId step;
+    std::vector<StepNode> nodes;
+    std::optional<Expr> flops;
+  };
+  std::vector<uint8_t> step_info_section() const;
 
   void check_dims(const std::string& what, const std::vector<Dim>& dims) const;
   std::vector<int64_t> nominal_symbols(std::vector<Symbol>& symbols) const;
@@ -244,6 +261,7 @@ class ArtifactWriter {
   std::vector<Value> values_;
   std::vector<uint8_t> weights_;
   std::deque<ProgramBuilder> programs_;
+  std::vector<StepInfo> step_info_;
 };
 
 }  // namespace eave::artifact

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "codegen/builtin_attrs.h"
+#include "compiler/op_flops.h"
 #include "support/error.h"
 
 namespace eave {
@@ -72,12 +73,43 @@ class Emitter {
       if (in_place) ids_[v] = slot;
       else copies_.push_back({v, slot});
     }
-    for (const Dispatch& d : dispatches) emit(d);
+    for (size_t i = 0; i < dispatches.size(); ++i) {
+      emit(dispatches[i]);
+      if (opts_.on_dispatch) opts_.on_dispatch(i + 1);
+    }
     for (const auto& [v, slot] : copies_)
-      p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot});
+      annotate(p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot}),
+               {});
+    if (opts_.expose_dispatch_outputs) expose_dispatch_outputs(g, dispatches);
   }
 
  private:
+  // ---- for tools
+
+  // Records which nodes a step runs and how many operations that is (eave profile).
+  void annotate(artifact::StepId step, const std::vector<const Node*>& nodes) {
+    if (!opts_.step_info) return;
+    std::vector<ArtifactWriter::StepNode> names;
+    std::optional<Dim> flops = Dim(0);
+    for (const Node* n : nodes) {
+      names.push_back({n->name(), n->op_type()});
+      std::optional<Dim> f = node_flops(*n);
+      flops = flops && f ? std::optional<Dim>(*flops + *f) : std::nullopt;
+    }
+    std::optional<Expr> code = flops ? expr_of(*flops) : std::nullopt;
+    w_.set_step_info(p_.id(), step, std::move(names), std::move(code));
+  }
+
+  // The values dispatches compute (not views), after the model's outputs, for `eave compare`.
+  void expose_dispatch_outputs(const Graph& g, const std::vector<Dispatch>& dispatches) {
+    std::unordered_set<const Value*> listed(g.outputs().begin(), g.outputs().end());
+    for (const Dispatch& d : dispatches) {
+      if (d.kind == DispatchKind::Alias) continue;
+      for (const Value* v : d.outputs)
+        if (v && ids_.count(v) && listed.insert(v).second) p_.add_output_value(ids_.at(v));
+    }
+  }
+
   // ---- symbols
 
   void define_input_symbols(const Value* v) {
@@ -258,7 +290,8 @@ class Emitter {
       if (produced) outs.push_back(output_of(v));
       else ins.push_back(value_of(v));
     }
-    p_.add_kernel(d.name, plan.index, dim_of(plan.tiles), ins, outs);
+    annotate(p_.add_kernel(d.name, plan.index, dim_of(plan.tiles), ins, outs),
+             {d.nodes.begin(), d.nodes.end()});
   }
 
   // Every node of the dispatch as its own builtin step.
@@ -270,7 +303,8 @@ class Emitter {
       for (const Value* v : n->inputs()) ins.push_back(v ? value_of(v) : ProgramBuilder::kAbsent);
       for (const Value* v : n->outputs()) outs.push_back(v ? output_of(v) : ProgramBuilder::kAbsent);
       std::vector<uint8_t> params = encode_builtin_attrs(*n);
-      p_.add_builtin(n->name().empty() ? n->op_type() : n->name(), *b, ins, outs, params);
+      annotate(p_.add_builtin(n->name().empty() ? n->op_type() : n->name(), *b, ins, outs, params),
+               {n});
     }
   }
 

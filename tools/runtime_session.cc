@@ -63,26 +63,48 @@ std::vector<RuntimeModel::IoInfo> infos(eave_model* m, bool inputs) {
 std::vector<RuntimeModel::IoInfo> RuntimeModel::inputs() const { return infos(model_, true); }
 std::vector<RuntimeModel::IoInfo> RuntimeModel::outputs() const { return infos(model_, false); }
 
-RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model, int threads)
-    : model_(std::move(model)) {
+namespace {
+
+eave_session_options with_threads(int threads) {
   eave_session_options o;
   eave_session_options_initialize(&o);
   o.threads = threads;
-  check_status(eave_session_create(model_->get(), &o, &session_));
+  return o;
+}
+
+}  // namespace
+
+RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model, int threads)
+    : RuntimeSession(std::move(model), with_threads(threads)) {}
+
+RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model,
+                               const eave_session_options& options)
+    : model_(std::move(model)) {
+  check_status(eave_session_create(model_->get(), &options, &session_));
 }
 
 RuntimeSession::~RuntimeSession() { eave_session_release(session_); }
 
 void RuntimeSession::bind(const std::vector<std::pair<std::string, Tensor>>& inputs) {
   bound_.clear();
+  std::vector<bool> given(size_t(eave_model_input_count(model_->get())), false);
   for (const auto& [name, t0] : inputs) {
     int32_t index;
     check_status(eave_model_find_input(model_->get(), name.c_str(), &index));
+    given[size_t(index)] = true;
     Tensor t = t0;
     eave_tensor et{to_eave_dtype(t.dtype()), int32_t(t.rank()), t.dims().data(),
                    const_cast<void*>(t.raw()), t.nbytes()};
     check_status(eave_session_bind_input(session_, index, &et));
     bound_.push_back(std::move(t));
+  }
+  // The same words as the Python API (python/src/runtime_module.cc).
+  auto infos = model_->inputs();
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i]) continue;
+    std::string names;
+    for (const auto& io : infos) names += (names.empty() ? "'" : ", '") + io.name + "'";
+    fail("missing input '", infos[i].name, "' (the model's inputs: ", names, ")");
   }
 }
 

@@ -53,6 +53,7 @@ typedef enum eave_section_kind {
   EAVE_SECTION_PROGRAM = 3, /* eave_program_section */
   EAVE_SECTION_CODE = 4,    /* ELF64 shared object with `eave_kernels` (absent for static) */
   EAVE_SECTION_WEIGHTS = 5, /* raw weight bytes, EAVE_WEIGHTS_ALIGNMENT-aligned offset */
+  EAVE_SECTION_STEP_INFO = 6, /* optional, for tools only: eave_step_info_section */
 } eave_section_kind;
 
 /* A section of an unknown kind is skipped if it has this flag, an error otherwise. */
@@ -264,6 +265,33 @@ typedef struct eave_program {
   uint64_t arena_size; /* bytes the compiler's plan needs for nominal shapes */
 } eave_program;
 
+/* ---- STEP_INFO (optional): where each step came from, for `eave profile` ---------------- *
+ * Written flagged EAVE_SECTION_FLAG_OPTIONAL; the runtime never reads it (tools do, through
+ * tools/step_info.h). Layout, each part 8-aligned from the section start:
+ *   eave_step_info_section, then entry_count eave_step_info, then node_count eave_step_node,
+ *   then code_size bytes of expression bytecode (the PROGRAM section's eave_expr_op code, over
+ *   the same symbols, without LOAD), then strings_size bytes of NUL-terminated strings. */
+typedef struct eave_step_info_section {
+  uint32_t entry_count;
+  uint32_t node_count;
+  uint32_t code_size;
+  uint32_t strings_size;
+} eave_step_info_section;
+
+typedef struct eave_step_info {
+  uint32_t program;    /* the step: program index and step index inside it */
+  uint32_t step;
+  uint32_t first_node; /* the model nodes it runs: eave_step_node entries */
+  uint32_t node_count;
+  uint32_t flops;      /* floating-point operations per run: code offset; */
+  uint32_t flops_size; /* 0 bytes when unknown */
+} eave_step_info;
+
+typedef struct eave_step_node {
+  uint32_t name;    /* byte offsets into the section's strings */
+  uint32_t op_type;
+} eave_step_node;
+
 /* ---- Layout checks: these sizes are the format ----------------------------------------- */
 
 #if defined(__cplusplus)
@@ -280,6 +308,9 @@ EAVE_STATIC_ASSERT(sizeof(eave_symbol) == 48, "eave_symbol layout");
 EAVE_STATIC_ASSERT(sizeof(eave_value) == 48, "eave_value layout");
 EAVE_STATIC_ASSERT(sizeof(eave_step) == 48, "eave_step layout");
 EAVE_STATIC_ASSERT(sizeof(eave_program) == 40, "eave_program layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_info_section) == 16, "eave_step_info_section layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_info) == 24, "eave_step_info layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_node) == 8, "eave_step_node layout");
 
 #ifdef __cplusplus
 }

@@ -567,6 +567,31 @@ static eave_status run_step(eave_session* S, uint32_t p, const eave_step* step, 
   return eave_make_status(EAVE_STATUS_INTERNAL, "step kind %u", step->kind);
 }
 
+/* run_step with the profiling callback around it (only when one is set). */
+static eave_status run_step_profiled(eave_session* S, uint32_t p, uint32_t k,
+                                     const eave_step* step, int depth) {
+  static const char* const kinds[] = {"step", "kernel", "builtin", "if", "loop", "scan"};
+  const eave_builtin_desc* b =
+      step->kind == EAVE_STEP_BUILTIN ? eave_builtin_find(step->id) : NULL;
+  eave_step_event e = {EAVE_STEP_BEGIN,
+                       (int32_t)p,
+                       (int32_t)k,
+                       depth,
+                       eave_model_string(S->model, step->name),
+                       kinds[step->kind < 6 ? step->kind : 0],
+                       b ? b->name : NULL,
+                       0};
+  S->on_step(S->on_step_user_data, &e);
+  eave_status st = run_step(S, p, step, depth);
+  for (uint32_t i = 0; i < step->input_count + step->output_count; ++i) {
+    int32_t v = operand(S->model, step, i);
+    if (v >= 0 && S->values[v].ready) e.bytes += S->values[v].bytes;
+  }
+  e.phase = EAVE_STEP_END;
+  S->on_step(S->on_step_user_data, &e);
+  return st;
+}
+
 static eave_status run_program(eave_session* S, uint32_t p, int depth) {
   if (depth > MAX_NESTING)
     return EAVE_RUN_ERROR("control flow nested deeper than %d programs", MAX_NESTING);
@@ -581,7 +606,8 @@ static eave_status run_program(eave_session* S, uint32_t p, int depth) {
     for (; !st && cursor < sched.end && m->symbols[m->schedule[cursor]].ready_step == (int32_t)k;
          ++cursor)
       st = eval_expr_symbol(S, m->schedule[cursor]);
-    if (!st) st = run_step(S, p, step, depth);
+    if (!st)
+      st = S->on_step ? run_step_profiled(S, p, k, step, depth) : run_step(S, p, step, depth);
     if (st)
       return eave_status_annotate(st, "program '%s' step %u '%s': ", eave_model_string(m, pr->name),
                                   k, eave_model_string(m, step->name));

@@ -114,6 +114,8 @@ eave_status eave_session_create(eave_model* model, const eave_session_options* o
     a.free(a.self, block);
     return st;
   }
+  s->on_step = options->on_step;
+  s->on_step_user_data = options->on_step_user_data;
   eave_model_retain(model);
   s->model = model;
   *out_session = s;

@@ -71,6 +71,8 @@ struct eave_session {
   eave_bound_input* inputs;
   eave_output_state* outputs;
   int has_results;
+  eave_step_callback on_step; /* profiling hook, NULL when off */
+  void* on_step_user_data;
 };
 
 /* Allocates through the session allocator; a status naming `what` on failure. `*ptr` and

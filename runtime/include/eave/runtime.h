@@ -172,12 +172,39 @@ EAVE_API eave_status eave_model_find_output(const eave_model* model, const char*
 
 typedef struct eave_session eave_session;
 
+/* Profiling: an optional callback around every step a run executes (`eave profile` uses it).
+ * The runtime reads no clock itself; the callback timestamps BEGIN and END as it likes. With
+ * no callback (the default) a run costs one pointer test per step. */
+typedef enum eave_step_phase {
+  EAVE_STEP_BEGIN = 0, /* the step is about to run */
+  EAVE_STEP_END = 1,   /* the step finished and every worker thread is done with it */
+} eave_step_phase;
+
+typedef struct eave_step_event {
+  eave_step_phase phase;
+  int32_t program; /* 0: the model; IF/LOOP bodies are nested programs (higher indices) */
+  int32_t step;    /* index of the step in its program, as `eave inspect` lists them */
+  int32_t depth;   /* nesting: 0 for program 0's steps, 1 inside an IF/LOOP body, ... */
+  const char* name;    /* the model node the step comes from; owned by the model */
+  const char* kind;    /* "kernel", "builtin", "if" or "loop"; static */
+  const char* builtin; /* the builtin's name ("COPY") for builtin steps, else NULL; static */
+  uint64_t bytes;      /* END only: bytes of the step's operands (inputs and outputs) this run */
+} eave_step_event;
+
+/* Called on the thread that called eave_session_run, BEGIN and END for each step in order;
+ * a step that runs a nested program brackets that program's steps. `event` is valid during the
+ * call only. The callback must not call back into the session. */
+typedef void (*eave_step_callback)(void* user_data, const eave_step_event* event);
+
 typedef struct eave_session_options {
   /* Threads that run kernel tiles, the calling thread included. Default 1; 0 means one per
    * online CPU. */
   int32_t threads;
   /* Memory for the arena, heap values and unbound outputs. Must outlive the session. */
   eave_allocator allocator;
+  /* Profiling hook (see eave_step_callback); NULL (default) for none. */
+  eave_step_callback on_step;
+  void* on_step_user_data;
 } eave_session_options;
 
 EAVE_API void eave_session_options_initialize(eave_session_options* options);
