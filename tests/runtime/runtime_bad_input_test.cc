@@ -152,7 +152,7 @@ void build_builtin_model(ArtifactWriter& w) {
   ValueId z = p.add_output("z", EAVE_DTYPE_I64, {Dim::sym(m)});
   p.add_builtin("NonZero", Builtin::NONZERO, {x}, {h});
   w.add_expr_symbol("first", Expr::load(flat, 0) + Expr::sym(m), {}, 0, /*ready_step=*/1);
-  p.add_if("If", c, {flat}, {y}, then_p.id(), else_p.id());
+  p.add_if("If", c, {flat}, {flat}, {y}, then_p.id(), else_p.id());
   p.add_loop("Loop", trips, std::nullopt, {flat}, {z}, body.id());
 }
 

@@ -25,7 +25,8 @@ eave_status eave_builtin_nonzero_check(const eave_model* m, const eave_step* ste
   const eave_value* in = eave_step_value(m, step, 0);
   const eave_value* out = eave_step_value(m, step, 1);
   int64_t count_dim = out->rank == 2 ? m->dims[out->dims + 1] : 0;
-  if (out->dtype != EAVE_DTYPE_I64 || out->rank != 2 || m->dims[out->dims] != in->rank ||
+  if (in->kind != EAVE_VALUE_TENSOR || out->kind != EAVE_VALUE_TENSOR ||
+      out->dtype != EAVE_DTYPE_I64 || out->rank != 2 || m->dims[out->dims] != in->rank ||
       !EAVE_DIM_IS_SYMBOL(count_dim) ||
       m->symbols[EAVE_DIM_SYMBOL_INDEX(count_dim)].kind != EAVE_SYMBOL_RUNTIME)
     return eave_make_status(EAVE_STATUS_INVALID_ARTIFACT,
