@@ -310,8 +310,10 @@ eave_status eave_builtin_concat_from_sequence_run(eave_builtin_ctx* ctx, const u
     return EAVE_RUN_ERROR("axis %lld is out of range for rank %u", (long long)raw, out_rank);
   /* Every tensor is viewed with rank out_rank: new_axis inserts a 1 at `axis`. */
   int64_t dims[EAVE_MAX_RANK];
-  for (uint32_t a = 0, r = 0; a < out_rank; ++a)
-    dims[a] = new_axis && (int64_t)a == axis ? 0 : first->dims[r++];
+  for (uint32_t a = 0, r = 0; a < out_rank; ++a) {
+    int64_t d = new_axis && (int64_t)a == axis ? 1 : first->dims[r++];
+    dims[a] = (int64_t)a == axis ? 0 : d; /* the axis sums below */
+  }
   for (uint32_t i = 0; i < seq->count; ++i) {
     const eave_buffer* t = &seq->items[i];
     if (t->rank != rank || t->dtype != first->dtype)
