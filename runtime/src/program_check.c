@@ -396,11 +396,13 @@ static eave_status check_loop(const step_view* v) {
       return EAVE_INVALID("PROGRAM: step %u '%s': LOOP's trip count and condition are tensors",
                           v->s, v->name);
   EAVE_RETURN_IF_ERROR(counts(v, body, st->input_count, st->output_count + 1));
+  /* The body's condition output is read as one element when each iteration ends. */
+  const eave_value* cond_out = &m->values[out_slot(m, body, 0)];
   if (!is_scalar_tensor(&m->values[in_slot(m, body, 0)], EAVE_DTYPE_I64) ||
-      !is_scalar_tensor(&m->values[in_slot(m, body, 1)], EAVE_DTYPE_BOOL) ||
-      !is_scalar_tensor(&m->values[out_slot(m, body, 0)], EAVE_DTYPE_BOOL))
+      !is_scalar_tensor(&m->values[in_slot(m, body, 1)], EAVE_DTYPE_BOOL) || is_list(cond_out) ||
+      cond_out->dtype != EAVE_DTYPE_BOOL)
     return EAVE_INVALID("PROGRAM: step %u '%s': the body takes iter (i64) and cond (bool) "
-                        "scalars and gives a bool scalar first",
+                        "scalars and gives a bool condition first",
                         v->s, v->name);
   for (uint32_t i = 0; i < N; ++i) {
     EAVE_RETURN_IF_ERROR(pass_in(v, 2 + i, body, 2 + i, 0));

@@ -551,7 +551,7 @@ TEST(RuntimeControlFlow, LoaderRejectsMistypedControlFlow) {
     ValueId x = p.add_input("x", EAVE_DTYPE_F32, {4});
     ValueId y = p.add_output("y", EAVE_DTYPE_F32, {4});
     p.add_loop("Loop", std::nullopt, std::nullopt, {x}, {y}, body.id());
-    EXPECT_TRUE(Fails(load_status(w), EAVE_STATUS_INVALID_ARTIFACT, "gives a bool scalar first"));
+    EXPECT_TRUE(Fails(load_status(w), EAVE_STATUS_INVALID_ARTIFACT, "gives a bool condition first"));
   }
   {  // A SCAN axis past the input's rank.
     ArtifactWriter w;
