@@ -31,12 +31,21 @@ void loop_rule(InferContext& c) {
   size_t carried = c.num_inputs() >= 2 ? c.num_inputs() - 2 : 0;
   std::vector<Type> ins = {Type::tensor(DType::I64, Shape(std::vector<Dim>{})),
                            Type::tensor(DType::Bool, Shape(std::vector<Dim>{}))};
-  for (size_t i = 0; i < carried; ++i) ins.push_back(c.input_type(2 + i));
+  // A sequence that starts empty (SequenceEmpty) holds nothing yet: its elements are what the
+  // body inserts, so it starts from an element type that joins as nothing.
+  std::vector<Type> seeds;
+  for (size_t i = 0; i < carried; ++i) {
+    const Value* v = c.node().input(2 + i);
+    bool fresh = v && v->producer() && v->producer()->kind() == OpKind::SequenceEmpty;
+    seeds.push_back(fresh ? Type::sequence(Type{}) : c.input_type(2 + i));
+    ins.push_back(seeds.back());
+  }
   infer_sub(c, *body, ins);
   // Carried values whose shapes change across iterations get fresh dims.
   for (size_t i = 0; i < carried && 1 + i < body->outputs().size(); ++i) {
-    Type t = join_types(c.input_type(2 + i), body->outputs()[1 + i]->type());
-    if (!(t == c.input_type(2 + i))) {
+    Type t = join_types(seeds[i], body->outputs()[1 + i]->type());
+    if (t.elem && !t.elem->known()) t = c.input_type(2 + i);  // the body inserts nothing
+    if (!(t == ins[2 + i])) {
       ins[2 + i] = t;
       infer_sub(c, *body, ins);
     }
