@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "codegen/artifact_writer.h"
+#include "codegen/mlir_to_object.h"
 #include "codegen/target.h"
 #include "import/onnx_shape_fallback.h"
 #include "ir/shape_inference.h"
@@ -101,8 +102,9 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
                                    : codegen::preset_target(opts.target, opts.cpu);
   std::unique_ptr<KernelGenerator> gen;
   if (opts.generate_kernels && factory()) gen = factory()(opts);
-  KernelSupport none{[](const Node&) { return false; }, [](const Node&) { return false; },
-                     [](const Node&) { return false; }};
+  KernelSupport none;
+  none.generates = [](const Node&) { return false; };
+  none.is_elementwise = [](const Node&) { return false; };
   CompiledModel out;
   out.dispatches = partition_graph(*m.graph, gen ? gen->support() : none);
   if (opts.pipeline.print_ir_after.count("partition") || opts.pipeline.print_ir_after.count("all")) {
@@ -121,7 +123,20 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
   EmitOptions eo;
   eo.bounds = opts.dim_bounds;
   emit_program(*m.graph, out.dispatches, gen.get(), eo, w);
+  if (!opts.static_lib) {
+    if (gen) w.set_code(gen->finish());
+    out.artifact = w.bytes();
+    return out;
+  }
+  // Firmware: the program as a constant array next to the kernels, in one relocatable object.
+  std::string table = opts.symbol + "_kernels";
+  std::vector<std::vector<uint8_t>> objects;
+  if (gen) objects = gen->finish_objects(table);
+  else objects.push_back(codegen::emit_kernel_table_object({}, target, table));
   out.artifact = w.bytes();
+  objects.push_back(codegen::emit_static_model_object(opts.symbol, out.artifact, table, target));
+  out.object = codegen::link_relocatable(objects, target);
+  out.header = artifact::ArtifactWriter::static_model_header(opts.symbol);
   return out;
 }
 

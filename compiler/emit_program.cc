@@ -88,9 +88,6 @@ class Emitter : public ProgramEmitter {
       ids_[v] = p_.add_input(v->name(), eave_dtype_of(v), dims_of(v), kind_of(v));
     }
     emit_graph(g, dispatches);
-    if (gen_) {
-      w_.set_code(gen_->finish());
-    }
   }
 
   // ---- ProgramEmitter
@@ -120,8 +117,9 @@ class Emitter : public ProgramEmitter {
   }
 
   void emit_body(Graph& g) override {
-    KernelSupport none{[](const Node&) { return false; }, [](const Node&) { return false; },
-                       [](const Node&) { return false; }};
+    KernelSupport none;
+    none.generates = [](const Node&) { return false; };
+    none.is_elementwise = [](const Node&) { return false; };
     emit_graph(g, partition_graph(g, gen_ ? gen_->support() : none));
   }
 
@@ -212,11 +210,20 @@ class Emitter : public ProgramEmitter {
 
   // The symbol holding a symbolic dim. Expressions over known symbols are computed by the
   // runtime (at program start when they only involve input dims); dims nothing defines yet are
-  // RUNTIME symbols that the builtin producing them sets.
+  // RUNTIME symbols that the builtin producing them sets. An expression met before its symbols
+  // are (an output slot's dims, made before any step) gets a RUNTIME symbol of its own, which
+  // the step writing the slot defines; values made once its symbols are known compute it.
   SymbolId symbol_of(const Dim& d) {
     EAVE_ASSERT(!d.is_const());
     std::string key = d.str();
-    if (std::optional<SymbolId> known = find_symbol(key)) return *known;
+    if (auto it = symbols_.find(key); it != symbols_.end()) {
+      if (!early_.count(key)) return it->second;
+      if (!expr_of(d)) return it->second;
+      symbols_.erase(it);
+      early_.erase(key);
+    } else if (std::optional<SymbolId> outer = parent_ ? parent_->find_symbol(key) : std::nullopt) {
+      return *outer;
+    }
     SymbolId id;
     if (auto e = expr_of(d)) {
       bool start = only_start_time(d);
@@ -224,6 +231,7 @@ class Emitter : public ProgramEmitter {
       if (start) start_time_.insert(id);
     } else {
       id = w_.add_runtime_symbol(key, {}, p_.id());
+      if (!d.is_symbol()) early_.insert(key);
     }
     symbols_[key] = id;
     return id;
@@ -366,6 +374,9 @@ class Emitter : public ProgramEmitter {
   void emit_builtins(const Dispatch& d) {
     for (const Node* n : d.nodes) {
       auto b = builtin_for(n->kind());
+      // Identity of a sequence or optional: COPY takes lists whole.
+      if (n->kind() == OpKind::Identity && n->input(0) && !n->input(0)->type().is_tensor())
+        b = artifact::Builtin::COPY;
       if (!b) fail(n->describe(), ": op is not supported by the compiled backend yet");
       std::vector<ValueId> ins, outs;
       for (const Value* v : n->inputs()) ins.push_back(v ? value_of(v) : ProgramBuilder::kAbsent);
@@ -386,6 +397,7 @@ class Emitter : public ProgramEmitter {
   std::unordered_map<const Value*, ValueId> ids_;
   std::unordered_map<std::string, SymbolId> symbols_;
   std::unordered_set<SymbolId> start_time_;
+  std::unordered_set<std::string> early_;  // expressions given a RUNTIME symbol (symbol_of)
   std::vector<std::pair<const Value*, ValueId>> copies_;
 };
 

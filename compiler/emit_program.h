@@ -26,7 +26,8 @@ struct EmitOptions {
 };
 
 // Emits `g` (the main graph, already partitioned into `dispatches`) into `w`. Kernels come from
-// `gen` (nullptr: every dispatch that needs code runs as a builtin instead).
+// `gen` (nullptr: every dispatch that needs code runs as a builtin instead); the caller
+// finishes the generator and sets the artifact's code.
 void emit_program(const Graph& g, const std::vector<Dispatch>& dispatches, KernelGenerator* gen,
                   const EmitOptions& opts, artifact::ArtifactWriter& w);
 

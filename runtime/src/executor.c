@@ -555,6 +555,21 @@ eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, cons
   return eave_list_assign(&ctx->S->allocator, dst, src);
 }
 
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out) {
+  /* Kept with the step's first output value: each value has one producing step. */
+  const eave_step* st = ctx->step;
+  for (uint32_t k = 0; k < st->output_count; ++k) {
+    int32_t v = operand(ctx->S->model, st, st->input_count + k);
+    if (v < 0) continue;
+    eave_value_state* vs = &ctx->S->values[v];
+    EAVE_RETURN_IF_ERROR(
+        eave_session_reserve(ctx->S, &vs->scratch, &vs->scratch_capacity, bytes, "builtin scratch"));
+    *out = vs->scratch;
+    return NULL;
+  }
+  return eave_make_status(EAVE_STATUS_INTERNAL, "builtin scratch for a step with no outputs");
+}
+
 static eave_status run_builtin(eave_session* S, uint32_t p, const eave_step* st) {
   EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 1));
   eave_builtin_ctx ctx = {S, p, st};

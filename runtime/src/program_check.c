@@ -294,13 +294,22 @@ static eave_status check_nesting(const eave_model* m, nesting* n) {
   return NULL;
 }
 
+/* Sequences and optional sequences are the same list (an optional one may be empty), and ONNX
+ * passes one where the other is declared (a loop body taking an optional sequence and giving a
+ * sequence). */
+static int same_kind(uint32_t a, uint32_t b) {
+  int seq_a = a == EAVE_VALUE_SEQUENCE || a == EAVE_VALUE_OPTIONAL_SEQUENCE;
+  int seq_b = b == EAVE_VALUE_SEQUENCE || b == EAVE_VALUE_OPTIONAL_SEQUENCE;
+  return a == b || (seq_a && seq_b);
+}
+
 /* Does the value passed (a step operand) fit the slot it fills (a nested program's input or
- * output value)? Same kind and dtype; for tensors the operand has `extra` more axes (stacked
- * or batched). */
+ * output value)? The same kind and dtype; for tensors the operand has `extra` more axes
+ * (stacked or batched). */
 static int fits(const eave_model* m, uint32_t operand_value, uint32_t slot_value, uint32_t extra) {
   const eave_value* a = &m->values[operand_value];
   const eave_value* b = &m->values[slot_value];
-  if (a->kind != b->kind || a->dtype != b->dtype) return 0;
+  if (!same_kind(a->kind, b->kind) || a->dtype != b->dtype) return 0;
   return is_list(a) ? extra == 0 : a->rank == b->rank + extra;
 }
 

@@ -38,6 +38,9 @@ eave_status eave_session_create(eave_model* model, const eave_session_options* o
                                 eave_session** out_session) {
   if (!model || !out_session)
     return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "eave_session_create: null argument");
+  if (model->inspect_only)
+    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
+                            "eave_session_create: the model was loaded for inspection only");
   *out_session = NULL;
   eave_session_options defaults;
   if (!options) {
@@ -126,6 +129,7 @@ void eave_session_release(eave_session* s) {
   eave_allocator a = s->allocator;
   for (uint32_t v = 0; v < m->value_count; ++v) {
     a.free(a.self, s->values[v].heap);
+    a.free(a.self, s->values[v].scratch);
     eave_list_release(&a, &s->values[v].own);
   }
   for (uint32_t st = 0; st < m->step_count; ++st) {

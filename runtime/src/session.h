@@ -19,6 +19,8 @@ typedef struct eave_value_state {
   uint8_t ready; /* placed and dims evaluated (reset when its program starts) */
   void* heap;    /* HEAP storage: a block kept across runs, grown when too small */
   uint64_t heap_capacity;
+  void* scratch; /* eave_builtin_scratch of the step producing this value */
+  uint64_t scratch_capacity;
   eave_list* list; /* list values: HEAP -> own, INPUT/OUTPUT -> the slot's list */
   eave_list own;
 } eave_value_state;

@@ -8,6 +8,10 @@
 #include "../list.h"
 #include "../model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct eave_builtin_ctx eave_builtin_ctx;
 
 /* A resolved tensor: dims are evaluated and data is placed. */
@@ -53,6 +57,12 @@ eave_status eave_builtin_list_set(eave_builtin_ctx* ctx, eave_list* l, uint32_t 
 /* dst = a copy of src, with its present flag. */
 eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, const eave_list* src);
 
+/* Scratch memory for the running step, valid until its builtin returns: `bytes` bytes, 64-byte
+ * aligned, contents undefined. One block per step (a second call may move the first), kept
+ * with the step's first present output across runs and grown when too small, so a run no
+ * larger than an earlier one allocates nothing. */
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
+
 /* The model and the step being run, for reading the step's static description. */
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx);
 const eave_step* eave_builtin_step(const eave_builtin_ctx* ctx);
@@ -83,5 +93,9 @@ const eave_builtin_desc* eave_builtin_find(uint32_t id);
                                       uint32_t params_size);
 #include "builtins.def"
 #undef EAVE_BUILTIN
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_BUILTIN_H_ */
