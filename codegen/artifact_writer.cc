@@ -228,21 +228,32 @@ void append(std::vector<T>& to, const std::vector<T>& from) {
 
 }  // namespace
 
+ProgramBuilder::Step ProgramBuilder::control_step(
+    uint32_t kind, const std::string& name, uint32_t id, ProgramId body,
+    std::initializer_list<std::optional<ValueId>> optional,
+    std::initializer_list<const std::vector<ValueId>*> groups,
+    const std::vector<ValueId>& outputs) const {
+  check_nested(name, body);
+  Step s;
+  s.kind = kind;
+  s.id = id;
+  s.name = name;
+  for (const std::optional<ValueId>& v : optional) s.inputs.push_back(v ? operand(*v, false) : -1);
+  for (const std::vector<ValueId>* g : groups)
+    append(s.inputs, map_ids(*g, [&](ValueId v) { return operand(v, false); }));
+  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
+  s.programs[0] = body;
+  return s;
+}
+
 StepId ProgramBuilder::add_if(const std::string& name, ValueId cond,
                               const std::vector<ValueId>& then_inputs,
                               const std::vector<ValueId>& else_inputs,
                               const std::vector<ValueId>& outputs, ProgramId then_program,
                               ProgramId else_program) {
-  check_nested(name, then_program);
   check_nested(name, else_program);
-  Step s;
-  s.kind = EAVE_STEP_IF;
-  s.name = name;
-  s.inputs.push_back(operand(cond, false));
-  append(s.inputs, map_ids(then_inputs, [&](ValueId v) { return operand(v, false); }));
-  append(s.inputs, map_ids(else_inputs, [&](ValueId v) { return operand(v, false); }));
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
-  s.programs[0] = then_program;
+  Step s = control_step(EAVE_STEP_IF, name, 0, then_program, {cond}, {&then_inputs, &else_inputs},
+                        outputs);
   s.programs[1] = else_program;
   return add_step(std::move(s));
 }
@@ -251,20 +262,10 @@ StepId ProgramBuilder::add_loop(const std::string& name, std::optional<ValueId> 
                                 std::optional<ValueId> cond, const std::vector<ValueId>& state_in,
                                 const std::vector<ValueId>& outputs, ProgramId body,
                                 const std::vector<ValueId>& captures) {
-  check_nested(name, body);
   EAVE_CHECK(outputs.size() >= state_in.size(), "LOOP '", name, "': ", state_in.size(),
              " loop-carried values but only ", outputs.size(), " outputs");
-  Step s;
-  s.kind = EAVE_STEP_LOOP;
-  s.id = uint32_t(state_in.size());
-  s.name = name;
-  s.inputs.push_back(max_trip ? operand(*max_trip, false) : -1);
-  s.inputs.push_back(cond ? operand(*cond, false) : -1);
-  append(s.inputs, map_ids(state_in, [&](ValueId v) { return operand(v, false); }));
-  append(s.inputs, map_ids(captures, [&](ValueId v) { return operand(v, false); }));
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
-  s.programs[0] = body;
-  return add_step(std::move(s));
+  return add_step(control_step(EAVE_STEP_LOOP, name, uint32_t(state_in.size()), body,
+                               {max_trip, cond}, {&state_in, &captures}, outputs));
 }
 
 StepId ProgramBuilder::add_scan(const std::string& name, std::optional<ValueId> sequence_lens,
@@ -273,20 +274,11 @@ StepId ProgramBuilder::add_scan(const std::string& name, std::optional<ValueId> 
                                 const std::vector<ValueId>& outputs, ProgramId body,
                                 std::span<const uint8_t> params,
                                 const std::vector<ValueId>& captures) {
-  check_nested(name, body);
   EAVE_CHECK(outputs.size() >= state_in.size(), "SCAN '", name, "': ", state_in.size(),
              " state values but only ", outputs.size(), " outputs");
-  Step s;
-  s.kind = EAVE_STEP_SCAN;
-  s.id = uint32_t(state_in.size());
-  s.name = name;
-  s.inputs.push_back(sequence_lens ? operand(*sequence_lens, false) : -1);
-  append(s.inputs, map_ids(state_in, [&](ValueId v) { return operand(v, false); }));
-  append(s.inputs, map_ids(scan_in, [&](ValueId v) { return operand(v, false); }));
-  append(s.inputs, map_ids(captures, [&](ValueId v) { return operand(v, false); }));
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
+  Step s = control_step(EAVE_STEP_SCAN, name, uint32_t(state_in.size()), body, {sequence_lens},
+                        {&state_in, &scan_in, &captures}, outputs);
   s.params.assign(params.begin(), params.end());
-  s.programs[0] = body;
   return add_step(std::move(s));
 }
 
@@ -294,17 +286,9 @@ StepId ProgramBuilder::add_sequence_map(const std::string& name,
                                         const std::vector<ValueId>& inputs,
                                         const std::vector<ValueId>& outputs, ProgramId body,
                                         const std::vector<ValueId>& captures) {
-  check_nested(name, body);
   EAVE_CHECK(!inputs.empty(), "SEQUENCE_MAP '", name, "': needs the input sequence");
-  Step s;
-  s.kind = EAVE_STEP_SEQUENCE_MAP;
-  s.id = uint32_t(inputs.size());
-  s.name = name;
-  s.inputs = map_ids(inputs, [&](ValueId v) { return operand(v, false); });
-  append(s.inputs, map_ids(captures, [&](ValueId v) { return operand(v, false); }));
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
-  s.programs[0] = body;
-  return add_step(std::move(s));
+  return add_step(control_step(EAVE_STEP_SEQUENCE_MAP, name, uint32_t(inputs.size()), body, {},
+                               {&inputs, &captures}, outputs));
 }
 
 // ---- ArtifactWriter: building ----------------------------------------------------------------

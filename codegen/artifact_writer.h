@@ -188,6 +188,12 @@ class ProgramBuilder {
                    uint8_t storage, std::vector<ValueId>& slots, eave_value_kind kind);
   StepId add_step(Step step);
   void check_nested(const std::string& step, ProgramId p) const;
+  // A control-flow step running `body`: the `optional` operands (-1 when absent), then each
+  // group of values, then the outputs (kAbsent for an unused one).
+  Step control_step(uint32_t kind, const std::string& name, uint32_t id, ProgramId body,
+                    std::initializer_list<std::optional<ValueId>> optional,
+                    std::initializer_list<const std::vector<ValueId>*> groups,
+                    const std::vector<ValueId>& outputs) const;
   int32_t operand(ValueId v, bool optional) const;
 
   ArtifactWriter* writer_;

@@ -41,6 +41,14 @@ void attach(Node* n, const std::string& attr, std::shared_ptr<Graph> sub) {
   sub->set_parent_node(n);
 }
 
+// An If of one output over the two branches, which is g's next output.
+void output_if(Graph& g, Value* c, std::shared_ptr<Graph> then_g, std::shared_ptr<Graph> else_g) {
+  Node* n = add(g, OpKind::If, {c}, 1, "if");
+  attach(n, "then_branch", std::move(then_g));
+  attach(n, "else_branch", std::move(else_g));
+  g.add_output(n->output(0));
+}
+
 // Compiles a fresh model from `build` (compiling rewrites it) and runs it through the runtime;
 // the reference interpreter runs another; every output must match exactly.
 void expect_matches_reference(const std::function<std::unique_ptr<Model>()>& build,
@@ -76,10 +84,7 @@ std::unique_ptr<Model> if_model() {
   Value* k = else_g->add_constant("k", Tensor::from_vector<int64_t>({1, 3}, {7, 8, 9}));
   Node* id = add(*else_g, OpKind::Identity, {k}, 1, "id");
   else_g->add_output(id->output(0));
-  Node* n = add(g, OpKind::If, {c}, 1, "if");
-  attach(n, "then_branch", then_g);
-  attach(n, "else_branch", else_g);
-  g.add_output(n->output(0));
+  output_if(g, c, then_g, else_g);
   return m;
 }
 
@@ -229,10 +234,7 @@ std::unique_ptr<Model> nested_model() {
   auto else_g = std::make_shared<Graph>("else");
   Node* id = add(*else_g, OpKind::Identity, {x}, 1, "id");
   else_g->add_output(id->output(0));
-  Node* n = add(g, OpKind::If, {c}, 1, "if");
-  attach(n, "then_branch", then_g);
-  attach(n, "else_branch", else_g);
-  g.add_output(n->output(0));
+  output_if(g, c, then_g, else_g);
   return m;
 }
 
