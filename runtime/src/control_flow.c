@@ -155,16 +155,22 @@ eave_status eave_run_if(eave_session* S, uint32_t p, uint32_t step, int depth) {
   for (uint32_t i = 0; i < bp->input_count; ++i)
     eave_exec_pass_value(S, (uint32_t)operand(m, st, first + i), &S->refs[bp->inputs + i]);
   /* Buffers [0, K) are owned scratch for outputs shaped by the branch; [K, 2K) wrap outputs
-   * whose shape is known now, which the branch then writes in place. */
+   * whose shape is known now, which the branch then writes in place. Lists take the step's
+   * output lists, or scratch ones for outputs the graph does not use. */
   uint32_t K = st->output_count;
   eave_step_scratch* sc;
-  EAVE_RETURN_IF_ERROR(eave_exec_step_scratch(S, step, 2 * K, 0, &sc));
+  EAVE_RETURN_IF_ERROR(eave_exec_step_scratch(S, step, 2 * K, K, &sc));
   for (uint32_t k = 0; k < K; ++k) {
     int32_t v = operand(m, st, st->input_count + k);
     eave_tensor_ref* ref = &S->refs[bp->outputs + k];
-    if (v >= 0 && eave_value_is_list(&m->values[v])) {
-      EAVE_RETURN_IF_ERROR(eave_exec_resolve(S, p, (uint32_t)v));
-      pass_list(S->values[v].list, m->values[v].dtype, ref);
+    const eave_value* produced = &m->values[m->lists[bp->outputs + k]];
+    if (eave_value_is_list(produced)) {
+      eave_list* l = &sc->lists[k];
+      if (v >= 0) {
+        EAVE_RETURN_IF_ERROR(eave_exec_resolve(S, p, (uint32_t)v));
+        l = S->values[v].list;
+      }
+      pass_list(l, produced->dtype, ref);
     } else if (v >= 0 && shape_known(S, (uint32_t)v)) {
       EAVE_RETURN_IF_ERROR(eave_exec_resolve(S, p, (uint32_t)v));
       eave_buffer* w = &sc->buffers[K + k];
