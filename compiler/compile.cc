@@ -94,6 +94,8 @@ void apply_input_shapes(Model& m, const std::map<std::string, std::string>& shap
 }
 
 CompiledModel compile_model(Model& m, const CompileOptions& opts) {
+  std::vector<std::string> output_names;
+  for (const Value* v : m.graph->outputs()) output_names.push_back(v->name());
   apply_input_shapes(m, opts.input_shapes);
   optimize_graph(m, opts.pipeline);
 
@@ -122,6 +124,7 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
   w.set_target({to_arch(target.arch()), target.triple, target.cpu, features});
   EmitOptions eo;
   eo.bounds = opts.dim_bounds;
+  eo.output_names = output_names;
   emit_program(*m.graph, out.dispatches, gen.get(), eo, w);
   if (!opts.static_lib) {
     if (gen) w.set_code(gen->finish());

@@ -131,9 +131,14 @@ class Emitter : public ProgramEmitter {
   // enclosing graph or a second slot of the same value gets a copy.
   void emit_graph(const Graph& g, const std::vector<Dispatch>& dispatches) {
     std::unordered_set<const Value*> claimed;
-    for (const Value* v : g.outputs()) {
+    for (size_t i = 0; i < g.outputs().size(); ++i) {
+      const Value* v = g.outputs()[i];
       check_tensor(v, "output");
-      ValueId slot = p_.add_output(v->name(), eave_dtype_of(v), dims_of(v), kind_of(v));
+      // Passes may have replaced a model output value (a folded constant, a recognized
+      // pattern): the slot keeps the model's own name.
+      const std::string& name =
+          !parent_ && i < opts_.output_names.size() ? opts_.output_names[i] : v->name();
+      ValueId slot = p_.add_output(name, eave_dtype_of(v), dims_of(v), kind_of(v));
       bool in_place = v->producer() && v->owner() == &g && !is_alias_output(v, dispatches) &&
                       claimed.insert(v).second;
       if (in_place) ids_[v] = slot;

@@ -23,6 +23,8 @@ struct DimBounds {
 struct EmitOptions {
   // Bounds of named input dims (--dim-bound batch=16); unknown symbols get the defaults.
   std::map<std::string, DimBounds> bounds;
+  // The model's output names, in order (graph passes may rename the values behind them).
+  std::vector<std::string> output_names;
 };
 
 // Emits `g` (the main graph, already partitioned into `dispatches`) into `w`. Kernels come from

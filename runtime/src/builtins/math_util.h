@@ -53,7 +53,6 @@ void eave_iter_next(eave_iter* it);
 eave_status eave_broadcast_shapes(const eave_tensor_view* const* ins, uint32_t n, uint32_t* rank,
                                   int64_t* dims);
 
-
 /* "[2,3,4]" into buf (truncated to cap). Returns buf, for messages. */
 const char* eave_dims_str(char* buf, size_t cap, uint32_t rank, const int64_t* dims);
 
