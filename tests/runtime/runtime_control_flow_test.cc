@@ -297,8 +297,11 @@ TEST(RuntimeControlFlow, ScanRunsOverAnyAxisInEitherDirection) {
                  {"scan_output_directions", Attribute::of_ints({1})}});
   p.add_scan("Scan", std::nullopt, {init}, {x}, {final_s, y}, body.id(), params);
   ModelPtr m = load_model(w);
-  SessionPtr s = new_session(m.get());
-  for (int64_t len : {4, 1, 0}) {
+  CountingAllocator counter;
+  eave_allocator a = counter.get();
+  SessionPtr s = new_session(m.get(), &a);
+  int64_t allocs = 0;
+  for (int64_t len : {4, 1, 0, 4}) {
     std::vector<float> init_data = {10, 20};
     std::vector<float> xd(size_t(2 * len));
     for (size_t i = 0; i < xd.size(); ++i) xd[i] = float(i + 1);
@@ -318,6 +321,9 @@ TEST(RuntimeControlFlow, ScanRunsOverAnyAxisInEitherDirection) {
     EXPECT_EQ(output_f32(s.get(), 0), state);
     EXPECT_EQ(output_f32(s.get(), 1, &dims), expect_y);
     EXPECT_EQ(dims, (std::vector<int64_t>{2, len}));
+    // The last run repeats the first: slices, state and stacks are reused.
+    if (allocs) EXPECT_EQ(counter.allocs, allocs) << "a repeated run allocated";
+    if (len == 0) allocs = counter.allocs;
   }
 }
 
