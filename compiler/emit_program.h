@@ -48,4 +48,8 @@ std::optional<artifact::Builtin> builtin_for(OpKind kind);
 // eave_dtype code of a DType (the same numbering; checked by a test).
 eave_dtype to_eave_dtype(DType t);
 
+// The runtime's kind for a value of type `t`: a tensor, or a sequence or optional of tensors;
+// nullopt for anything else (unknown types, sequences of sequences, maps).
+std::optional<eave_value_kind> value_kind(const Type& t);
+
 }  // namespace eave

@@ -9,6 +9,7 @@
 
 #include "eave/runtime.h"
 #include "ir/tensor.h"
+#include "ir/value_data.h"
 
 namespace eave {
 
@@ -48,6 +49,9 @@ class RuntimeSession {
   // Binds inputs by name (every input must be given: an Error names a missing one), runs, and
   // returns copies of the outputs.
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs);
+  // The same for models with sequence or optional inputs and outputs: a sequence input takes a
+  // ValueData sequence, an optional one a tensor, a sequence or an empty optional (none).
+  std::vector<ValueData> run_values(const std::vector<std::pair<std::string, ValueData>>& inputs);
   // Binds without running (for benchmarks: then call run_bound()).
   void bind(const std::vector<std::pair<std::string, Tensor>>& inputs);
   void run_bound();

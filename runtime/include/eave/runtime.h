@@ -77,6 +77,16 @@ typedef enum eave_dtype {
   EAVE_DTYPE_BOOL = 13, /* one byte, 0 or 1 */
 } eave_dtype;
 
+/* What a value holds. Inputs and outputs are usually tensors; a model may also take or give
+ * a sequence (a list of tensors of one dtype whose shapes may differ) or an optional (a
+ * tensor or a sequence, or nothing). The numbering is part of the artifact format. */
+typedef enum eave_value_kind {
+  EAVE_VALUE_TENSOR = 0,
+  EAVE_VALUE_SEQUENCE = 1,
+  EAVE_VALUE_OPTIONAL_TENSOR = 2,
+  EAVE_VALUE_OPTIONAL_SEQUENCE = 3,
+} eave_value_kind;
+
 /* Bytes per element; 0 for an unknown dtype. */
 EAVE_API size_t eave_dtype_size(eave_dtype dtype);
 /* "f32", "i64", "bool", ...; "?" for an unknown dtype. */
@@ -153,6 +163,9 @@ typedef struct eave_tensor_info {
                                      ("batch"), NULL for a static one */
   const int64_t* dim_min;         /* rank entries: the bounds a dynamic dim must respect */
   const int64_t* dim_max;         /* (-1: unbounded); equal to dims[i] for a static one */
+  /* TENSOR for a tensor. For a sequence or an optional, dtype is its elements' and rank is 0:
+   * bind it with eave_session_bind_input_list, read it with eave_session_get_output_list. */
+  eave_value_kind kind;
 } eave_tensor_info;
 
 EAVE_API int32_t eave_model_input_count(const eave_model* model);
@@ -247,6 +260,26 @@ EAVE_API eave_status eave_session_run(eave_session* session);
  * run, bind or release of the session. */
 EAVE_API eave_status eave_session_get_output(eave_session* session, int32_t index,
                                              eave_tensor* out_tensor);
+
+/* ---- Sequence and optional inputs and outputs ----------------------------------------------- */
+
+/* Binds a SEQUENCE or OPTIONAL_* input to `count` tensors, each checked against the input's
+ * dtype. present 0 is an empty optional (count 0). A SEQUENCE takes present 1 and any count;
+ * an OPTIONAL_TENSOR with present 1 takes exactly one tensor; an OPTIONAL_SEQUENCE with
+ * present 1 any count. Zero-copy like eave_session_bind_input: each tensor's data must stay
+ * valid and unchanged until bound again; the array and the dims are copied (into session
+ * memory kept for later binds). Thread-compatible. */
+EAVE_API eave_status eave_session_bind_input_list(eave_session* session, int32_t index,
+                                                  int32_t present, const eave_tensor* tensors,
+                                                  int32_t count);
+
+/* The result of the last successful run for a SEQUENCE or OPTIONAL_* output: whether it holds
+ * a value (1 for a sequence) and how many tensors (0 or 1 for an optional tensor). */
+EAVE_API eave_status eave_session_get_output_list(eave_session* session, int32_t index,
+                                                  int32_t* out_present, int32_t* out_count);
+/* Tensor `item` of that output, in session memory valid until the next run, bind or release. */
+EAVE_API eave_status eave_session_get_output_item(eave_session* session, int32_t index,
+                                                  int32_t item, eave_tensor* out_tensor);
 
 #ifdef __cplusplus
 }
