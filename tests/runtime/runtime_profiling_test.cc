@@ -92,7 +92,8 @@ TEST(RuntimeProfiling, NestedProgramStepsAreInsideTheirControlFlowStep) {
   EXPECT_EQ(events[2].name, "negate");
   EXPECT_EQ(events[3].phase, EAVE_STEP_END);
   EXPECT_EQ(events[3].name, "If_0");
-  EXPECT_EQ(events[3].bytes, 1u + 2u * (2 * 16 * sizeof(float)));  // cond, x and y
+  // cond, x for each branch (format v2 passes then- and else-inputs separately) and y.
+  EXPECT_EQ(events[3].bytes, 1u + 3u * (2 * 16 * sizeof(float)));
 }
 
 }  // namespace
