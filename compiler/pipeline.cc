@@ -18,6 +18,16 @@ void infer_all_shapes(Model& m) {
   infer_shapes(*m.graph, io);
 }
 
+// Inlines the Ifs the compiled shapes decide. Each inlined branch can make more shapes known
+// and so more conditions constant (exporters nest shape checks), so this repeats inference,
+// folding and inlining until nothing changes.
+void specialize_control_flow(Model& m) {
+  for (int round = 0; round < 32 && inline_constant_if(m); ++round) {
+    infer_all_shapes(m);
+    fold_constants(m);
+  }
+}
+
 struct Step {
   const char* name;
   void (*run)(Model&);
@@ -28,6 +38,7 @@ struct Step {
 constexpr Step kGraphSteps[] = {
     {"infer-shapes", infer_all_shapes},
     {"fold-constants", fold_constants},
+    {"specialize-control-flow", specialize_control_flow},
     {"canonicalize", canonicalize},
     {"eliminate-common-subexpressions", eliminate_common_subexpressions},
     {"fold-batchnorm", fold_batchnorm},

@@ -86,7 +86,9 @@ class FunctionInliner {
 // ---------------------------------------------------------------- graphs
 
 bool known_domain(const std::string& d) {
-  return d.empty() || d == "ai.onnx" || d == "ai.onnx.ml" || d == "ai.onnx.preview.training";
+  // "eave": the compiler's own ops, in models eave exported (optimized models, test clones).
+  return d.empty() || d == "ai.onnx" || d == "ai.onnx.ml" || d == "ai.onnx.preview.training" ||
+         d == "eave";
 }
 
 class Importer {
@@ -418,7 +420,12 @@ class Exporter {
 onnx::ModelProto model_to_proto(const Model& m) {
   onnx::ModelProto mp;
   mp.set_ir_version(m.ir_version);
-  for (const auto& [d, v] : m.opsets) {
+  std::map<std::string, int64_t> opsets = m.opsets;
+  walk_graphs(*m.graph, [&](Graph& g) {
+    for (const auto& n : g.nodes())
+      if (n->domain() == "eave") opsets.emplace("eave", 1);
+  });
+  for (const auto& [d, v] : opsets) {
     auto* o = mp.add_opset_import();
     o->set_domain(d);
     o->set_version(v);

@@ -68,6 +68,10 @@ class InferContext {
 };
 
 using InferFn = void (*)(InferContext&);
+
+// Attributes the If rule records when one branch cannot run with the inferred input shapes.
+inline constexpr const char* kUnreachableBranch = "eave.unreachable_branch";
+inline constexpr const char* kUnreachableReason = "eave.unreachable_reason";
 // Infers a node the IR has no rule for; returns false if it could not.
 using InferFallback = std::function<bool(Node&)>;
 

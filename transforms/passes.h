@@ -10,6 +10,10 @@ namespace eave {
 // Evaluates nodes whose inputs are all constants with the reference kernels (and small integer
 // tensors whose values shape inference already knows), replacing them by constants.
 void fold_constants(Model& m);
+// Replaces each If whose condition is a constant, or whose other branch cannot run with the
+// inferred shapes, by the nodes of the branch it always takes. Returns whether any was replaced;
+// shapes and constants are then worth inferring and folding again.
+bool inline_constant_if(Model& m);
 // Removes nodes whose outputs nothing uses, and values nothing refers to.
 void eliminate_dead_code(Model& m);
 // Merges nodes that compute the same thing from the same inputs, and identical constants.

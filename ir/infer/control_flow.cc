@@ -15,15 +15,37 @@ void infer_sub(const InferContext& c, Graph& g, const std::vector<Type>& inputs)
   infer_shapes(g, c.options() ? *c.options() : InferOptions{});
 }
 
+// A branch whose inference fails cannot run with these input shapes (exporters branch on
+// shapes: the branch for another sample rate, another chunk size). If only one branch fails,
+// the If is typed by the other, and the failure is recorded on the node (kUnreachableBranch:
+// "then" or "else", kUnreachableReason: why) for a pass to turn into a run-time check.
 void if_rule(InferContext& c) {
   Graph* then_g = c.node().attr_graph("then_branch");
   Graph* else_g = c.node().attr_graph("else_branch");
-  infer_sub(c, *then_g, {});
-  infer_sub(c, *else_g, {});
+  std::string failed[2];
+  Graph* branches[2] = {then_g, else_g};
+  for (int b = 0; b < 2; ++b) {
+    try {
+      infer_sub(c, *branches[b], {});
+    } catch (const Error& e) {
+      failed[b] = e.what();
+    }
+  }
+  if (!failed[0].empty() && !failed[1].empty()) throw Error(failed[0]);
+  c.node().remove_attr(kUnreachableBranch);
+  c.node().remove_attr(kUnreachableReason);
+  for (int b = 0; b < 2; ++b) {
+    if (failed[b].empty()) continue;
+    c.node().set_attr(kUnreachableBranch, Attribute::of_string(b == 0 ? "then" : "else"));
+    c.node().set_attr(kUnreachableReason, Attribute::of_string(failed[b]));
+  }
   c.check(then_g->outputs().size() == c.num_outputs() && else_g->outputs().size() == c.num_outputs(),
           "branches must produce ", c.num_outputs(), " outputs");
-  for (size_t i = 0; i < c.num_outputs(); ++i)
-    c.set_output_type(i, join_types(then_g->outputs()[i]->type(), else_g->outputs()[i]->type()));
+  for (size_t i = 0; i < c.num_outputs(); ++i) {
+    const Type& t = then_g->outputs()[i]->type();
+    const Type& e = else_g->outputs()[i]->type();
+    c.set_output_type(i, !failed[0].empty() ? e : !failed[1].empty() ? t : join_types(t, e));
+  }
 }
 
 void loop_rule(InferContext& c) {
