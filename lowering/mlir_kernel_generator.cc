@@ -2,6 +2,7 @@
 
 #include "codegen/mlir_to_object.h"
 #include "compiler/compile.h"
+#include "lowering/channel_epilogue.h"
 #include "lowering/elementwise_ops.h"
 #include "lowering/lowering.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -40,12 +41,17 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelSupport support() const override {
     KernelSupport s;
     s.generates = [](const Node& n) {
-      return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n);
+      return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
+             lowering::lowers_conv(n) || lowering::lowers_pool(n) ||
+             lowering::lowers_batch_matmul(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
-    s.takes_epilogue = [](const Node& n) { return lowering::lowers_matmul(n); };
+    s.takes_epilogue = [](const Node& n) {
+      return lowering::lowers_matmul(n) || lowering::lowers_conv(n);
+    };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
+      if (lowering::lowers_conv(anchor)) return lowering::channel_epilogue_fuses(anchor, consumer);
       return true;
     };
     return s;
@@ -54,9 +60,12 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) override {
     lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
     std::string name = "k" + std::to_string(bindings_.size());
-    lowering::LoweredKernel k = lowering::lowers_matmul(*d.anchor())
-                                    ? lowering::lower_matmul(lc, d, name)
-                                    : lowering::lower_elementwise(lc, d, name);
+    const Node& anchor = *d.anchor();
+    lowering::LoweredKernel k = lowering::lowers_matmul(anchor) ? lowering::lower_matmul(lc, d, name)
+                                : lowering::lowers_conv(anchor) ? lowering::lower_conv(lc, d, name)
+                                : lowering::lowers_pool(anchor) ? lowering::lower_pool(lc, d, name)
+                                : lowering::lowers_batch_matmul(anchor) ? lowering::lower_batch_matmul(lc, d, name)
+                                                                : lowering::lower_elementwise(lc, d, name);
     KernelPlan plan;
     plan.index = uint32_t(bindings_.size());
     plan.operands = std::move(k.operands);

@@ -1,0 +1,519 @@
+// Builds the NCHW convolution kernel of conv_kernel.h as scf loops around a vector-dialect
+// microkernel, like the matmul kernel: the register tile, the order of the loops and the
+// image reads are decided here, per convolution, rather than by a transform schedule.
+#include "codegen/conv_kernel.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "codegen/matmul_epilogue.h"
+#include "codegen/scf_builders.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "support/error.h"
+
+namespace eave::codegen {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void check_spec(const ConvSpec& s) {
+  EAVE_CHECK(s.c >= 1 && s.h >= 1 && s.w >= 1 && s.m >= 1 && s.kh >= 1 && s.kw >= 1 &&
+                 s.oh >= 1 && s.ow >= 1,
+             "conv: sizes must be at least 1 (C=", s.c, " H=", s.h, " W=", s.w, " M=", s.m,
+             " kernel ", s.kh, "x", s.kw, " output ", s.oh, "x", s.ow, ")");
+  EAVE_CHECK(s.stride_h >= 1 && s.stride_w >= 1 && s.dilation_h >= 1 && s.dilation_w >= 1 &&
+                 s.pad_top >= 0 && s.pad_left >= 0,
+             "conv: strides and dilations must be positive and pads not negative");
+  EAVE_CHECK(s.groups >= 1 && s.c % s.groups == 0 && s.m % s.groups == 0, "conv: groups ",
+             s.groups, " must divide C=", s.c, " and M=", s.m);
+  EAVE_CHECK(s.n >= 0 || s.n_sym >= 0, "conv: a dynamic batch needs a symbol index");
+}
+
+// A 1x1 convolution with stride 1 and no padding reads the image as one row of H·W positions:
+// the direct method then runs it as a plain GEMM with full-width panels.
+ConvSpec normalized(const ConvSpec& s) {
+  ConvSpec n = s;
+  if (s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+      s.pad_left == 0 && s.oh == s.h && s.ow == s.w) {
+    n.w = s.h * s.w;
+    n.ow = s.oh * s.ow;
+    n.h = n.oh = 1;
+    n.dilation_h = n.dilation_w = 1;
+  }
+  return n;
+}
+
+// Fraction of the lanes of nr-wide panels that hold positions, for rows of `len` positions.
+double lane_use(int64_t len, int64_t nr) { return double(len) / double(ceil_div(len, nr) * nr); }
+
+}  // namespace
+
+ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
+  check_spec(spec);
+  const ConvSpec s = normalized(spec);
+  TargetInfo info = resolve_target(target);
+  ConvTiling t;
+  t.lanes = std::max(1, info.f32_lanes());
+  t.fma = info.has_fma;
+  // Register tile as the matmul's: two vectors of positions per row, as many channel rows as
+  // the register file holds beside them (AVX-512: 8 x 32, AVX2: 6 x 16).
+  t.nvec = 2;
+  int64_t registers = info.simd_bits > 0 ? info.vector_registers : 16;
+  t.mr = std::clamp<int64_t>((registers - t.nvec - 2) / t.nvec, 1, 8);
+  const int64_t nr = t.nr();
+  const int64_t cg = s.c / s.groups, mg = s.m / s.groups, taps = s.kh * s.kw;
+  const int64_t positions = s.oh * s.ow;
+
+  // Direct reads waste the lanes past the end of each output row; packing wastes only the last
+  // panel's but gathers every im2col value once per panel, which costs about a vector of
+  // gathers (~lanes/2 cycles) per lanes·Mg FMAs (Mg/2 cycles at two FMAs a cycle).
+  double packed_cost = 1.0 / lane_use(positions, nr) * (1.0 + double(t.lanes) / double(mg));
+  double direct_cost = 1.0 / lane_use(s.ow, nr);
+  t.method = s.stride_w == 1 && direct_cost <= packed_cost ? ConvMethod::direct : ConvMethod::packed;
+
+  // K blocks: the block's image data of a panel stays in L1 next to a row group's weights
+  // (direct: c_block·KH rows of nr + (KW-1)·dw floats, about 24 KB), or the packed panel
+  // (c_block·KH·KW rows of nr floats) stays within 32 KB of stack.
+  int64_t c_max;
+  if (t.method == ConvMethod::direct) {
+    int64_t row_bytes = s.kh * (nr + (s.kw - 1) * s.dilation_w) * 4;
+    c_max = std::max<int64_t>(1, std::min<int64_t>((24 << 10) / row_bytes, 512 / taps));
+  } else {
+    c_max = std::max<int64_t>(1, (32 << 10) / (taps * nr * 4));
+  }
+  int64_t k_blocks = ceil_div(cg, c_max);
+  t.c_block = ceil_div(cg, k_blocks);
+
+  // Thread tiles: about 16 per image (enough for a few threads to balance), each of at least
+  // 64K multiply-adds; split the channels only when the positions run out.
+  int64_t panels = t.method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(positions, nr);
+  int64_t row_groups = ceil_div(mg, t.mr);
+  const int64_t want_tiles = 16;
+  int64_t macs_per_panel_group = t.mr * nr * cg * taps;  // one row group over one panel
+  int64_t m_blocks = 1;
+  if (s.groups * panels < want_tiles)
+    m_blocks = std::min(row_groups, ceil_div(want_tiles, s.groups * panels));
+  int64_t groups_per_block = ceil_div(row_groups, m_blocks);
+  t.m_block = groups_per_block * t.mr;
+  int64_t ppt = std::max<int64_t>(1, s.groups * panels * m_blocks / want_tiles);
+  while (ppt < panels && ppt * groups_per_block * macs_per_panel_group < (64 << 10)) ppt *= 2;
+  t.panels_per_tile = std::min(ppt, panels);
+  return t;
+}
+
+int64_t packed_conv_weights_elements(const ConvSpec& spec, const ConvTiling& t) {
+  int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups;
+  return spec.groups * ceil_div(mg, t.mr) * cg * spec.kh * spec.kw * t.mr;
+}
+
+void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& t, float* packed) {
+  const int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups, taps = spec.kh * spec.kw;
+  for (int64_t g = 0; g < spec.groups; ++g)
+    for (int64_t rg = 0; rg < ceil_div(mg, t.mr); ++rg)
+      for (int64_t c = 0; c < cg; ++c)
+        for (int64_t k = 0; k < taps; ++k)
+          for (int64_t i = 0; i < t.mr; ++i) {
+            int64_t m = rg * t.mr + i;
+            *packed++ = m < mg ? w[((g * mg + m) * cg + c) * taps + k] : 0.0f;
+          }
+}
+
+int64_t conv_tiles_per_image(const ConvSpec& spec, const ConvTiling& t) {
+  const ConvSpec s = normalized(spec);
+  int64_t panels = t.method == ConvMethod::direct ? s.oh * ceil_div(s.ow, t.nr())
+                                                  : ceil_div(s.oh * s.ow, t.nr());
+  int64_t mg = s.m / s.groups;
+  return s.groups * ceil_div(mg, t.m_block) * ceil_div(panels, t.panels_per_tile);
+}
+
+namespace {
+
+using namespace mlir;
+
+class ConvEmitter {
+ public:
+  ConvEmitter(const ConvSpec& spec, const ConvTiling& t, const MatmulEpilogue* custom)
+      : s_(normalized(spec)), t_(t), custom_(custom) {
+    cg_ = s_.c / s_.groups;
+    mg_ = s_.m / s_.groups;
+    taps_ = s_.kh * s_.kw;
+    positions_ = s_.oh * s_.ow;
+    nr_ = t.nr();
+    row_groups_ = ceil_div(mg_, t.mr);
+    panels_w_ = ceil_div(s_.ow, nr_);
+    panels_ = t.method == ConvMethod::direct ? s_.oh * panels_w_ : ceil_div(positions_, nr_);
+    m_blocks_ = ceil_div(mg_, t.m_block);
+    p_blocks_ = ceil_div(panels_, t.panels_per_tile);
+  }
+
+  void emit(ModuleOp module, const std::string& name) {
+    MLIRContext* ctx = module.getContext();
+    ImplicitLocOpBuilder b(UnknownLoc::get(ctx), ctx);
+    Type f32 = b.getF32Type();
+    vt_ = VectorType::get({t_.lanes}, f32);
+    mt_ = VectorType::get({t_.lanes}, b.getI1Type());
+    it_ = VectorType::get({t_.lanes}, b.getI32Type());
+    int64_t batch = s_.n < 0 ? ShapedType::kDynamic : s_.n;
+    SmallVector<Type> args = {MemRefType::get({batch, s_.c * s_.h * s_.w}, f32),
+                              MemRefType::get({packed_conv_weights_elements(s_, t_)}, f32),
+                              MemRefType::get({batch, s_.m * positions_}, f32)};
+    if (s_.bias) args.push_back(MemRefType::get({s_.m}, f32));
+    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
+    args.push_back(b.getIndexType());
+    args.push_back(b.getIndexType());
+    b.setInsertionPointToEnd(module.getBody());
+    auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
+    Block* entry = func.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    x_ = entry->getArgument(0);
+    w_ = entry->getArgument(1);
+    y_ = entry->getArgument(2);
+    unsigned next = 3;
+    if (s_.bias) bias_ = entry->getArgument(next++);
+    if (custom_)
+      for (size_t i = 0; i < custom_->operand_types.size(); ++i)
+        extras_.push_back(entry->getArgument(next++));
+    Value tile_begin = entry->getArgument(next++);
+    Value tile_end = entry->getArgument(next++);
+    if (t_.method == ConvMethod::packed)
+      pack_ = memref::AllocaOp::create(
+          b, MemRefType::get({t_.c_block * taps_ * nr_}, f32), b.getI64IntegerAttr(64));
+    IndexOps ix{b};
+    emit_loop(b, tile_begin, tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
+    func::ReturnOp::create(b);
+  }
+
+ private:
+  // Where a panel's K steps read, and which of its lanes are outputs.
+  struct Panel {
+    Value n, g;          // image and group
+    Value p0;            // flattened output position of lane 0
+    Value out_mask[4];   // per vector: lanes holding output positions (null: all)
+    // direct
+    Value ih0, ow0, kh_lo, kh_hi;
+    std::vector<Value> tap_mask;  // [kw * nvec + v]: lanes whose input column is inside
+  };
+  struct KBlock {
+    Value c0, cb, first, last;
+    bool single;  // one K block: always first and last
+  };
+
+  Value zero_vector(ImplicitLocOpBuilder& b) { return splat_f32(b, b.getLoc(), vt_, 0.0f); }
+  Value iota(ImplicitLocOpBuilder& b) {
+    SmallVector<int32_t> v(t_.lanes);
+    for (int64_t i = 0; i < t_.lanes; ++i) v[i] = int32_t(i);
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(it_, ArrayRef(v)));
+  }
+  Value splat_i32(ImplicitLocOpBuilder& b, Value index) {
+    Value i = arith::IndexCastOp::create(b, b.getI32Type(), index);
+    return vector::BroadcastOp::create(b, it_, i);
+  }
+  Value splat_i32(ImplicitLocOpBuilder& b, int64_t v) {
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(it_, b.getI32IntegerAttr(int32_t(v))));
+  }
+  Value vcmp(ImplicitLocOpBuilder& b, arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value vand(ImplicitLocOpBuilder& b, Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  // lo <= x < hi, lane-wise.
+  Value in_range(ImplicitLocOpBuilder& b, Value x, int64_t lo, int64_t hi) {
+    return vand(b, vcmp(b, arith::CmpIPredicate::sge, x, splat_i32(b, lo)),
+                vcmp(b, arith::CmpIPredicate::slt, x, splat_i32(b, hi)));
+  }
+
+  void tile(ImplicitLocOpBuilder& b, Value t) {
+    IndexOps ix{b};
+    Value pb = ix.rem(t, p_blocks_);
+    Value t1 = ix.div(t, p_blocks_);
+    Value mb = ix.rem(t1, m_blocks_);
+    Value t2 = ix.div(t1, m_blocks_);
+    Value g = ix.rem(t2, s_.groups);
+    Value n = ix.div(t2, s_.groups);
+    Value panel_lo = ix.mul(pb, t_.panels_per_tile);
+    Value panel_hi = ix.min(ix.add(panel_lo, t_.panels_per_tile), ix.c(panels_));
+    Value r_lo = ix.mul(mb, t_.m_block);
+    Value r_hi = ix.min(ix.add(r_lo, t_.m_block), ix.c(mg_));
+    // r_lo is a multiple of mr; only the last block can end in a partial row group.
+    Value full_end = ix.add(r_lo, ix.mul(ix.div(ix.sub(r_hi, r_lo), t_.mr), t_.mr));
+    const int64_t tail_rows = mg_ % t_.mr;
+
+    bool single = t_.c_block >= cg_;
+    emit_loop(b, ix.c(0), ix.c(cg_), ix.c(t_.c_block), [&](ImplicitLocOpBuilder& b, Value c0) {
+      IndexOps ix{b};
+      KBlock kb;
+      kb.c0 = c0;
+      kb.cb = ix.min(ix.c(t_.c_block), ix.sub(ix.c(cg_), c0));
+      kb.single = single;
+      if (!single) {
+        kb.first = ix.eq(c0, ix.c(0));
+        kb.last = ix.ge(ix.add(c0, t_.c_block), ix.c(cg_));
+      }
+      emit_loop(b, panel_lo, panel_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value panel) {
+        IndexOps ix{b};
+        Panel p = setup_panel(b, n, g, panel, kb);
+        emit_loop(b, r_lo, full_end, ix.c(t_.mr), [&](ImplicitLocOpBuilder& b, Value r) {
+          microkernel(b, p, kb, r, t_.mr);
+        });
+        if (tail_rows)
+          emit_if(b, ix.lt(full_end, r_hi), {}, [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+            microkernel(b, p, kb, full_end, tail_rows);
+            return {};
+          }, nullptr);
+      });
+    });
+  }
+
+  Panel setup_panel(ImplicitLocOpBuilder& b, Value n, Value g, Value panel, const KBlock& kb) {
+    IndexOps ix{b};
+    Panel p;
+    p.n = n;
+    p.g = g;
+    if (t_.method == ConvMethod::direct) {
+      Value row = ix.div(panel, panels_w_);
+      p.ow0 = ix.mul(ix.rem(panel, panels_w_), nr_);
+      p.p0 = ix.add(ix.mul(row, s_.ow), p.ow0);
+      p.ih0 = ix.sub(ix.mul(row, s_.stride_h), ix.c(s_.pad_top));
+      // Taps kh with 0 <= ih0 + kh·dh < H.
+      Value neg = ix.sub(ix.c(0), p.ih0);
+      p.kh_lo = ix.max(ix.c(0), ix.ceildiv(neg, s_.dilation_h));
+      p.kh_hi = ix.min(ix.c(s_.kh), ix.add(ix.floordiv(ix.sub(ix.c(s_.h - 1), p.ih0), s_.dilation_h), 1));
+      p.kh_hi = ix.max(p.kh_hi, p.kh_lo);
+      Value lanes = iota(b);
+      for (int64_t v = 0; v < t_.nvec; ++v) {
+        Value ow = arith::AddIOp::create(b, splat_i32(b, ix.add(p.ow0, v * t_.lanes)), lanes);
+        p.out_mask[v] = s_.ow % nr_ == 0 ? Value() : vcmp(b, arith::CmpIPredicate::slt, ow, splat_i32(b, s_.ow));
+        Value inside_out = vcmp(b, arith::CmpIPredicate::slt, ow, splat_i32(b, s_.ow));
+        for (int64_t kw = 0; kw < s_.kw; ++kw) {
+          Value iw = arith::AddIOp::create(b, ow, splat_i32(b, kw * s_.dilation_w - s_.pad_left));
+          p.tap_mask.push_back(vand(b, inside_out, in_range(b, iw, 0, s_.w)));
+        }
+      }
+      // tap_mask is [v][kw] as built; reorder to [kw][v].
+      std::vector<Value> by_kw(p.tap_mask.size());
+      for (int64_t v = 0; v < t_.nvec; ++v)
+        for (int64_t kw = 0; kw < s_.kw; ++kw) by_kw[kw * t_.nvec + v] = p.tap_mask[v * s_.kw + kw];
+      p.tap_mask = std::move(by_kw);
+      return p;
+    }
+    p.p0 = ix.mul(panel, nr_);
+    Value lanes = iota(b);
+    for (int64_t v = 0; v < t_.nvec; ++v) {
+      Value pos = arith::AddIOp::create(b, splat_i32(b, ix.add(p.p0, v * t_.lanes)), lanes);
+      Value valid = vcmp(b, arith::CmpIPredicate::slt, pos, splat_i32(b, positions_));
+      p.out_mask[v] = positions_ % nr_ == 0 ? Value() : valid;
+      pack_panel(b, p, kb, pos, valid, v);
+    }
+    return p;
+  }
+
+  // pack[((c·KH + kh)·KW + kw)·nr + v·lanes + l] = X[n, g·Cg + c0 + c, ih, iw] (0 outside),
+  // for the positions `pos` of vector v of the panel.
+  void pack_panel(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value pos,
+                  Value valid, int64_t v) {
+    IndexOps ix{b};
+    Value oh = arith::DivUIOp::create(b, pos, splat_i32(b, s_.ow));
+    Value ow = arith::RemUIOp::create(b, pos, splat_i32(b, s_.ow));
+    Value ih0 = arith::SubIOp::create(b, arith::MulIOp::create(b, oh, splat_i32(b, s_.stride_h)),
+                                      splat_i32(b, s_.pad_top));
+    Value iw0 = arith::SubIOp::create(b, arith::MulIOp::create(b, ow, splat_i32(b, s_.stride_w)),
+                                      splat_i32(b, s_.pad_left));
+    Value zero = zero_vector(b);
+    Value zero_i = splat_i32(b, 0);
+    Value chan0 = ix.mul(ix.add(ix.mul(p.g, cg_), kb.c0), s_.h * s_.w);
+    for (int64_t kh = 0; kh < s_.kh; ++kh) {
+      Value ih = arith::AddIOp::create(b, ih0, splat_i32(b, kh * s_.dilation_h));
+      Value mh = vand(b, valid, in_range(b, ih, 0, s_.h));
+      Value row_off = arith::MulIOp::create(b, ih, splat_i32(b, s_.w));
+      for (int64_t kw = 0; kw < s_.kw; ++kw) {
+        Value iw = arith::AddIOp::create(b, iw0, splat_i32(b, kw * s_.dilation_w));
+        Value mask = vand(b, mh, in_range(b, iw, 0, s_.w));
+        Value off = arith::SelectOp::create(b, mask, arith::AddIOp::create(b, row_off, iw), zero_i);
+        int64_t tap = kh * s_.kw + kw;
+        emit_loop(b, ix.c(0), kb.cb, ix.c(1), [&](ImplicitLocOpBuilder& b, Value c) {
+          IndexOps ix{b};
+          Value base = ix.add(chan0, ix.mul(c, s_.h * s_.w));
+          Value x = vector::GatherOp::create(b, vt_, x_, ValueRange{p.n, base}, off, mask, zero);
+          Value at = ix.add(ix.mul(c, taps_ * nr_), tap * nr_ + v * t_.lanes);
+          vector::StoreOp::create(b, x, pack_, ValueRange{at});
+        });
+      }
+    }
+  }
+
+  // Y[n, g·Mg + r + i, p0 + lanes of the panel] for i < rows (+)= the block's taps.
+  void microkernel(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value r, int64_t rows) {
+    IndexOps ix{b};
+    const int64_t nvec = t_.nvec;
+    // Output element offsets: row (g·Mg + r + i) of the image's [M, P] matrix.
+    SmallVector<Value> y_row, y_col;
+    Value m0 = ix.add(ix.mul(p.g, mg_), r);
+    for (int64_t i = 0; i < rows; ++i) y_row.push_back(ix.add(m0, i));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t v = 0; v < nvec; ++v)
+        y_col.push_back(ix.add(ix.add(ix.mul(y_row[i], positions_), p.p0), v * t_.lanes));
+    auto load_y = [&](ImplicitLocOpBuilder& b) {
+      SmallVector<Value> acc;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t v = 0; v < nvec; ++v) acc.push_back(load(b, y_, {p.n, y_col[i * nvec + v]}, p.out_mask[v]));
+      return acc;
+    };
+    SmallVector<Type> acc_types(rows * nvec, vt_);
+    SmallVector<Value> acc =
+        kb.single ? SmallVector<Value>(rows * nvec, zero_vector(b))
+                  : emit_if(b, kb.first, acc_types,
+                            [&](ImplicitLocOpBuilder& b) {
+                              return SmallVector<Value>(rows * nvec, zero_vector(b));
+                            },
+                            load_y);
+
+    // Weights of row group r / mr, from the block's first input channel.
+    Value w_base = ix.mul(ix.add(ix.mul(ix.add(ix.mul(p.g, row_groups_), ix.div(r, t_.mr)), cg_ * taps_),
+                                 ix.mul(kb.c0, taps_)),
+                          t_.mr);
+    auto fma_step = [&](ImplicitLocOpBuilder& b, Value w_at, ArrayRef<Value> bv, SmallVector<Value>& acc) {
+      IndexOps ix{b};
+      for (int64_t i = 0; i < rows; ++i) {
+        Value a = memref::LoadOp::create(b, w_, ValueRange{ix.add(w_at, i)});
+        Value splat = vector::BroadcastOp::create(b, vt_, a);
+        for (int64_t v = 0; v < nvec; ++v) {
+          Value& c = acc[i * nvec + v];
+          c = t_.fma ? (Value)vector::FMAOp::create(b, splat, bv[v], c)
+                     : (Value)arith::AddFOp::create(b, arith::MulFOp::create(b, splat, bv[v]), c);
+        }
+      }
+    };
+
+    if (t_.method == ConvMethod::packed) {
+      Value steps = ix.mul(kb.cb, taps_);
+      acc = emit_for(b, ix.c(0), steps, ix.c(1), acc,
+                     [&](ImplicitLocOpBuilder& b, Value k, ValueRange in) -> SmallVector<Value> {
+        IndexOps ix{b};
+        SmallVector<Value> out(in.begin(), in.end());
+        Value at = ix.mul(k, nr_);
+        SmallVector<Value> bv;
+        for (int64_t v = 0; v < nvec; ++v)
+          bv.push_back(vector::LoadOp::create(b, vt_, pack_, ValueRange{ix.add(at, v * t_.lanes)}));
+        fma_step(b, ix.add(w_base, ix.mul(k, t_.mr)), bv, out);
+        return out;
+      });
+    } else {
+      Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
+      acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,
+                     [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
+        IndexOps ix{b};
+        Value plane = ix.mul(ix.add(chan0, c), s_.h * s_.w);
+        Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
+        return emit_for(b, p.kh_lo, p.kh_hi, ix.c(1), in,
+                        [&](ImplicitLocOpBuilder& b, Value kh, ValueRange in) -> SmallVector<Value> {
+          IndexOps ix{b};
+          SmallVector<Value> out(in.begin(), in.end());
+          Value ih = ix.add(p.ih0, ix.mul(kh, s_.dilation_h));
+          Value row = ix.add(plane, ix.mul(ih, s_.w));
+          Value w_kh = ix.add(w_c, ix.mul(kh, s_.kw * t_.mr));
+          for (int64_t kw = 0; kw < s_.kw; ++kw) {
+            Value col = ix.add(ix.add(row, p.ow0), kw * s_.dilation_w - s_.pad_left);
+            SmallVector<Value> bv;
+            for (int64_t v = 0; v < nvec; ++v)
+              bv.push_back(vector::MaskedLoadOp::create(b, vt_, x_, ValueRange{p.n, ix.add(col, v * t_.lanes)},
+                                                        p.tap_mask[kw * nvec + v], zero_vector(b)));
+            fma_step(b, ix.add(w_kh, kw * t_.mr), bv, out);
+          }
+          return out;
+        });
+      });
+    }
+
+    auto store = [&](ImplicitLocOpBuilder& b, bool finish) -> SmallVector<Value> {
+      for (int64_t i = 0; i < rows; ++i) {
+        Value bias;
+        if (finish && s_.bias)
+          bias = vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, bias_, ValueRange{y_row[i]}));
+        for (int64_t v = 0; v < nvec; ++v) {
+          Value x = acc[i * nvec + v];
+          Value col = y_col[i * nvec + v];
+          if (finish) {
+            if (bias) x = arith::AddFOp::create(b, x, bias);
+            if (custom_) {
+              EpilogueSite site{b, b.getLoc(), x, p.n, col, p.out_mask[v], extras_};
+              x = custom_->apply(site);
+            }
+          }
+          store_vector(b, x, y_, {p.n, col}, p.out_mask[v]);
+        }
+      }
+      return {};
+    };
+    if (kb.single)
+      store(b, true);
+    else
+      emit_if(b, kb.last, {}, [&](ImplicitLocOpBuilder& b) { return store(b, true); },
+              [&](ImplicitLocOpBuilder& b) { return store(b, false); });
+  }
+
+  Value load(ImplicitLocOpBuilder& b, Value memref, ValueRange indices, Value mask) {
+    if (!mask) return vector::LoadOp::create(b, vt_, memref, indices);
+    return vector::MaskedLoadOp::create(b, vt_, memref, indices, mask, zero_vector(b));
+  }
+  void store_vector(ImplicitLocOpBuilder& b, Value v, Value memref, ValueRange indices, Value mask) {
+    if (!mask)
+      vector::StoreOp::create(b, v, memref, indices);
+    else
+      vector::MaskedStoreOp::create(b, memref, indices, mask, v);
+  }
+
+  const ConvSpec s_;
+  const ConvTiling& t_;
+  const MatmulEpilogue* custom_;
+  int64_t cg_ = 0, mg_ = 0, taps_ = 0, positions_ = 0, nr_ = 0, row_groups_ = 0;
+  int64_t panels_w_ = 0, panels_ = 0, m_blocks_ = 0, p_blocks_ = 0;
+  VectorType vt_, mt_, it_;
+  Value x_, w_, y_, bias_, pack_;
+  std::vector<Value> extras_;
+};
+
+}  // namespace
+
+void build_conv_kernel(ModuleOp module, const std::string& name, const ConvSpec& spec,
+                       const ConvTiling& tiling, const MatmulEpilogue* custom) {
+  check_spec(spec);
+  EAVE_CHECK(tiling.lanes >= 1 && tiling.mr >= 1 && tiling.nvec >= 1 && tiling.nvec <= 4 &&
+                 tiling.c_block >= 1 && tiling.m_block >= tiling.mr &&
+                 tiling.m_block % tiling.mr == 0 && tiling.panels_per_tile >= 1,
+             "conv: inconsistent tiling mr=", tiling.mr, " nvec=", tiling.nvec, " c_block=",
+             tiling.c_block, " m_block=", tiling.m_block, " panels_per_tile=", tiling.panels_per_tile);
+  EAVE_CHECK(tiling.method == ConvMethod::packed || normalized(spec).stride_w == 1,
+             "conv: the direct method needs stride_w 1");
+  ConvEmitter(spec, tiling, custom).emit(module, name);
+}
+
+KernelBinding conv_binding(const ConvSpec& spec, const std::string& body, const std::string& symbol,
+                           const MatmulEpilogue* custom) {
+  KernelBinding k;
+  k.body = body;
+  k.symbol = symbol;
+  k.operands = {{0, {spec.n_sym, -1}}, {1, {}}, {2, {spec.n_sym, -1}}};
+  int next = 3;
+  if (spec.bias) k.operands.push_back({next++, {}});
+  if (custom)
+    for (Type t : custom->operand_types) {
+      auto m = llvm::dyn_cast<MemRefType>(t);
+      EAVE_CHECK(m, "conv epilogue operand ", next, " must be a memref");
+      std::vector<int> dims;
+      for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? spec.n_sym : -1);
+      k.operands.push_back({next++, dims});
+    }
+  return k;
+}
+
+Bytes compile_conv_kernel(const ConvSpec& spec, const ConvTiling& tiling, const std::string& symbol,
+                          const TargetSpec& target, const CompileOptions& options) {
+  std::unique_ptr<MLIRContext> ctx = make_codegen_context();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(ctx.get()));
+  build_conv_kernel(*module, symbol + "_body", spec, tiling);
+  return compile_to_object(*module, {conv_binding(spec, symbol + "_body", symbol)}, target, options);
+}
+
+}  // namespace eave::codegen
