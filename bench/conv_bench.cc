@@ -7,7 +7,7 @@
 // core left out) as well as wall time, median and best of the repeats.
 //
 //   conv_bench [--layers resnet|mobilenet|all] [--repeats 15] [--seconds 0.05]
-//              [--method direct|packed] [--mr N] [--c-block N]
+//              [--method direct|flat|packed] [--mr N] [--c-block N] [--print-ir-after STAGE]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -76,6 +76,7 @@ struct Options {
   double seconds = 0.05;
   std::string method;
   int64_t mr = 0, c_block = 0;
+  CompileOptions compile;
 };
 
 void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
@@ -106,7 +107,7 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     s.bias = !l.pool;
     WindowTiling t = choose_window_tiling(s, target);
     lib = std::make_unique<DevKernelLibrary>(link_shared_object(
-        {compile_window_kernel(s, t, "k", target), emit_kernel_table_object({"k"}, target)}, target));
+        {compile_window_kernel(s, t, "k", target, o.compile), emit_kernel_table_object({"k"}, target)}, target));
     w.resize(l.m * l.k * l.k);
     for (float& v : w) v = u(rng);
     buffers = {x.data()};
@@ -133,13 +134,14 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     ConvTiling t = choose_conv_tiling(s, target);
     if (o.method == "direct") t.method = ConvMethod::direct;
     if (o.method == "packed") t.method = ConvMethod::packed;
+    if (o.method == "flat") t.method = ConvMethod::flat;
     if (o.mr) {
       t.m_block = (t.m_block + t.mr - 1) / t.mr * o.mr;
       t.mr = o.mr;
     }
     if (o.c_block) t.c_block = o.c_block;
     lib = std::make_unique<DevKernelLibrary>(link_shared_object(
-        {compile_conv_kernel(s, t, "k", target), emit_kernel_table_object({"k"}, target)}, target));
+        {compile_conv_kernel(s, t, "k", target, o.compile), emit_kernel_table_object({"k"}, target)}, target));
     std::vector<float> raw(l.m * (l.c / l.groups) * l.k * l.k);
     for (float& v : raw) v = u(rng);
     w.resize(packed_conv_weights_elements(s, t));
@@ -147,7 +149,8 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     buffers = {x.data(), w.data(), y.data(), bias.data()};
     tiles = conv_tiles_per_image(s, t);
     flops = 2.0 * l.m * oh * ow * (l.c / l.groups) * l.k * l.k;
-    how = std::string(t.method == ConvMethod::direct ? "direct" : "packed") + " " +
+    const char* methods[] = {"direct", "flat", "packed"};
+    how = std::string(methods[int(t.method)]) + " " +
           std::to_string(t.mr) + "x" + std::to_string(t.nr()) + " cb" + std::to_string(t.c_block) +
           " tiles" + std::to_string(tiles);
   }
@@ -191,9 +194,11 @@ int main(int argc, char** argv) {
     else if (arg("--method")) o.method = argv[++i];
     else if (arg("--mr")) o.mr = std::atoll(argv[++i]);
     else if (arg("--c-block")) o.c_block = std::atoll(argv[++i]);
+    else if (arg("--print-ir-after")) o.compile.print_ir_after.push_back(argv[++i]);
     else {
       std::fprintf(stderr, "usage: conv_bench [--layers resnet|mobilenet|all|NAME-SUBSTRING] "
-                           "[--repeats N] [--seconds S] [--method direct|packed] [--mr N] [--c-block N]\n");
+                           "[--repeats N] [--seconds S] [--method direct|flat|packed] [--mr N] [--c-block N]\n"
+                           "       [--print-ir-after STAGE]\n");
       return 2;
     }
   }

@@ -49,6 +49,17 @@ ConvSpec normalized(const ConvSpec& s) {
 // Fraction of the lanes of nr-wide panels that hold positions, for rows of `len` positions.
 double lane_use(int64_t len, int64_t nr) { return double(len) / double(ceil_div(len, nr) * nr); }
 
+// The flat method: stride 1 and output rows as wide as input rows, so that flattened output
+// position p reads input p + (kh·dh − pt)·W + kw·dw − pl for every tap; a lane mask per tap
+// drops what falls in the padding. Its masks stay live across the K loop: few taps only.
+bool flat_applies(const ConvSpec& s) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w && s.kh * s.kw <= 25;
+}
+
+int64_t panel_count(const ConvSpec& s, ConvMethod method, int64_t nr) {
+  return method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(s.oh * s.ow, nr);
+}
+
 }  // namespace
 
 ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
@@ -72,7 +83,10 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   // gathers (~lanes/2 cycles) per lanes·Mg FMAs (Mg/2 cycles at two FMAs a cycle).
   double packed_cost = 1.0 / lane_use(positions, nr) * (1.0 + double(t.lanes) / double(mg));
   double direct_cost = 1.0 / lane_use(s.ow, nr);
-  t.method = s.stride_w == 1 && direct_cost <= packed_cost ? ConvMethod::direct : ConvMethod::packed;
+  if (flat_applies(s))
+    t.method = ConvMethod::flat;
+  else
+    t.method = s.stride_w == 1 && direct_cost <= packed_cost ? ConvMethod::direct : ConvMethod::packed;
 
   // K blocks: the block's image data of a panel stays in L1 next to a row group's weights
   // (direct: c_block·KH rows of nr + (KW-1)·dw floats, about 24 KB), or the packed panel
@@ -81,6 +95,10 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   if (t.method == ConvMethod::direct) {
     int64_t row_bytes = s.kh * (nr + (s.kw - 1) * s.dilation_w) * 4;
     c_max = std::max<int64_t>(1, std::min<int64_t>((24 << 10) / row_bytes, 512 / taps));
+  } else if (t.method == ConvMethod::flat) {
+    // A panel's taps of one channel span nr + (KH-1)·dh·W + (KW-1)·dw consecutive floats.
+    int64_t span_bytes = (nr + (s.kh - 1) * s.dilation_h * s.w + (s.kw - 1) * s.dilation_w) * 4;
+    c_max = std::max<int64_t>(1, std::min<int64_t>((24 << 10) / span_bytes, 512 / taps));
   } else {
     c_max = std::max<int64_t>(1, (32 << 10) / (taps * nr * 4));
   }
@@ -89,7 +107,7 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
 
   // Thread tiles: about 16 per image (enough for a few threads to balance), each of at least
   // 64K multiply-adds; split the channels only when the positions run out.
-  int64_t panels = t.method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(positions, nr);
+  int64_t panels = panel_count(s, t.method, nr);
   int64_t row_groups = ceil_div(mg, t.mr);
   const int64_t want_tiles = 16;
   int64_t macs_per_panel_group = t.mr * nr * cg * taps;  // one row group over one panel
@@ -123,8 +141,7 @@ void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& t
 
 int64_t conv_tiles_per_image(const ConvSpec& spec, const ConvTiling& t) {
   const ConvSpec s = normalized(spec);
-  int64_t panels = t.method == ConvMethod::direct ? s.oh * ceil_div(s.ow, t.nr())
-                                                  : ceil_div(s.oh * s.ow, t.nr());
+  int64_t panels = panel_count(s, t.method, t.nr());
   int64_t mg = s.m / s.groups;
   return s.groups * ceil_div(mg, t.m_block) * ceil_div(panels, t.panels_per_tile);
 }
@@ -144,7 +161,7 @@ class ConvEmitter {
     nr_ = t.nr();
     row_groups_ = ceil_div(mg_, t.mr);
     panels_w_ = ceil_div(s_.ow, nr_);
-    panels_ = t.method == ConvMethod::direct ? s_.oh * panels_w_ : ceil_div(positions_, nr_);
+    panels_ = panel_count(s_, t.method, nr_);
     m_blocks_ = ceil_div(mg_, t.m_block);
     p_blocks_ = ceil_div(panels_, t.panels_per_tile);
   }
@@ -300,6 +317,26 @@ class ConvEmitter {
     }
     p.p0 = ix.mul(panel, nr_);
     Value lanes = iota(b);
+    if (t_.method == ConvMethod::flat) {
+      // tap_mask[(kh·KW + kw)·nvec + v]: lanes whose output exists and whose input is inside.
+      p.tap_mask.resize(taps_ * t_.nvec);
+      for (int64_t v = 0; v < t_.nvec; ++v) {
+        Value pos = arith::AddIOp::create(b, splat_i32(b, ix.add(p.p0, v * t_.lanes)), lanes);
+        Value valid = vcmp(b, arith::CmpIPredicate::slt, pos, splat_i32(b, positions_));
+        p.out_mask[v] = positions_ % nr_ == 0 ? Value() : valid;
+        Value oh = arith::DivUIOp::create(b, pos, splat_i32(b, s_.ow));
+        Value ow = arith::RemUIOp::create(b, pos, splat_i32(b, s_.ow));
+        for (int64_t kh = 0; kh < s_.kh; ++kh) {
+          Value ih = arith::AddIOp::create(b, oh, splat_i32(b, kh * s_.dilation_h - s_.pad_top));
+          Value row_ok = vand(b, valid, in_range(b, ih, 0, s_.h));
+          for (int64_t kw = 0; kw < s_.kw; ++kw) {
+            Value iw = arith::AddIOp::create(b, ow, splat_i32(b, kw * s_.dilation_w - s_.pad_left));
+            p.tap_mask[(kh * s_.kw + kw) * t_.nvec + v] = vand(b, row_ok, in_range(b, iw, 0, s_.w));
+          }
+        }
+      }
+      return p;
+    }
     for (int64_t v = 0; v < t_.nvec; ++v) {
       Value pos = arith::AddIOp::create(b, splat_i32(b, ix.add(p.p0, v * t_.lanes)), lanes);
       Value valid = vcmp(b, arith::CmpIPredicate::slt, pos, splat_i32(b, positions_));
@@ -399,6 +436,29 @@ class ConvEmitter {
         fma_step(b, ix.add(w_base, ix.mul(k, t_.mr)), bv, out);
         return out;
       });
+    } else if (t_.method == ConvMethod::flat) {
+      Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
+      acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,
+                     [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
+        IndexOps ix{b};
+        SmallVector<Value> out(in.begin(), in.end());
+        Value at = ix.add(ix.mul(ix.add(chan0, c), s_.h * s_.w), p.p0);
+        Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
+        for (int64_t kh = 0; kh < s_.kh; ++kh)
+          for (int64_t kw = 0; kw < s_.kw; ++kw) {
+            int64_t tap = kh * s_.kw + kw;
+            int64_t shift = (kh * s_.dilation_h - s_.pad_top) * s_.w + kw * s_.dilation_w - s_.pad_left;
+            SmallVector<Value> bv;
+            for (int64_t v = 0; v < nvec; ++v) {
+              Value mask = p.tap_mask[tap * nvec + v];
+              Value idx = ix.add(at, shift + v * t_.lanes);
+              bv.push_back(mask ? (Value)vector::MaskedLoadOp::create(b, vt_, x_, ValueRange{p.n, idx}, mask, zero_vector(b))
+                                : (Value)vector::LoadOp::create(b, vt_, x_, ValueRange{p.n, idx}));
+            }
+            fma_step(b, ix.add(w_c, tap * t_.mr), bv, out);
+          }
+        return out;
+      });
     } else {
       Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
       acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,
@@ -484,8 +544,10 @@ void build_conv_kernel(ModuleOp module, const std::string& name, const ConvSpec&
                  tiling.m_block % tiling.mr == 0 && tiling.panels_per_tile >= 1,
              "conv: inconsistent tiling mr=", tiling.mr, " nvec=", tiling.nvec, " c_block=",
              tiling.c_block, " m_block=", tiling.m_block, " panels_per_tile=", tiling.panels_per_tile);
-  EAVE_CHECK(tiling.method == ConvMethod::packed || normalized(spec).stride_w == 1,
+  EAVE_CHECK(tiling.method != ConvMethod::direct || normalized(spec).stride_w == 1,
              "conv: the direct method needs stride_w 1");
+  EAVE_CHECK(tiling.method != ConvMethod::flat || flat_applies(normalized(spec)),
+             "conv: the flat method needs stride 1 and output rows as wide as the input's");
   ConvEmitter(spec, tiling, custom).emit(module, name);
 }
 

@@ -9,11 +9,13 @@
 // [G][ceil(Mg/mr)][Cg][KH][KW][mr] (zero-padded channels), so a step reads mr consecutive
 // floats. How the nr image values of a step are read depends on the method:
 //
+//   flat    stride 1 and output rows as wide as the input's (the usual "same" padding): the
+//           panel is nr consecutive flattened positions and tap (kh, kw) reads the nr input
+//           floats at a fixed shift from them, through a lane mask per tap for the padding.
+//           1×1 convolutions with stride 1 and no padding are plain GEMMs this way.
 //   direct  stride_w == 1: the panel is nr consecutive positions of one output row, so every
 //           (c, kh, kw) reads nr consecutive input floats in place, through a lane mask that
 //           zeroes the left and right padding; rows in the top/bottom padding are skipped.
-//           1×1 convolutions with stride 1 and no padding are plain GEMMs over the flattened
-//           image (one "row" of H·W positions).
 //   packed  anything else (strides, small images whose rows would waste lanes): the panel is
 //           nr consecutive flattened positions; per K block its im2col columns are gathered
 //           (masked vector gathers) into a stack buffer that every row group then reads.
@@ -57,7 +59,7 @@ struct ConvSpec {
   bool bias = false;
 };
 
-enum class ConvMethod { direct, packed };
+enum class ConvMethod { direct, flat, packed };
 
 struct ConvTiling {
   ConvMethod method = ConvMethod::packed;

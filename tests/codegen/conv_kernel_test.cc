@@ -74,7 +74,8 @@ void naive_conv(const ConvSpec& s, const float* x, const float* w, const float* 
 }
 
 void run_case(const Case& k, std::optional<ConvMethod> method, int64_t c_block = 0, bool bias = true) {
-  SCOPED_TRACE(describe(k) + (method ? *method == ConvMethod::direct ? " direct" : " packed" : ""));
+  const char* names[] = {" direct", " flat", " packed"};
+  SCOPED_TRACE(describe(k) + (method ? names[int(*method)] : ""));
   TargetSpec target = host_target();
   ConvSpec spec = spec_of(k, bias);
   ConvTiling t = choose_conv_tiling(spec, target);
@@ -130,9 +131,18 @@ TEST(ConvKernel, Direct) {
     if (k.sw == 1) run_case(k, ConvMethod::direct);
 }
 
+TEST(ConvKernel, Flat) {
+  for (const Case& k : kCases) {
+    ConvSpec s = spec_of(k, false);
+    bool one_by_one = k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && s.oh == k.h && s.ow == k.w;
+    if ((k.sh == 1 && k.sw == 1 && s.ow == k.w) || one_by_one) run_case(k, ConvMethod::flat);
+  }
+}
+
 TEST(ConvKernel, SeveralKBlocksWithoutBias) {
   Case k{1, 13, 10, 12, 11, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
   run_case(k, ConvMethod::direct, 4, false);
+  run_case(k, ConvMethod::flat, 3, false);
   run_case(k, ConvMethod::packed, 5, false);
 }
 

@@ -19,6 +19,13 @@ struct ConvCase {
   bool bias = true;
 };
 
+ConvCase conv_case(std::vector<int64_t> x, int64_t m, std::vector<int64_t> kernel, int64_t group = 1,
+                   std::vector<int64_t> strides = {}, std::vector<int64_t> dilations = {},
+                   std::vector<int64_t> pads = {}, std::string auto_pad = "", bool bias = true) {
+  return {std::move(x), m, std::move(kernel), group, std::move(strides), std::move(dilations),
+          std::move(pads), std::move(auto_pad), bias};
+}
+
 std::string describe(const ConvCase& c) {
   auto list = [](const std::vector<int64_t>& v) {
     std::string s;
@@ -57,26 +64,26 @@ Inputs x_input(const std::vector<int64_t>& dims, uint32_t seed = 3) {
 }
 
 const ConvCase kCases[] = {
-    {{1, 8, 14, 14}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
-    {{2, 3, 17, 23}, 10, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
-    {{1, 6, 19, 21}, 9, {5, 3}, 1, {2, 2}, {}, {2, 1, 2, 1}},
-    {{1, 4, 20, 20}, 8, {3, 3}, 1, {}, {2, 2}, {2, 2, 2, 2}},
-    {{1, 3, 31, 29}, 7, {7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}, "", false},
-    {{1, 12, 9, 11}, 12, {3, 3}, 3, {}, {}, {1, 1, 1, 1}},
-    {{2, 32, 7, 7}, 40, {1, 1}},
-    {{1, 16, 9, 9}, 24, {1, 1}, 1, {2, 2}},
-    {{1, 6, 12, 13}, 5, {2, 4}, 1, {1, 3}, {}, {0, 2, 1, 0}},
-    {{1, 5, 11, 10}, 6, {3, 3}, 1, {2, 2}, {}, {}, "SAME_UPPER"},
-    {{1, 5, 11, 10}, 6, {4, 4}, 1, {3, 2}, {}, {}, "SAME_LOWER"},
-    {{1, 5, 11, 10}, 6, {3, 2}, 1, {}, {}, {}, "VALID"},
-    {{1, 4, 50}, 3, {5}, 1, {}, {2}, {4, 4}},                      // 1-d
-    {{1, 4, 37}, 6, {3}, 1, {2}, {}, {1, 0}},                       // 1-d, strided
-    {{1, 16, 15, 17}, 16, {3, 3}, 16, {}, {}, {1, 1, 1, 1}},        // depthwise
-    {{2, 8, 16, 33}, 8, {3, 3}, 8, {2, 2}, {}, {1, 1, 1, 1}},       // depthwise, stride 2
-    {{1, 4, 12, 12}, 12, {5, 5}, 4, {}, {2, 2}, {4, 4, 4, 4}},      // depthwise x3, dilated
-    {{1, 6, 9, 40}, 6, {3, 3}, 6, {3, 3}, {}, {0, 1, 2, 1}, "", false},  // depthwise stride 3
-    {{1, 64, 56, 56}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},         // resnet's 3x3
-    {{1, 128, 7, 7}, 96, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},          // small image, many channels
+    conv_case({1, 8, 14, 14}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),
+    conv_case({2, 3, 17, 23}, 10, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),
+    conv_case({1, 6, 19, 21}, 9, {5, 3}, 1, {2, 2}, {}, {2, 1, 2, 1}),
+    conv_case({1, 4, 20, 20}, 8, {3, 3}, 1, {}, {2, 2}, {2, 2, 2, 2}),
+    conv_case({1, 3, 31, 29}, 7, {7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}, "", false),
+    conv_case({1, 12, 9, 11}, 12, {3, 3}, 3, {}, {}, {1, 1, 1, 1}),
+    conv_case({2, 32, 7, 7}, 40, {1, 1}),
+    conv_case({1, 16, 9, 9}, 24, {1, 1}, 1, {2, 2}),
+    conv_case({1, 6, 12, 13}, 5, {2, 4}, 1, {1, 3}, {}, {0, 2, 1, 0}),
+    conv_case({1, 5, 11, 10}, 6, {3, 3}, 1, {2, 2}, {}, {}, "SAME_UPPER"),
+    conv_case({1, 5, 11, 10}, 6, {4, 4}, 1, {3, 2}, {}, {}, "SAME_LOWER"),
+    conv_case({1, 5, 11, 10}, 6, {3, 2}, 1, {}, {}, {}, "VALID"),
+    conv_case({1, 4, 50}, 3, {5}, 1, {}, {2}, {4, 4}),                      // 1-d
+    conv_case({1, 4, 37}, 6, {3}, 1, {2}, {}, {1, 0}),                       // 1-d, strided
+    conv_case({1, 16, 15, 17}, 16, {3, 3}, 16, {}, {}, {1, 1, 1, 1}),        // depthwise
+    conv_case({2, 8, 16, 33}, 8, {3, 3}, 8, {2, 2}, {}, {1, 1, 1, 1}),       // depthwise, stride 2
+    conv_case({1, 4, 12, 12}, 12, {5, 5}, 4, {}, {2, 2}, {4, 4, 4, 4}),      // depthwise x3, dilated
+    conv_case({1, 6, 9, 40}, 6, {3, 3}, 6, {3, 3}, {}, {0, 1, 2, 1}, "", false),  // depthwise stride 3
+    conv_case({1, 64, 56, 56}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),         // resnet's 3x3
+    conv_case({1, 128, 7, 7}, 96, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),          // small image, many channels
 };
 
 TEST(ConvLowering, MatchesReference) {

@@ -16,6 +16,13 @@ struct PoolCase {
   bool ceil_mode = false;
 };
 
+PoolCase pool_case(std::vector<int64_t> x, std::vector<int64_t> kernel, std::vector<int64_t> strides = {},
+                   std::vector<int64_t> dilations = {}, std::vector<int64_t> pads = {},
+                   std::string auto_pad = "", bool ceil_mode = false) {
+  return {std::move(x), std::move(kernel), std::move(strides), std::move(dilations),
+          std::move(pads), std::move(auto_pad), ceil_mode};
+}
+
 std::unique_ptr<Model> pool_model(OpKind op, const PoolCase& c, bool count_include_pad = false,
                                   bool dynamic_batch = false) {
   GraphBuilder g(19);
@@ -35,17 +42,17 @@ std::unique_ptr<Model> pool_model(OpKind op, const PoolCase& c, bool count_inclu
 }
 
 const PoolCase kCases[] = {
-    {{1, 3, 16, 16}, {2, 2}, {2, 2}},
-    {{2, 4, 112, 112}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}},   // resnet's
-    {{1, 5, 17, 23}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}, "", true},
-    {{1, 2, 15, 40}, {3, 5}, {3, 3}, {}, {0, 2, 1, 2}},
-    {{1, 2, 20, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},
-    {{1, 3, 11, 10}, {3, 3}, {2, 2}, {}, {}, "SAME_UPPER"},
-    {{1, 3, 11, 10}, {4, 4}, {3, 2}, {}, {}, "SAME_LOWER"},
-    {{1, 3, 13, 14}, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}, "", true},
-    {{1, 4, 7, 7}, {7, 7}},
-    {{1, 3, 45}, {4}, {1}, {}, {1, 2}},                      // 1-d
-    {{1, 3, 45}, {3}, {2}, {2}, {1, 1}, "", true},           // 1-d, dilated, ceil
+    pool_case({1, 3, 16, 16}, {2, 2}, {2, 2}),
+    pool_case({2, 4, 112, 112}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}),   // resnet's
+    pool_case({1, 5, 17, 23}, {3, 3}, {2, 2}, {}, {1, 1, 1, 1}, "", true),
+    pool_case({1, 2, 15, 40}, {3, 5}, {3, 3}, {}, {0, 2, 1, 2}),
+    pool_case({1, 2, 20, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}),
+    pool_case({1, 3, 11, 10}, {3, 3}, {2, 2}, {}, {}, "SAME_UPPER"),
+    pool_case({1, 3, 11, 10}, {4, 4}, {3, 2}, {}, {}, "SAME_LOWER"),
+    pool_case({1, 3, 13, 14}, {5, 5}, {2, 2}, {}, {2, 2, 2, 2}, "", true),
+    pool_case({1, 4, 7, 7}, {7, 7}),
+    pool_case({1, 3, 45}, {4}, {1}, {}, {1, 2}),                      // 1-d
+    pool_case({1, 3, 45}, {3}, {2}, {2}, {1, 1}, "", true),           // 1-d, dilated, ceil
 };
 
 TEST(PoolLowering, MaxPool) {
