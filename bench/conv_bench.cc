@@ -7,7 +7,13 @@
 // core left out) as well as wall time, median and best of the repeats.
 //
 //   conv_bench [--layers resnet|mobilenet|all] [--repeats 15] [--seconds 0.05]
-//              [--method direct|flat|packed] [--mr N] [--c-block N] [--print-ir-after STAGE]
+//              [--variant method=direct|flat|packed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
+//              [--print-ir-after STAGE]
+// Each --variant is an extra conv kernel with those tiling fields changed from the chosen
+// tiling; all run round-robin with the chosen one (for tuning).
+//   conv_bench --model MODEL.eave --input NAME=FILE.npy ... [--threads N] [--runs N]
+// The second form times whole runs of a compiled model (bound inputs, session reused), by
+// wall clock and by process CPU time: median and minimum per run.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,7 +30,9 @@
 #include "codegen/mlir_to_object.h"
 #include "codegen/target.h"
 #include "codegen/window_kernel.h"
+#include "ir/npy_io.h"
 #include "support/error.h"
+#include "tools/runtime_session.h"
 
 namespace {
 
@@ -74,24 +82,66 @@ const Layer kMobilenet[] = {
 struct Options {
   int repeats = 15;
   double seconds = 0.05;
-  std::string method;
-  int64_t mr = 0, c_block = 0;
+  std::vector<std::string> variants;
   CompileOptions compile;
 };
+
+// One kernel under test: its library, buffers and tile count.
+struct Candidate {
+  std::string how;
+  std::unique_ptr<DevKernelLibrary> lib;
+  std::vector<float> w;  // weights in the kernel's layout
+  std::vector<void*> buffers;
+  int64_t tiles = 0;
+  std::vector<double> cpu, wall;
+};
+
+// "method=flat,mr=8,cb=32,mblock=64,ppt=4" applied to a chosen tiling.
+ConvTiling apply_variant(ConvTiling t, const std::string& v) {
+  for (size_t at = 0; at < v.size();) {
+    size_t end = v.find(',', at);
+    std::string kv = v.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? v.size() : end + 1;
+    size_t eq = kv.find('=');
+    EAVE_CHECK(eq != std::string::npos, "--variant wants key=value, got '", kv, "'");
+    std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
+    if (key == "method") {
+      t.method = val == "direct" ? ConvMethod::direct : val == "flat" ? ConvMethod::flat : ConvMethod::packed;
+      continue;
+    }
+    int64_t n = std::atoll(val.c_str());
+    if (key == "mr") {
+      t.m_block = (t.m_block + t.mr - 1) / t.mr * n;
+      t.mr = n;
+    } else if (key == "cb") {
+      t.c_block = n;
+    } else if (key == "mblock") {
+      t.m_block = n;
+    } else if (key == "ppt") {
+      t.panels_per_tile = n;
+    } else if (key == "nvec") {
+      t.nvec = n;
+    } else {
+      eave::fail("--variant: unknown key '", key, "'");
+    }
+  }
+  return t;
+}
 
 void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
   int64_t oh = (l.h + 2 * l.pad - l.k) / l.stride + 1, ow = (l.w + 2 * l.pad - l.k) / l.stride + 1;
   bool window = l.pool || l.groups == l.c;
-  std::unique_ptr<DevKernelLibrary> lib;
-  std::vector<float> x(l.c * l.h * l.w), w, y(l.m * oh * ow), bias(l.m);
+  std::vector<float> x(l.c * l.h * l.w), y(l.m * oh * ow), bias(l.m);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   for (float& v : x) v = u(rng);
   for (float& v : bias) v = u(rng);
-  std::vector<void*> buffers;
-  int64_t tiles = 0;
+  std::vector<Candidate> cands;
   double flops = 0;
-  std::string how;
+  auto link = [&](const Bytes& obj) {
+    return std::make_unique<DevKernelLibrary>(
+        link_shared_object({obj, emit_kernel_table_object({"k"}, target)}, target));
+  };
   if (window) {
     WindowSpec s;
     s.op = l.pool ? WindowOp::max_pool : WindowOp::depthwise_conv;
@@ -106,17 +156,18 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     s.ow = ow;
     s.bias = !l.pool;
     WindowTiling t = choose_window_tiling(s, target);
-    lib = std::make_unique<DevKernelLibrary>(link_shared_object(
-        {compile_window_kernel(s, t, "k", target, o.compile), emit_kernel_table_object({"k"}, target)}, target));
-    w.resize(l.m * l.k * l.k);
-    for (float& v : w) v = u(rng);
-    buffers = {x.data()};
-    if (!l.pool) buffers.push_back(w.data());
-    buffers.push_back(y.data());
-    if (!l.pool) buffers.push_back(bias.data());
-    tiles = window_tiles_per_image(s, t);
+    Candidate c;
+    c.lib = link(compile_window_kernel(s, t, "k", target, o.compile));
+    c.w.resize(l.m * l.k * l.k);
+    for (float& v : c.w) v = u(rng);
+    c.buffers = {x.data()};
+    if (!l.pool) c.buffers.push_back(c.w.data());
+    c.buffers.push_back(y.data());
+    if (!l.pool) c.buffers.push_back(bias.data());
+    c.tiles = window_tiles_per_image(s, t);
+    c.how = "R" + std::to_string(t.rows) + "xV" + std::to_string(t.vecs);
+    cands.push_back(std::move(c));
     flops = (l.pool ? 1.0 : 2.0) * l.m * oh * ow * l.k * l.k;
-    how = "R" + std::to_string(t.rows) + "xV" + std::to_string(t.vecs);
   } else {
     ConvSpec s;
     s.n = 1;
@@ -131,78 +182,121 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     s.oh = oh;
     s.ow = ow;
     s.bias = true;
-    ConvTiling t = choose_conv_tiling(s, target);
-    if (o.method == "direct") t.method = ConvMethod::direct;
-    if (o.method == "packed") t.method = ConvMethod::packed;
-    if (o.method == "flat") t.method = ConvMethod::flat;
-    if (o.mr) {
-      t.m_block = (t.m_block + t.mr - 1) / t.mr * o.mr;
-      t.mr = o.mr;
-    }
-    if (o.c_block) t.c_block = o.c_block;
-    lib = std::make_unique<DevKernelLibrary>(link_shared_object(
-        {compile_conv_kernel(s, t, "k", target, o.compile), emit_kernel_table_object({"k"}, target)}, target));
     std::vector<float> raw(l.m * (l.c / l.groups) * l.k * l.k);
     for (float& v : raw) v = u(rng);
-    w.resize(packed_conv_weights_elements(s, t));
-    pack_conv_weights(raw.data(), s, t, w.data());
-    buffers = {x.data(), w.data(), y.data(), bias.data()};
-    tiles = conv_tiles_per_image(s, t);
+    ConvTiling chosen = choose_conv_tiling(s, target);
+    std::vector<std::string> variants = {""};
+    variants.insert(variants.end(), o.variants.begin(), o.variants.end());
+    for (const std::string& v : variants) {
+      ConvTiling t = apply_variant(chosen, v);
+      Candidate c;
+      c.lib = link(compile_conv_kernel(s, t, "k", target, o.compile));
+      c.w.resize(packed_conv_weights_elements(s, t));
+      pack_conv_weights(raw.data(), s, t, c.w.data());
+      c.buffers = {x.data(), c.w.data(), y.data(), bias.data()};
+      c.tiles = conv_tiles_per_image(s, t);
+      const char* methods[] = {"direct", "flat", "packed"};
+      c.how = std::string(methods[int(t.method)]) + " " + std::to_string(t.mr) + "x" +
+              std::to_string(t.nr()) + " cb" + std::to_string(t.c_block) + " mb" +
+              std::to_string(t.m_block) + " ppt" + std::to_string(t.panels_per_tile) + " tiles" +
+              std::to_string(c.tiles);
+      cands.push_back(std::move(c));
+    }
     flops = 2.0 * l.m * oh * ow * (l.c / l.groups) * l.k * l.k;
-    const char* methods[] = {"direct", "flat", "packed"};
-    how = std::string(methods[int(t.method)]) + " " +
-          std::to_string(t.mr) + "x" + std::to_string(t.nr()) + " cb" + std::to_string(t.c_block) +
-          " tiles" + std::to_string(tiles);
   }
-  KernelFn fn = lib->kernel(0);
   int64_t syms[1] = {1};
-  // Calibrate the number of calls per sample to about `seconds`.
+  auto call = [&](Candidate& c, int iters) {
+    KernelFn fn = c.lib->kernel(0);
+    for (int i = 0; i < iters; ++i) fn(c.buffers.data(), syms, 0, c.tiles);
+  };
+  // Calibrate the number of calls per sample to about `seconds` (on the first candidate).
   int iters = 1;
   for (;;) {
     auto t0 = Clock::now();
-    for (int i = 0; i < iters; ++i) fn(buffers.data(), syms, 0, tiles);
+    call(cands[0], iters);
     double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     if (dt >= o.seconds || iters > (1 << 20)) break;
     iters *= 2;
   }
-  std::vector<double> cpu, wall;
-  for (int r = 0; r < o.repeats; ++r) {
-    double c0 = thread_seconds();
-    auto t0 = Clock::now();
-    for (int i = 0; i < iters; ++i) fn(buffers.data(), syms, 0, tiles);
-    double dc = thread_seconds() - c0;
-    double dw = std::chrono::duration<double>(Clock::now() - t0).count();
-    cpu.push_back(flops * iters / dc * 1e-9);
-    wall.push_back(flops * iters / dw * 1e-9);
-  }
-  std::printf("%-30s %-34s %8.1f us  cpu GFLOP/s median %7.1f best %7.1f  wall median %7.1f\n",
-              l.name, how.c_str(), flops / median(cpu) * 1e-3, median(cpu),
-              *std::max_element(cpu.begin(), cpu.end()), median(wall));
+  // Candidates alternate, so that load from other processes hits them alike.
+  for (int r = 0; r < o.repeats; ++r)
+    for (Candidate& c : cands) {
+      double c0 = thread_seconds();
+      auto t0 = Clock::now();
+      call(c, iters);
+      double dc = thread_seconds() - c0;
+      double dw = std::chrono::duration<double>(Clock::now() - t0).count();
+      c.cpu.push_back(flops * iters / dc * 1e-9);
+      c.wall.push_back(flops * iters / dw * 1e-9);
+    }
+  for (Candidate& c : cands)
+    std::printf("%-30s %-44s %8.1f us  cpu GFLOP/s median %7.1f best %7.1f  wall median %7.1f\n",
+                l.name, c.how.c_str(), flops / median(c.cpu) * 1e-3, median(c.cpu),
+                *std::max_element(c.cpu.begin(), c.cpu.end()), median(c.wall));
   std::fflush(stdout);
+}
+
+double process_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int time_model(const std::string& path, const std::vector<std::string>& inputs, int threads, int runs) {
+  auto model = eave::RuntimeModel::load_file(path);
+  eave::RuntimeSession session(model, threads);
+  std::vector<std::pair<std::string, eave::Tensor>> bound;
+  for (const std::string& spec : inputs) {
+    size_t eq = spec.find('=');
+    EAVE_CHECK(eq != std::string::npos, "--input wants NAME=FILE.npy, got '", spec, "'");
+    bound.emplace_back(spec.substr(0, eq), eave::read_npy(spec.substr(eq + 1)));
+  }
+  session.bind(bound);
+  for (int i = 0; i < 3; ++i) session.run_bound();  // warm-up: plans, page faults, caches
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < runs; ++i) {
+    double c0 = process_seconds();
+    auto t0 = Clock::now();
+    session.run_bound();
+    wall.push_back(std::chrono::duration<double>(Clock::now() - t0).count() * 1e3);
+    cpu.push_back((process_seconds() - c0) * 1e3);
+  }
+  std::printf("%s: %d runs, %d thread(s): wall median %.2f ms min %.2f ms; process CPU median "
+              "%.2f ms min %.2f ms\n",
+              path.c_str(), runs, threads, median(wall), *std::min_element(wall.begin(), wall.end()),
+              median(cpu), *std::min_element(cpu.begin(), cpu.end()));
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  std::string layers = "all";
+  std::string layers = "all", model;
+  std::vector<std::string> inputs;
+  int threads = 1, runs = 50;
   for (int i = 1; i < argc; ++i) {
     auto arg = [&](const char* name) { return std::strcmp(argv[i], name) == 0 && i + 1 < argc; };
     if (arg("--layers")) layers = argv[++i];
     else if (arg("--repeats")) o.repeats = std::atoi(argv[++i]);
     else if (arg("--seconds")) o.seconds = std::atof(argv[++i]);
-    else if (arg("--method")) o.method = argv[++i];
-    else if (arg("--mr")) o.mr = std::atoll(argv[++i]);
-    else if (arg("--c-block")) o.c_block = std::atoll(argv[++i]);
+    else if (arg("--variant")) o.variants.push_back(argv[++i]);
     else if (arg("--print-ir-after")) o.compile.print_ir_after.push_back(argv[++i]);
+    else if (arg("--model")) model = argv[++i];
+    else if (arg("--input")) inputs.push_back(argv[++i]);
+    else if (arg("--threads")) threads = std::atoi(argv[++i]);
+    else if (arg("--runs")) runs = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: conv_bench [--layers resnet|mobilenet|all|NAME-SUBSTRING] "
-                           "[--repeats N] [--seconds S] [--method direct|flat|packed] [--mr N] [--c-block N]\n"
-                           "       [--print-ir-after STAGE]\n");
+                           "[--repeats N] [--seconds S] [--variant method=flat,mr=8,cb=32,mblock=64,ppt=4,nvec=2]\n"
+                           "       [--print-ir-after STAGE]\n"
+                           "       conv_bench --model MODEL.eave --input NAME=FILE.npy ... "
+                           "[--threads N] [--runs N]\n");
       return 2;
     }
   }
   try {
+    if (!model.empty()) return time_model(model, inputs, threads, runs);
     TargetSpec target = host_target();
     std::printf("target %s; one thread; GFLOP/s by thread CPU time (pools: window taps/s)\n",
                 target.describe().c_str());

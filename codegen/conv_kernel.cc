@@ -105,20 +105,41 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   int64_t k_blocks = ceil_div(cg, c_max);
   t.c_block = ceil_div(cg, k_blocks);
 
-  // Thread tiles: about 16 per image (enough for a few threads to balance), each of at least
-  // 64K multiply-adds; split the channels only when the positions run out.
-  int64_t panels = panel_count(s, t.method, nr);
-  int64_t row_groups = ceil_div(mg, t.mr);
-  const int64_t want_tiles = 16;
-  int64_t macs_per_panel_group = t.mr * nr * cg * taps;  // one row group over one panel
-  int64_t m_blocks = 1;
-  if (s.groups * panels < want_tiles)
-    m_blocks = std::min(row_groups, ceil_div(want_tiles, s.groups * panels));
-  int64_t groups_per_block = ceil_div(row_groups, m_blocks);
-  t.m_block = groups_per_block * t.mr;
-  int64_t ppt = std::max<int64_t>(1, s.groups * panels * m_blocks / want_tiles);
-  while (ppt < panels && ppt * groups_per_block * macs_per_panel_group < (64 << 10)) ppt *= 2;
-  t.panels_per_tile = std::min(ppt, panels);
+  // Thread tiles: a tile is a block of row groups (channels) times a block of panels, of one
+  // image and group. Aim for about 16 tiles per image (enough for a few threads to balance) of
+  // at least 64K multiply-adds each, and among those shapes take the one that streams the
+  // least: each block of panels reads its channels' weights once, each block of channels reads
+  // the image once. Large images with few channels split the positions; small images with
+  // many channels (weights of megabytes) split the channels and keep all panels in one tile.
+  const int64_t panels = panel_count(s, t.method, nr);
+  const int64_t row_groups = ceil_div(mg, t.mr);
+  const double weight_bytes = double(mg) * cg * taps * 4, image_bytes = double(cg) * s.h * s.w * 4;
+  const double macs = double(mg) * positions * cg * taps;
+  const int64_t want_tiles = std::max<int64_t>(
+      1, std::min<int64_t>({16, s.groups * row_groups * panels, int64_t(macs * s.groups / (64 << 10))}));
+  double best_traffic = 0;
+  bool found = false;
+  for (int64_t gpb = row_groups; gpb >= 1; --gpb) {
+    if (gpb < row_groups && ceil_div(row_groups, gpb) == ceil_div(row_groups, gpb + 1)) continue;
+    int64_t mb = ceil_div(row_groups, gpb);
+    for (int64_t ppt = panels; ppt >= 1; --ppt) {
+      if (ppt < panels && ceil_div(panels, ppt) == ceil_div(panels, ppt + 1)) continue;
+      int64_t pb = ceil_div(panels, ppt);
+      if (s.groups * mb * pb < want_tiles) continue;
+      double traffic = weight_bytes * double(pb) + image_bytes * double(mb);
+      if (!found || traffic < best_traffic) {
+        found = true;
+        best_traffic = traffic;
+        t.m_block = gpb * t.mr;
+        t.panels_per_tile = ppt;
+      }
+      break;  // smaller blocks of panels only add traffic
+    }
+  }
+  if (!found) {
+    t.m_block = row_groups * t.mr;
+    t.panels_per_tile = 1;
+  }
   return t;
 }
 

@@ -140,10 +140,11 @@ class WindowEmitter {
     Value columns;    // stride > 2: input column of every lane (i32), and its mask in mask_a
   };
 
-  ColumnRead column_read(ImplicitLocOpBuilder& b, Value ow0, int64_t v, int64_t kw) {
+  // `kw_shift` is kw·dw − pl (an index).
+  ColumnRead column_read(ImplicitLocOpBuilder& b, Value ow0, int64_t v, Value kw_shift) {
     IndexOps ix{b};
     ColumnRead r;
-    Value first = ix.add(ix.mul(ix.add(ow0, v * t_.lanes), s_.stride_w), kw * s_.dilation_w - s_.pad_left);
+    Value first = ix.add(ix.mul(ix.add(ow0, v * t_.lanes), s_.stride_w), kw_shift);
     if (s_.stride_w <= 2) {
       r.offset = first;
       Value cols = arith::AddIOp::create(b, isplat(b, first), iota(b, 1));
@@ -211,18 +212,21 @@ class WindowEmitter {
     Value bias;
     if (s_.op == WindowOp::depthwise_conv) {
       Value base = ix.mul(m, s_.kh * s_.kw);
-      for (int64_t k = 0; k < s_.kh * s_.kw; ++k)
-        taps.push_back(vector::BroadcastOp::create(
-            b, vt_, memref::LoadOp::create(b, w_, ValueRange{ix.add(base, k)})));
+      if (unroll_taps())
+        for (int64_t k = 0; k < s_.kh * s_.kw; ++k)
+          taps.push_back(vector::BroadcastOp::create(
+              b, vt_, memref::LoadOp::create(b, w_, ValueRange{ix.add(base, k)})));
       if (s_.bias)
         bias = vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, bias_, ValueRange{m}));
     }
     const int64_t block_cols = t_.vecs * t_.lanes;
     emit_loop(b, ix.c(0), ix.c(s_.ow), ix.c(block_cols), [&](ImplicitLocOpBuilder& b, Value ow0) {
       IndexOps ix{b};
-      std::vector<ColumnRead> reads;  // [kw][v]
-      for (int64_t kw = 0; kw < s_.kw; ++kw)
-        for (int64_t v = 0; v < t_.vecs; ++v) reads.push_back(column_read(b, ow0, v, kw));
+      std::vector<ColumnRead> reads;  // [kw][v], when the kernel columns are unrolled
+      if (unroll_columns())
+        for (int64_t kw = 0; kw < s_.kw; ++kw)
+          for (int64_t v = 0; v < t_.vecs; ++v)
+            reads.push_back(column_read(b, ow0, v, ix.c(kw * s_.dilation_w - s_.pad_left)));
       std::vector<Value> out_mask(t_.vecs), col_count(t_.vecs);
       for (int64_t v = 0; v < t_.vecs; ++v) {
         Value ow = arith::AddIOp::create(b, isplat(b, ix.add(ow0, v * t_.lanes)), iota(b, 1));
@@ -238,35 +242,84 @@ class WindowEmitter {
     });
   }
 
+  // Small windows are unrolled completely (and input rows shared between output rows of the
+  // block); large ones loop over kernel rows, and over kernel columns when those are many too.
+  bool unroll_taps() const { return s_.kh * s_.kw <= 64 && t_.rows * t_.vecs * s_.kh * s_.kw <= 1024; }
+  bool unroll_columns() const { return unroll_taps() || s_.kw <= 8; }
+
   void row_block(ImplicitLocOpBuilder& b, Value n, Value m, Value plane, Value oh0, Value oh_hi,
                  Value ow0, const std::vector<ColumnRead>& reads, const std::vector<Value>& out_mask,
                  const std::vector<Value>& col_count, const std::vector<Value>& taps, Value bias) {
     IndexOps ix{b};
     const int64_t R = t_.rows, V = t_.vecs;
     const bool dw = s_.op == WindowOp::depthwise_conv;
-    std::vector<Value> acc(R * V);
+    SmallVector<Value> acc(R * V);
     for (Value& a : acc) a = dw && bias ? bias : fsplat(b, s_.op == WindowOp::max_pool ? -FLT_MAX : 0.0f);
     std::vector<Value> row_ok(R);
     Value ih_base = ix.sub(ix.mul(oh0, s_.stride_h), ix.c(s_.pad_top));
     for (int64_t r = 0; r < R; ++r) row_ok[r] = ix.lt(ix.add(oh0, r), oh_hi);
-    // Input row ih = (oh0 + r)·sh + kh·dh − pt is read once for every (r, kh) that needs it:
-    // the same offset from ih_base gives the same ops, which CSE merges.
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t kh = 0; kh < s_.kh; ++kh) {
-        int64_t off = r * s_.stride_h + kh * s_.dilation_h;
-        Value ih = ix.add(ih_base, off);
-        // Rows past the tile's last output row are read (inside the image) but never stored.
-        Value ok = arith::AndIOp::create(b, ix.ge(ih, ix.c(0)), ix.lt(ih, ix.c(s_.h)));
-        Value row = ix.add(plane, ix.mul(ih, s_.w));
-        for (int64_t kw = 0; kw < s_.kw; ++kw)
-          for (int64_t v = 0; v < V; ++v) {
-            Value x = read(b, n, row, ok, reads[kw * V + v]);
-            Value& a = acc[r * V + v];
-            if (!dw) a = combine(b, a, x);
-            else if (t_.fma) a = vector::FMAOp::create(b, x, taps[kh * s_.kw + kw], a);
-            else a = arith::AddFOp::create(b, arith::MulFOp::create(b, x, taps[kh * s_.kw + kw]), a);
+    auto accumulate = [&](ImplicitLocOpBuilder& b, Value& a, Value x, Value weight) {
+      if (!dw) a = combine(b, a, x);
+      else if (t_.fma) a = vector::FMAOp::create(b, x, weight, a);
+      else a = arith::AddFOp::create(b, arith::MulFOp::create(b, x, weight), a);
+    };
+    // Input row ih = (oh0 + r)·sh + kh·dh − pt, its flat offset and whether it is inside.
+    auto input_row = [&](ImplicitLocOpBuilder& b, Value ih) {
+      IndexOps ix{b};
+      // Rows past the tile's last output row are read (inside the image) but never stored.
+      Value ok = arith::AndIOp::create(b, ix.ge(ih, ix.c(0)), ix.lt(ih, ix.c(s_.h)));
+      return std::pair<Value, Value>{ix.add(plane, ix.mul(ih, s_.w)), ok};
+    };
+    if (unroll_taps()) {
+      // Each input row is read once for every (r, kh) that needs it: the same offset from
+      // ih_base gives the same ops, which CSE merges.
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t kh = 0; kh < s_.kh; ++kh) {
+          auto [row, ok] = input_row(b, ix.add(ih_base, r * s_.stride_h + kh * s_.dilation_h));
+          for (int64_t kw = 0; kw < s_.kw; ++kw)
+            for (int64_t v = 0; v < V; ++v)
+              accumulate(b, acc[r * V + v], read(b, n, row, ok, reads[kw * V + v]),
+                         dw ? taps[kh * s_.kw + kw] : Value());
+        }
+    } else {
+      Value w_base = dw ? ix.mul(m, s_.kh * s_.kw) : Value();
+      acc = emit_for(b, ix.c(0), ix.c(s_.kh), ix.c(1), acc,
+                     [&](ImplicitLocOpBuilder& b, Value kh, ValueRange in) -> SmallVector<Value> {
+        IndexOps ix{b};
+        SmallVector<Value> out(in.begin(), in.end());
+        std::vector<std::pair<Value, Value>> rows;
+        for (int64_t r = 0; r < R; ++r)
+          rows.push_back(input_row(b, ix.add(ix.add(ih_base, r * s_.stride_h), ix.mul(kh, s_.dilation_h))));
+        auto weight_at = [&](ImplicitLocOpBuilder& b, Value kw) -> Value {
+          if (!dw) return Value();
+          IndexOps ix{b};
+          Value at = ix.add(ix.add(w_base, ix.mul(kh, s_.kw)), kw);
+          return vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, w_, ValueRange{at}));
+        };
+        if (unroll_columns()) {
+          for (int64_t kw = 0; kw < s_.kw; ++kw) {
+            Value weight = weight_at(b, ix.c(kw));
+            for (int64_t r = 0; r < R; ++r)
+              for (int64_t v = 0; v < V; ++v)
+                accumulate(b, out[r * V + v], read(b, n, rows[r].first, rows[r].second, reads[kw * V + v]), weight);
           }
-      }
+          return out;
+        }
+        return emit_for(b, ix.c(0), ix.c(s_.kw), ix.c(1), out,
+                        [&](ImplicitLocOpBuilder& b, Value kw, ValueRange in) -> SmallVector<Value> {
+          IndexOps ix{b};
+          SmallVector<Value> out(in.begin(), in.end());
+          Value weight = weight_at(b, kw);
+          Value shift = ix.sub(ix.mul(kw, s_.dilation_w), ix.c(s_.pad_left));
+          for (int64_t v = 0; v < V; ++v) {
+            ColumnRead cr = column_read(b, ow0, v, shift);
+            for (int64_t r = 0; r < R; ++r)
+              accumulate(b, out[r * V + v], read(b, n, rows[r].first, rows[r].second, cr), weight);
+          }
+          return out;
+        });
+      });
+    }
     for (int64_t r = 0; r < R; ++r) {
       Value oh = ix.add(oh0, r);
       Value count_h;
@@ -274,13 +327,11 @@ class WindowEmitter {
         // Kernel rows of this output row inside [lo, hi) of the (padded) input.
         int64_t lo = s_.count_include_pad ? -s_.pad_top : 0;
         int64_t hi = s_.count_include_pad ? s_.h + s_.pad_bottom : s_.h;
-        Value count = ix.c(0);
-        for (int64_t kh = 0; kh < s_.kh; ++kh) {
-          Value ih = ix.add(ix.sub(ix.mul(oh, s_.stride_h), ix.c(s_.pad_top)), kh * s_.dilation_h);
-          Value inside = arith::AndIOp::create(b, ix.ge(ih, ix.c(lo)), ix.lt(ih, ix.c(hi)));
-          count = ix.add(count, arith::IndexCastOp::create(b, b.getIndexType(),
-                                                            arith::ExtUIOp::create(b, b.getI64Type(), inside)));
-        }
+        // kh in [ceil((lo − base) / dh), floor((hi − 1 − base) / dh)] ∩ [0, KH).
+        Value base = ix.sub(ix.mul(oh, s_.stride_h), ix.c(s_.pad_top));
+        Value first = ix.max(ix.c(0), ix.ceildiv(ix.sub(ix.c(lo), base), s_.dilation_h));
+        Value last = ix.min(ix.c(s_.kh - 1), ix.floordiv(ix.sub(ix.c(hi - 1), base), s_.dilation_h));
+        Value count = ix.max(ix.c(0), ix.add(ix.sub(last, first), 1));
         Value f = arith::SIToFPOp::create(b, b.getF32Type(), arith::IndexCastOp::create(b, b.getI64Type(), count));
         count_h = vector::BroadcastOp::create(b, vt_, f);
       }

@@ -118,6 +118,9 @@ const Case kCases[] = {
     {1, 2, 9, 70, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0},
     {1, 2, 1, 33, 1, 4, 1, 1, 1, 1, 0, 1, 0, 2},
     {1, 2, 5, 6, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2},
+    {1, 2, 40, 50, 12, 6, 1, 1, 2, 1, 3, 2, 3, 2},    // many taps: a loop over kernel rows
+    {1, 2, 30, 40, 11, 13, 2, 3, 1, 2, 5, 6, 5, 6},   // and over kernel columns
+    {1, 1, 100, 100, 6, 8, 10, 10, 10, 10, 10, 20, 10, 20},  // a huge dilated window
 };
 
 TEST(WindowKernel, Depthwise) {
