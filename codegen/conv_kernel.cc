@@ -27,6 +27,9 @@ void check_spec(const ConvSpec& s) {
   EAVE_CHECK(s.stride_h >= 1 && s.stride_w >= 1 && s.dilation_h >= 1 && s.dilation_w >= 1 &&
                  s.pad_top >= 0 && s.pad_left >= 0,
              "conv: strides and dilations must be positive and pads not negative");
+  EAVE_CHECK(s.d >= 1 && s.kd >= 1 && s.od >= 1 && s.stride_d >= 1 && s.dilation_d >= 1 &&
+                 s.pad_front >= 0,
+             "conv: bad depth axis (D=", s.d, " KD=", s.kd, " OD=", s.od, ")");
   EAVE_CHECK(s.groups >= 1 && s.c % s.groups == 0 && s.m % s.groups == 0, "conv: groups ",
              s.groups, " must divide C=", s.c, " and M=", s.m);
   EAVE_CHECK(s.n >= 0 || s.n_sym >= 0, "conv: a dynamic batch needs a symbol index");
@@ -36,15 +39,17 @@ void check_spec(const ConvSpec& s) {
 // the direct method then runs it as a plain GEMM with full-width panels.
 ConvSpec normalized(const ConvSpec& s) {
   ConvSpec n = s;
-  if (s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
-      s.pad_left == 0 && s.oh == s.h && s.ow == s.w) {
-    n.w = s.h * s.w;
-    n.ow = s.oh * s.ow;
-    n.h = n.oh = 1;
-    n.dilation_h = n.dilation_w = 1;
+  if (s.taps() == 1 && s.stride_d == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_front == 0 &&
+      s.pad_top == 0 && s.pad_left == 0 && s.od == s.d && s.oh == s.h && s.ow == s.w) {
+    n.w = s.image();
+    n.ow = s.positions();
+    n.d = n.od = n.h = n.oh = 1;
+    n.dilation_d = n.dilation_h = n.dilation_w = 1;
   }
   return n;
 }
+
+bool is_3d(const ConvSpec& s) { return s.d > 1 || s.kd > 1 || s.od > 1; }
 
 // Fraction of the lanes of nr-wide panels that hold positions, for rows of `len` positions.
 double lane_use(int64_t len, int64_t nr) { return double(len) / double(ceil_div(len, nr) * nr); }
@@ -53,11 +58,11 @@ double lane_use(int64_t len, int64_t nr) { return double(len) / double(ceil_div(
 // position p reads input p + (kh·dh − pt)·W + kw·dw − pl for every tap; a lane mask per tap
 // drops what falls in the padding. Its masks stay live across the K loop: few taps only.
 bool flat_applies(const ConvSpec& s) {
-  return s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w && s.kh * s.kw <= 25;
+  return !is_3d(s) && s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w && s.kh * s.kw <= 25;
 }
 
 int64_t panel_count(const ConvSpec& s, ConvMethod method, int64_t nr) {
-  return method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(s.oh * s.ow, nr);
+  return method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(s.positions(), nr);
 }
 
 }  // namespace
@@ -75,8 +80,8 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   int64_t registers = info.simd_bits > 0 ? info.vector_registers : 16;
   t.mr = std::clamp<int64_t>((registers - t.nvec - 2) / t.nvec, 1, 8);
   const int64_t nr = t.nr();
-  const int64_t cg = s.c / s.groups, mg = s.m / s.groups, taps = s.kh * s.kw;
-  const int64_t positions = s.oh * s.ow;
+  const int64_t cg = s.c / s.groups, mg = s.m / s.groups, taps = s.taps();
+  const int64_t positions = s.positions();
 
   // Direct reads waste the lanes past the end of each output row; packing wastes only the last
   // panel's but gathers every im2col value once per panel, which costs about a vector of
@@ -85,8 +90,10 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   double direct_cost = 1.0 / lane_use(s.ow, nr);
   if (flat_applies(s))
     t.method = ConvMethod::flat;
+  else if (s.stride_w == 1 && !is_3d(s) && direct_cost <= packed_cost)
+    t.method = ConvMethod::direct;
   else
-    t.method = s.stride_w == 1 && direct_cost <= packed_cost ? ConvMethod::direct : ConvMethod::packed;
+    t.method = ConvMethod::packed;
 
   // K blocks: the block's image data of a panel stays in L1 next to a row group's weights
   // (direct: c_block·KH rows of nr + (KW-1)·dw floats, about 24 KB), or the packed panel
@@ -113,7 +120,7 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   // many channels (weights of megabytes) split the channels and keep all panels in one tile.
   const int64_t panels = panel_count(s, t.method, nr);
   const int64_t row_groups = ceil_div(mg, t.mr);
-  const double weight_bytes = double(mg) * cg * taps * 4, image_bytes = double(cg) * s.h * s.w * 4;
+  const double weight_bytes = double(mg) * cg * taps * 4, image_bytes = double(cg) * s.image() * 4;
   const double macs = double(mg) * positions * cg * taps;
   const int64_t want_tiles = std::max<int64_t>(
       1, std::min<int64_t>({16, s.groups * row_groups * panels, int64_t(macs * s.groups / (64 << 10))}));
@@ -145,11 +152,11 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
 
 int64_t packed_conv_weights_elements(const ConvSpec& spec, const ConvTiling& t) {
   int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups;
-  return spec.groups * ceil_div(mg, t.mr) * cg * spec.kh * spec.kw * t.mr;
+  return spec.groups * ceil_div(mg, t.mr) * cg * spec.taps() * t.mr;
 }
 
 void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& t, float* packed) {
-  const int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups, taps = spec.kh * spec.kw;
+  const int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups, taps = spec.taps();
   for (int64_t g = 0; g < spec.groups; ++g)
     for (int64_t rg = 0; rg < ceil_div(mg, t.mr); ++rg)
       for (int64_t c = 0; c < cg; ++c)
@@ -177,8 +184,9 @@ class ConvEmitter {
       : s_(normalized(spec)), t_(t), custom_(custom) {
     cg_ = s_.c / s_.groups;
     mg_ = s_.m / s_.groups;
-    taps_ = s_.kh * s_.kw;
-    positions_ = s_.oh * s_.ow;
+    taps_ = s_.taps();
+    positions_ = s_.positions();
+    image_ = s_.image();
     nr_ = t.nr();
     row_groups_ = ceil_div(mg_, t.mr);
     panels_w_ = ceil_div(s_.ow, nr_);
@@ -195,7 +203,7 @@ class ConvEmitter {
     mt_ = VectorType::get({t_.lanes}, b.getI1Type());
     it_ = VectorType::get({t_.lanes}, b.getI32Type());
     int64_t batch = s_.n < 0 ? ShapedType::kDynamic : s_.n;
-    SmallVector<Type> args = {MemRefType::get({batch, s_.c * s_.h * s_.w}, f32),
+    SmallVector<Type> args = {MemRefType::get({batch, s_.c * image_}, f32),
                               MemRefType::get({packed_conv_weights_elements(s_, t_)}, f32),
                               MemRefType::get({batch, s_.m * positions_}, f32)};
     if (s_.bias) args.push_back(MemRefType::get({s_.m}, f32));
@@ -367,36 +375,44 @@ class ConvEmitter {
     return p;
   }
 
-  // pack[((c·KH + kh)·KW + kw)·nr + v·lanes + l] = X[n, g·Cg + c0 + c, ih, iw] (0 outside),
-  // for the positions `pos` of vector v of the panel.
+  // pack[(c·taps + tap)·nr + v·lanes + l] = X[n, g·Cg + c0 + c, id, ih, iw] (0 outside), for
+  // the positions `pos` of vector v of the panel; tap = (kd·KH + kh)·KW + kw.
   void pack_panel(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value pos,
                   Value valid, int64_t v) {
     IndexOps ix{b};
-    Value oh = arith::DivUIOp::create(b, pos, splat_i32(b, s_.ow));
+    auto vmul = [&](Value x, int64_t k) { return (Value)arith::MulIOp::create(b, x, splat_i32(b, k)); };
+    auto vadd = [&](Value x, int64_t k) { return (Value)arith::AddIOp::create(b, x, splat_i32(b, k)); };
     Value ow = arith::RemUIOp::create(b, pos, splat_i32(b, s_.ow));
-    Value ih0 = arith::SubIOp::create(b, arith::MulIOp::create(b, oh, splat_i32(b, s_.stride_h)),
-                                      splat_i32(b, s_.pad_top));
-    Value iw0 = arith::SubIOp::create(b, arith::MulIOp::create(b, ow, splat_i32(b, s_.stride_w)),
-                                      splat_i32(b, s_.pad_left));
+    Value rows = arith::DivUIOp::create(b, pos, splat_i32(b, s_.ow));
+    Value oh = arith::RemUIOp::create(b, rows, splat_i32(b, s_.oh));
+    Value od = arith::DivUIOp::create(b, rows, splat_i32(b, s_.oh));
+    Value id0 = vadd(vmul(od, s_.stride_d), -s_.pad_front);
+    Value ih0 = vadd(vmul(oh, s_.stride_h), -s_.pad_top);
+    Value iw0 = vadd(vmul(ow, s_.stride_w), -s_.pad_left);
     Value zero = zero_vector(b);
     Value zero_i = splat_i32(b, 0);
-    Value chan0 = ix.mul(ix.add(ix.mul(p.g, cg_), kb.c0), s_.h * s_.w);
-    for (int64_t kh = 0; kh < s_.kh; ++kh) {
-      Value ih = arith::AddIOp::create(b, ih0, splat_i32(b, kh * s_.dilation_h));
-      Value mh = vand(b, valid, in_range(b, ih, 0, s_.h));
-      Value row_off = arith::MulIOp::create(b, ih, splat_i32(b, s_.w));
-      for (int64_t kw = 0; kw < s_.kw; ++kw) {
-        Value iw = arith::AddIOp::create(b, iw0, splat_i32(b, kw * s_.dilation_w));
-        Value mask = vand(b, mh, in_range(b, iw, 0, s_.w));
-        Value off = arith::SelectOp::create(b, mask, arith::AddIOp::create(b, row_off, iw), zero_i);
-        int64_t tap = kh * s_.kw + kw;
-        emit_loop(b, ix.c(0), kb.cb, ix.c(1), [&](ImplicitLocOpBuilder& b, Value c) {
-          IndexOps ix{b};
-          Value base = ix.add(chan0, ix.mul(c, s_.h * s_.w));
-          Value x = vector::GatherOp::create(b, vt_, x_, ValueRange{p.n, base}, off, mask, zero);
-          Value at = ix.add(ix.mul(c, taps_ * nr_), tap * nr_ + v * t_.lanes);
-          vector::StoreOp::create(b, x, pack_, ValueRange{at});
-        });
+    Value chan0 = ix.mul(ix.add(ix.mul(p.g, cg_), kb.c0), image_);
+    for (int64_t kd = 0; kd < s_.kd; ++kd) {
+      Value id = vadd(id0, kd * s_.dilation_d);
+      Value md = vand(b, valid, in_range(b, id, 0, s_.d));
+      Value plane_off = vmul(id, s_.h * s_.w);
+      for (int64_t kh = 0; kh < s_.kh; ++kh) {
+        Value ih = vadd(ih0, kh * s_.dilation_h);
+        Value mh = vand(b, md, in_range(b, ih, 0, s_.h));
+        Value row_off = arith::AddIOp::create(b, plane_off, vmul(ih, s_.w));
+        for (int64_t kw = 0; kw < s_.kw; ++kw) {
+          Value iw = vadd(iw0, kw * s_.dilation_w);
+          Value mask = vand(b, mh, in_range(b, iw, 0, s_.w));
+          Value off = arith::SelectOp::create(b, mask, arith::AddIOp::create(b, row_off, iw), zero_i);
+          int64_t tap = (kd * s_.kh + kh) * s_.kw + kw;
+          emit_loop(b, ix.c(0), kb.cb, ix.c(1), [&](ImplicitLocOpBuilder& b, Value c) {
+            IndexOps ix{b};
+            Value base = ix.add(chan0, ix.mul(c, image_));
+            Value x = vector::GatherOp::create(b, vt_, x_, ValueRange{p.n, base}, off, mask, zero);
+            Value at = ix.add(ix.mul(c, taps_ * nr_), tap * nr_ + v * t_.lanes);
+            vector::StoreOp::create(b, x, pack_, ValueRange{at});
+          });
+        }
       }
     }
   }
@@ -463,7 +479,7 @@ class ConvEmitter {
                      [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
         IndexOps ix{b};
         SmallVector<Value> out(in.begin(), in.end());
-        Value at = ix.add(ix.mul(ix.add(chan0, c), s_.h * s_.w), p.p0);
+        Value at = ix.add(ix.mul(ix.add(chan0, c), image_), p.p0);
         Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
         for (int64_t kh = 0; kh < s_.kh; ++kh)
           for (int64_t kw = 0; kw < s_.kw; ++kw) {
@@ -485,7 +501,7 @@ class ConvEmitter {
       acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,
                      [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
         IndexOps ix{b};
-        Value plane = ix.mul(ix.add(chan0, c), s_.h * s_.w);
+        Value plane = ix.mul(ix.add(chan0, c), image_);
         Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
         return emit_for(b, p.kh_lo, p.kh_hi, ix.c(1), in,
                         [&](ImplicitLocOpBuilder& b, Value kh, ValueRange in) -> SmallVector<Value> {
@@ -548,7 +564,7 @@ class ConvEmitter {
   const ConvSpec s_;
   const ConvTiling& t_;
   const MatmulEpilogue* custom_;
-  int64_t cg_ = 0, mg_ = 0, taps_ = 0, positions_ = 0, nr_ = 0, row_groups_ = 0;
+  int64_t cg_ = 0, mg_ = 0, taps_ = 0, positions_ = 0, image_ = 0, nr_ = 0, row_groups_ = 0;
   int64_t panels_w_ = 0, panels_ = 0, m_blocks_ = 0, p_blocks_ = 0;
   VectorType vt_, mt_, it_;
   Value x_, w_, y_, bias_, pack_;
@@ -565,8 +581,9 @@ void build_conv_kernel(ModuleOp module, const std::string& name, const ConvSpec&
                  tiling.m_block % tiling.mr == 0 && tiling.panels_per_tile >= 1,
              "conv: inconsistent tiling mr=", tiling.mr, " nvec=", tiling.nvec, " c_block=",
              tiling.c_block, " m_block=", tiling.m_block, " panels_per_tile=", tiling.panels_per_tile);
-  EAVE_CHECK(tiling.method != ConvMethod::direct || normalized(spec).stride_w == 1,
-             "conv: the direct method needs stride_w 1");
+  EAVE_CHECK(tiling.method != ConvMethod::direct ||
+                 (normalized(spec).stride_w == 1 && !is_3d(normalized(spec))),
+             "conv: the direct method needs stride_w 1 and two spatial axes at most");
   EAVE_CHECK(tiling.method != ConvMethod::flat || flat_applies(normalized(spec)),
              "conv: the flat method needs stride 1 and output rows as wide as the input's");
   ConvEmitter(spec, tiling, custom).emit(module, name);

@@ -16,7 +16,7 @@
 //   direct  stride_w == 1: the panel is nr consecutive positions of one output row, so every
 //           (c, kh, kw) reads nr consecutive input floats in place, through a lane mask that
 //           zeroes the left and right padding; rows in the top/bottom padding are skipped.
-//   packed  anything else (strides, small images whose rows would waste lanes): the panel is
+//   packed  anything else (strides, small images whose rows would waste lanes, 3-d): the panel is
 //           nr consecutive flattened positions; per K block its im2col columns are gathered
 //           (masked vector gathers) into a stack buffer that every row group then reads.
 //
@@ -57,6 +57,12 @@ struct ConvSpec {
   int64_t pad_top = 0, pad_left = 0;  // the bottom/right padding follows from oh, ow
   int64_t oh = 1, ow = 0;             // output spatial size
   bool bias = false;
+  // A third (leading) spatial axis for 3-d convolutions (the packed method only).
+  int64_t d = 1, kd = 1, stride_d = 1, dilation_d = 1, pad_front = 0, od = 1;
+
+  int64_t taps() const { return kd * kh * kw; }
+  int64_t positions() const { return od * oh * ow; }
+  int64_t image() const { return d * h * w; }  // input positions per channel
 };
 
 enum class ConvMethod { direct, flat, packed };
@@ -77,9 +83,9 @@ struct ConvTiling {
 // size inconsistent with the window).
 ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target);
 
-// Packed weights: [G][ceil(Mg/mr)][Cg][KH][KW][mr] floats.
+// Packed weights: [G][ceil(Mg/mr)][Cg][KD][KH][KW][mr] floats.
 int64_t packed_conv_weights_elements(const ConvSpec& spec, const ConvTiling& tiling);
-// Packs ONNX weights [M][C/G][KH][KW] (row-major) into `packed`.
+// Packs ONNX weights [M][C/G][(KD)][KH][KW] (row-major) into `packed`.
 void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& tiling,
                        float* packed);
 

@@ -26,6 +26,9 @@ void check_spec(const WindowSpec& s) {
                  s.pad_top >= 0 && s.pad_left >= 0 && s.pad_bottom >= 0 && s.pad_right >= 0,
              "window kernel: strides and dilations must be positive and pads not negative");
   EAVE_CHECK(s.n >= 0 || s.n_sym >= 0, "window kernel: a dynamic batch needs a symbol index");
+  EAVE_CHECK(s.d >= 1 && s.kd >= 1 && s.od >= 1 && s.stride_d >= 1 && s.dilation_d >= 1 &&
+                 s.pad_front >= 0 && s.pad_back >= 0,
+             "window kernel: bad depth axis");
   EAVE_CHECK(s.op == WindowOp::depthwise_conv || (s.multiplier == 1 && !s.bias),
              "window kernel: only depthwise convolutions have a multiplier or a bias");
 }
@@ -41,15 +44,15 @@ WindowTiling choose_window_tiling(const WindowSpec& s, const TargetSpec& target)
   // At least 8 independent accumulators (FMA latency 4 x 2 ports); wide rows take up to four
   // vectors of one row, narrow ones stack rows.
   t.vecs = std::clamp<int64_t>(ceil_div(s.ow, t.lanes), 1, 4);
-  t.rows = std::clamp<int64_t>(8 / t.vecs, 1, s.oh);
+  t.rows = std::clamp<int64_t>(8 / t.vecs, 1, s.out_rows());
   // About 16 tiles per image: whole planes when there are enough channels.
-  int64_t blocks = std::clamp<int64_t>(ceil_div(16, s.out_channels()), 1, ceil_div(s.oh, t.rows));
-  t.rows_per_tile = ceil_div(ceil_div(s.oh, blocks), t.rows) * t.rows;
+  int64_t blocks = std::clamp<int64_t>(ceil_div(16, s.out_channels()), 1, ceil_div(s.out_rows(), t.rows));
+  t.rows_per_tile = ceil_div(ceil_div(s.out_rows(), blocks), t.rows) * t.rows;
   return t;
 }
 
 int64_t window_tiles_per_image(const WindowSpec& s, const WindowTiling& t) {
-  return s.out_channels() * ceil_div(s.oh, t.rows_per_tile);
+  return s.out_channels() * ceil_div(s.out_rows(), t.rows_per_tile);
 }
 
 namespace {
@@ -61,8 +64,8 @@ class WindowEmitter {
   WindowEmitter(const WindowSpec& s, const WindowTiling& t, const MatmulEpilogue* custom)
       : s_(s), t_(t), custom_(custom) {
     m_ = s.out_channels();
-    positions_ = s.oh * s.ow;
-    row_blocks_ = ceil_div(s.oh, t.rows_per_tile);
+    positions_ = s.out_rows() * s.ow;
+    row_blocks_ = ceil_div(s.out_rows(), t.rows_per_tile);
   }
 
   void emit(ModuleOp module, const std::string& name) {
@@ -74,8 +77,8 @@ class WindowEmitter {
     it_ = VectorType::get({t_.lanes}, b.getI32Type());
     int64_t batch = s_.n < 0 ? ShapedType::kDynamic : s_.n;
     bool dw = s_.op == WindowOp::depthwise_conv;
-    SmallVector<Type> args = {MemRefType::get({batch, s_.c * s_.h * s_.w}, f32)};
-    if (dw) args.push_back(MemRefType::get({m_ * s_.kh * s_.kw}, f32));
+    SmallVector<Type> args = {MemRefType::get({batch, s_.c * s_.d * s_.h * s_.w}, f32)};
+    if (dw) args.push_back(MemRefType::get({m_ * s_.taps()}, f32));
     args.push_back(MemRefType::get({batch, m_ * positions_}, f32));
     if (s_.bias) args.push_back(MemRefType::get({m_}, f32));
     if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
@@ -204,16 +207,16 @@ class WindowEmitter {
     Value m = ix.rem(t1, m_);
     Value n = ix.div(t1, m_);
     Value c = s_.op == WindowOp::depthwise_conv ? ix.div(m, s_.multiplier) : m;
-    Value plane = ix.mul(c, s_.h * s_.w);
+    Value plane = ix.mul(c, s_.d * s_.h * s_.w);
     Value oh_lo = ix.mul(rb, t_.rows_per_tile);
-    Value oh_hi = ix.min(ix.add(oh_lo, t_.rows_per_tile), ix.c(s_.oh));
+    Value oh_hi = ix.min(ix.add(oh_lo, t_.rows_per_tile), ix.c(s_.out_rows()));
     // Depthwise: the channel's taps as broadcast vectors, and its bias.
     std::vector<Value> taps;
     Value bias;
     if (s_.op == WindowOp::depthwise_conv) {
-      Value base = ix.mul(m, s_.kh * s_.kw);
+      Value base = ix.mul(m, s_.taps());
       if (unroll_taps())
-        for (int64_t k = 0; k < s_.kh * s_.kw; ++k)
+        for (int64_t k = 0; k < s_.taps(); ++k)
           taps.push_back(vector::BroadcastOp::create(
               b, vt_, memref::LoadOp::create(b, w_, ValueRange{ix.add(base, k)})));
       if (s_.bias)
@@ -244,7 +247,8 @@ class WindowEmitter {
 
   // Small windows are unrolled completely (and input rows shared between output rows of the
   // block); large ones loop over kernel rows, and over kernel columns when those are many too.
-  bool unroll_taps() const { return s_.kh * s_.kw <= 64 && t_.rows * t_.vecs * s_.kh * s_.kw <= 1024; }
+  bool unroll_taps() const { return s_.taps() <= 64 && t_.rows * t_.vecs * s_.taps() <= 1024; }
+  int64_t kernel_rows() const { return s_.kd * s_.kh; }
   bool unroll_columns() const { return unroll_taps() || s_.kw <= 8; }
 
   void row_block(ImplicitLocOpBuilder& b, Value n, Value m, Value plane, Value oh0, Value oh_hi,
@@ -256,44 +260,62 @@ class WindowEmitter {
     SmallVector<Value> acc(R * V);
     for (Value& a : acc) a = dw && bias ? bias : fsplat(b, s_.op == WindowOp::max_pool ? -FLT_MAX : 0.0f);
     std::vector<Value> row_ok(R);
-    Value ih_base = ix.sub(ix.mul(oh0, s_.stride_h), ix.c(s_.pad_top));
     for (int64_t r = 0; r < R; ++r) row_ok[r] = ix.lt(ix.add(oh0, r), oh_hi);
+    // Output row q = oh0 + r is (od, oh) = (q / OH, q mod OH); kernel row kr is (kd, kh) =
+    // (kr / KH, kr mod KH). 2-d windows (OD = 1) spell the row as oh0·sh − pt + r·sh so that
+    // equal offsets give equal ops, which CSE merges: each input row is read once for every
+    // (r, kh) that needs it.
+    Value ih_base = ix.sub(ix.mul(oh0, s_.stride_h), ix.c(s_.pad_top));
+    std::vector<Value> id_r(R), ih_r(R);
+    for (int64_t r = 0; r < R; ++r) {
+      if (s_.od == 1) {
+        id_r[r] = ix.c(-s_.pad_front);
+        ih_r[r] = ix.add(ih_base, r * s_.stride_h);
+      } else {
+        Value q = ix.add(oh0, r);
+        id_r[r] = ix.sub(ix.mul(ix.div(q, s_.oh), s_.stride_d), ix.c(s_.pad_front));
+        ih_r[r] = ix.sub(ix.mul(ix.rem(q, s_.oh), s_.stride_h), ix.c(s_.pad_top));
+      }
+    }
     auto accumulate = [&](ImplicitLocOpBuilder& b, Value& a, Value x, Value weight) {
       if (!dw) a = combine(b, a, x);
       else if (t_.fma) a = vector::FMAOp::create(b, x, weight, a);
       else a = arith::AddFOp::create(b, arith::MulFOp::create(b, x, weight), a);
     };
-    // Input row ih = (oh0 + r)·sh + kh·dh − pt, its flat offset and whether it is inside.
-    auto input_row = [&](ImplicitLocOpBuilder& b, Value ih) {
+    // Input row (id, ih), its flat offset and whether it is inside the image. Rows past the
+    // tile's last output row are read (inside the image) but never stored.
+    auto input_row = [&](ImplicitLocOpBuilder& b, Value id, Value ih) {
       IndexOps ix{b};
-      // Rows past the tile's last output row are read (inside the image) but never stored.
       Value ok = arith::AndIOp::create(b, ix.ge(ih, ix.c(0)), ix.lt(ih, ix.c(s_.h)));
-      return std::pair<Value, Value>{ix.add(plane, ix.mul(ih, s_.w)), ok};
+      if (s_.d > 1 || s_.kd > 1 || s_.pad_front > 0)
+        ok = arith::AndIOp::create(b, ok, arith::AndIOp::create(b, ix.ge(id, ix.c(0)), ix.lt(id, ix.c(s_.d))));
+      return std::pair<Value, Value>{ix.add(plane, ix.mul(ix.add(ix.mul(id, s_.h), ih), s_.w)), ok};
     };
     if (unroll_taps()) {
-      // Each input row is read once for every (r, kh) that needs it: the same offset from
-      // ih_base gives the same ops, which CSE merges.
       for (int64_t r = 0; r < R; ++r)
-        for (int64_t kh = 0; kh < s_.kh; ++kh) {
-          auto [row, ok] = input_row(b, ix.add(ih_base, r * s_.stride_h + kh * s_.dilation_h));
-          for (int64_t kw = 0; kw < s_.kw; ++kw)
-            for (int64_t v = 0; v < V; ++v)
-              accumulate(b, acc[r * V + v], read(b, n, row, ok, reads[kw * V + v]),
-                         dw ? taps[kh * s_.kw + kw] : Value());
-        }
+        for (int64_t kd = 0; kd < s_.kd; ++kd)
+          for (int64_t kh = 0; kh < s_.kh; ++kh) {
+            auto [row, ok] = input_row(b, ix.add(id_r[r], kd * s_.dilation_d), ix.add(ih_r[r], kh * s_.dilation_h));
+            for (int64_t kw = 0; kw < s_.kw; ++kw)
+              for (int64_t v = 0; v < V; ++v)
+                accumulate(b, acc[r * V + v], read(b, n, row, ok, reads[kw * V + v]),
+                           dw ? taps[(kd * s_.kh + kh) * s_.kw + kw] : Value());
+          }
     } else {
-      Value w_base = dw ? ix.mul(m, s_.kh * s_.kw) : Value();
-      acc = emit_for(b, ix.c(0), ix.c(s_.kh), ix.c(1), acc,
-                     [&](ImplicitLocOpBuilder& b, Value kh, ValueRange in) -> SmallVector<Value> {
+      Value w_base = dw ? ix.mul(m, s_.taps()) : Value();
+      acc = emit_for(b, ix.c(0), ix.c(kernel_rows()), ix.c(1), acc,
+                     [&](ImplicitLocOpBuilder& b, Value kr, ValueRange in) -> SmallVector<Value> {
         IndexOps ix{b};
         SmallVector<Value> out(in.begin(), in.end());
+        Value kd = ix.div(kr, s_.kh), kh = ix.rem(kr, s_.kh);
         std::vector<std::pair<Value, Value>> rows;
         for (int64_t r = 0; r < R; ++r)
-          rows.push_back(input_row(b, ix.add(ix.add(ih_base, r * s_.stride_h), ix.mul(kh, s_.dilation_h))));
+          rows.push_back(input_row(b, ix.add(id_r[r], ix.mul(kd, s_.dilation_d)),
+                                   ix.add(ih_r[r], ix.mul(kh, s_.dilation_h))));
         auto weight_at = [&](ImplicitLocOpBuilder& b, Value kw) -> Value {
           if (!dw) return Value();
           IndexOps ix{b};
-          Value at = ix.add(ix.add(w_base, ix.mul(kh, s_.kw)), kw);
+          Value at = ix.add(ix.add(w_base, ix.mul(kr, s_.kw)), kw);
           return vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, w_, ValueRange{at}));
         };
         if (unroll_columns()) {
@@ -320,25 +342,31 @@ class WindowEmitter {
         });
       });
     }
+    // Kernel positions k in [0, K) along an axis with lo <= base + k·dil < hi:
+    // [ceil((lo − base) / dil), floor((hi − 1 − base) / dil)] ∩ [0, K).
+    auto axis_count = [&](Value base, int64_t k, int64_t dil, int64_t lo, int64_t hi) {
+      Value first = ix.max(ix.c(0), ix.ceildiv(ix.sub(ix.c(lo), base), dil));
+      Value last = ix.min(ix.c(k - 1), ix.floordiv(ix.sub(ix.c(hi - 1), base), dil));
+      return ix.max(ix.c(0), ix.add(ix.sub(last, first), 1));
+    };
     for (int64_t r = 0; r < R; ++r) {
-      Value oh = ix.add(oh0, r);
+      Value q = ix.add(oh0, r);
       Value count_h;
       if (s_.op == WindowOp::average_pool) {
-        // Kernel rows of this output row inside [lo, hi) of the (padded) input.
-        int64_t lo = s_.count_include_pad ? -s_.pad_top : 0;
-        int64_t hi = s_.count_include_pad ? s_.h + s_.pad_bottom : s_.h;
-        // kh in [ceil((lo − base) / dh), floor((hi − 1 − base) / dh)] ∩ [0, KH).
-        Value base = ix.sub(ix.mul(oh, s_.stride_h), ix.c(s_.pad_top));
-        Value first = ix.max(ix.c(0), ix.ceildiv(ix.sub(ix.c(lo), base), s_.dilation_h));
-        Value last = ix.min(ix.c(s_.kh - 1), ix.floordiv(ix.sub(ix.c(hi - 1), base), s_.dilation_h));
-        Value count = ix.max(ix.c(0), ix.add(ix.sub(last, first), 1));
+        // Kernel rows of this output row inside the input, or the padded input.
+        bool pad = s_.count_include_pad;
+        Value count = axis_count(ih_r[r], s_.kh, s_.dilation_h, pad ? -s_.pad_top : 0,
+                                 pad ? s_.h + s_.pad_bottom : s_.h);
+        if (s_.kd > 1 || s_.d > 1)
+          count = ix.mul(count, axis_count(id_r[r], s_.kd, s_.dilation_d, pad ? -s_.pad_front : 0,
+                                           pad ? s_.d + s_.pad_back : s_.d));
         Value f = arith::SIToFPOp::create(b, b.getF32Type(), arith::IndexCastOp::create(b, b.getI64Type(), count));
         count_h = vector::BroadcastOp::create(b, vt_, f);
       }
       for (int64_t v = 0; v < V; ++v) {
         Value x = acc[r * V + v];
         if (count_h) x = arith::DivFOp::create(b, x, arith::MulFOp::create(b, count_h, col_count[v]));
-        Value col = ix.add(ix.add(ix.mul(m, positions_), ix.mul(oh, s_.ow)), ix.add(ow0, v * t_.lanes));
+        Value col = ix.add(ix.add(ix.mul(m, positions_), ix.mul(q, s_.ow)), ix.add(ow0, v * t_.lanes));
         Value mask = gate(b, row_ok[r], out_mask[v]);
         if (custom_) {
           EpilogueSite site{b, b.getLoc(), x, n, col, mask, extras_};

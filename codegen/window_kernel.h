@@ -6,8 +6,8 @@
 // place through lane masks that drop the padding, so no padded copy is ever made. Stride 2
 // along the row reads two vectors and keeps the even lanes (one shuffle); larger strides gather.
 //
-// Operands (kernel ABI): X as [N, C·H·W], the depthwise weights [M·KH·KW] (ONNX [M, 1, KH, KW]
-// as is), Y as [N, M·OH·OW], bias [M] (depthwise, if any), then the custom epilogue's operands
+// Operands (kernel ABI): X as [N, C·D·H·W], the depthwise weights [M·KD·KH·KW] (ONNX
+// [M, 1, (KD,) KH, KW] as is), Y as [N, M·OD·OH·OW], bias [M] (depthwise, if any), then the custom epilogue's operands
 // (depthwise only; EpilogueSite row = n, col = m·OH·OW + p as for the conv kernel). Thread
 // tiles: blocks of output rows of one channel of one image.
 #pragma once
@@ -40,14 +40,20 @@ struct WindowSpec {
   bool bias = false;               // depthwise
   bool count_include_pad = false;  // average pool: divide by the window's size within the
                                    // padded input rather than by its taps inside the input
+  // A third (leading) spatial axis for 3-d windows: output rows are then (od, oh) pairs and
+  // kernel rows (kd, kh) pairs.
+  int64_t d = 1, kd = 1, stride_d = 1, dilation_d = 1, pad_front = 0, pad_back = 0, od = 1;
+
   int64_t out_channels() const { return op == WindowOp::depthwise_conv ? c * multiplier : c; }
+  int64_t out_rows() const { return od * oh; }
+  int64_t taps() const { return kd * kh * kw; }
 };
 
 struct WindowTiling {
   int64_t lanes = 0;
   int64_t rows = 0;           // R: output rows per register block
   int64_t vecs = 0;           // V: vectors per row of a register block
-  int64_t rows_per_tile = 0;  // output rows per thread tile (a multiple of rows)
+  int64_t rows_per_tile = 0;  // output rows (of OD·OH) per thread tile (a multiple of rows)
   bool fma = true;
 };
 

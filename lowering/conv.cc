@@ -1,4 +1,4 @@
-// Lowering: Conv (1-d and 2-d, NCHW, f32) with constant weights and bias, on codegen's
+// Lowering: Conv (1-d, 2-d and 3-d, NCHW, f32) with constant weights and bias, on codegen's
 // convolution kernel. The weights are packed at compile time into the kernel's layout; the bias
 // and the element-wise consumers fused into the dispatch (BatchNorm's folded scale and shift,
 // Relu, Clip, Sigmoid, HardSwish, residual adds, ...) run on the accumulator vectors before the
@@ -41,7 +41,7 @@ std::optional<std::vector<int64_t>> ints_attr(const Node& n, const char* name, s
 std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
                                   const std::vector<int64_t>& kernel) {
   const size_t rank = in.size();
-  if (rank < 1 || rank > 2 || kernel.size() != rank) return std::nullopt;
+  if (rank < 1 || rank > 3 || kernel.size() != rank) return std::nullopt;
   auto strides = ints_attr(n, "strides", rank, 1);
   auto dilations = ints_attr(n, "dilations", rank, 1);
   auto pads = ints_attr(n, "pads", 2 * rank, 0);
@@ -53,7 +53,7 @@ std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
   if (cm && cm->kind != AttrKind::Int) return std::nullopt;
   bool ceil_mode = cm && cm->i != 0;
 
-  int64_t out[2], pb_of[2], pe_of[2];
+  int64_t out[3], pb_of[3], pe_of[3];
   for (size_t d = 0; d < rank; ++d) {
     int64_t k = kernel[d], s = (*strides)[d], dil = (*dilations)[d];
     int64_t pb = (*pads)[d], pe = (*pads)[d + rank];
@@ -77,7 +77,7 @@ std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
     pe_of[d] = pe;
   }
   Window2d w;
-  size_t x = rank - 1;  // the width axis; rank 2 adds the height axis 0
+  size_t x = rank - 1;  // the width axis; rank 2 adds the height axis before it, rank 3 depth
   w.in_w = in[x];
   w.kw = kernel[x];
   w.stride_w = (*strides)[x];
@@ -85,14 +85,24 @@ std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
   w.pad_left = pb_of[x];
   w.pad_right = pe_of[x];
   w.ow = out[x];
-  if (rank == 2) {
-    w.in_h = in[0];
-    w.kh = kernel[0];
-    w.stride_h = (*strides)[0];
-    w.dilation_h = (*dilations)[0];
-    w.pad_top = pb_of[0];
-    w.pad_bottom = pe_of[0];
-    w.oh = out[0];
+  if (rank >= 2) {
+    size_t y = rank - 2;
+    w.in_h = in[y];
+    w.kh = kernel[y];
+    w.stride_h = (*strides)[y];
+    w.dilation_h = (*dilations)[y];
+    w.pad_top = pb_of[y];
+    w.pad_bottom = pe_of[y];
+    w.oh = out[y];
+  }
+  if (rank == 3) {
+    w.in_d = in[0];
+    w.kd = kernel[0];
+    w.stride_d = (*strides)[0];
+    w.dilation_d = (*dilations)[0];
+    w.pad_front = pb_of[0];
+    w.pad_back = pe_of[0];
+    w.od = out[0];
   }
   return w;
 }
@@ -100,7 +110,7 @@ std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
 std::optional<std::vector<int64_t>> static_spatial(const eave::Value* v) {
   if (!v || !v->type().is_tensor() || !v->shape().has_rank()) return std::nullopt;
   const Shape& s = v->shape();
-  if (s.rank() < 3 || s.rank() > 4 || !s[1].is_const()) return std::nullopt;
+  if (s.rank() < 3 || s.rank() > 5 || !s[1].is_const()) return std::nullopt;
   std::vector<int64_t> out;
   for (size_t i = 2; i < s.rank(); ++i) {
     if (!s[i].is_const()) return std::nullopt;
@@ -153,7 +163,9 @@ std::optional<ConvNode> analyze_conv(const Node& n) {
   // The output must be what the window says (shape inference and the window agree).
   const Shape& ys = y->shape();
   if (ys[0] != x->shape()[0] || ys[1] != Dim(m)) return std::nullopt;
-  if ((*out)[rank - 1] != win->ow || (rank == 2 && (*out)[0] != win->oh)) return std::nullopt;
+  if ((*out)[rank - 1] != win->ow || (rank >= 2 && (*out)[rank - 2] != win->oh) ||
+      (rank == 3 && (*out)[0] != win->od))
+    return std::nullopt;
   if (b && b->constant()->numel() != m) return std::nullopt;
 
   ConvNode cn;
@@ -176,6 +188,12 @@ std::optional<ConvNode> analyze_conv(const Node& n) {
   s.pad_left = win->pad_left;
   s.oh = win->oh;
   s.ow = win->ow;
+  s.d = win->in_d;
+  s.kd = win->kd;
+  s.stride_d = win->stride_d;
+  s.dilation_d = win->dilation_d;
+  s.pad_front = win->pad_front;
+  s.od = win->od;
   s.bias = cn.bias != nullptr;
   return cn;
 }
@@ -291,7 +309,7 @@ LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::stri
   } else {
     spec.n = cn.batch.value();
   }
-  int64_t positions = spec.oh * spec.ow;
+  int64_t positions = spec.positions();
   ChannelEpilogue e = build_channel_epilogue(d, lc.ctx, spec.m, positions, dynamic_batch, spec.n);
   const codegen::MatmulEpilogue* custom = e.present ? &e.epilogue : nullptr;
 
@@ -321,6 +339,12 @@ LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::stri
     ws.pad_left = spec.pad_left;
     ws.oh = spec.oh;
     ws.ow = spec.ow;
+    ws.d = spec.d;
+    ws.kd = spec.kd;
+    ws.stride_d = spec.stride_d;
+    ws.dilation_d = spec.dilation_d;
+    ws.pad_front = spec.pad_front;
+    ws.od = spec.od;
     ws.bias = spec.bias;
     codegen::WindowTiling tiling = codegen::choose_window_tiling(ws, lc.target);
     codegen::build_window_kernel(lc.module, name + "_body", ws, tiling, custom);

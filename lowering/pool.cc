@@ -1,4 +1,4 @@
-// Lowering: MaxPool, AveragePool (1-d and 2-d windows, every padding, stride, dilation,
+// Lowering: MaxPool, AveragePool (1-d, 2-d and 3-d windows, every padding, stride, dilation,
 // ceil_mode and count_include_pad) and GlobalAveragePool/GlobalMaxPool, f32 NCHW, on codegen's
 // window kernels. MaxPool's optional Indices output is left to the builtin.
 #include "codegen/window_kernel.h"
@@ -35,7 +35,9 @@ std::optional<codegen::WindowSpec> analyze_pool(const Node& n) {
   auto win = window_of(n, *in, ks->ints);
   if (!win) return std::nullopt;
   size_t rank = in->size();
-  if ((*out)[rank - 1] != win->ow || (rank == 2 && (*out)[0] != win->oh)) return std::nullopt;
+  if ((*out)[rank - 1] != win->ow || (rank >= 2 && (*out)[rank - 2] != win->oh) ||
+      (rank == 3 && (*out)[0] != win->od))
+    return std::nullopt;
   codegen::WindowSpec s;
   s.op = n.kind() == OpKind::MaxPool ? codegen::WindowOp::max_pool : codegen::WindowOp::average_pool;
   if (s.op == codegen::WindowOp::average_pool) {
@@ -58,6 +60,13 @@ std::optional<codegen::WindowSpec> analyze_pool(const Node& n) {
   s.pad_right = win->pad_right;
   s.oh = win->oh;
   s.ow = win->ow;
+  s.d = win->in_d;
+  s.kd = win->kd;
+  s.stride_d = win->stride_d;
+  s.dilation_d = win->dilation_d;
+  s.pad_front = win->pad_front;
+  s.pad_back = win->pad_back;
+  s.od = win->od;
   return s;
 }
 

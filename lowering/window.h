@@ -1,6 +1,6 @@
 // Sliding-window geometry of Conv and the pools, as the reference interpreter defines it
 // (reference/conv_pool.cc): strides, dilations, pads, auto_pad and ceil_mode resolved to one
-// 2-d window. 1-d windows are 2-d windows of height 1. No MLIR here.
+// 3-d window. 1-d and 2-d windows have depth (and height) 1. No MLIR here.
 #pragma once
 
 #include <cstdint>
@@ -18,15 +18,17 @@ struct Window2d {
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t oh = 1, ow = 1;
+  int64_t in_d = 1, kd = 1, stride_d = 1, dilation_d = 1, pad_front = 0, pad_back = 0, od = 1;
+  bool is_3d() const { return in_d > 1 || kd > 1 || od > 1; }
 };
 
-// The window of `n` over static spatial dims `in` (1 or 2 of them) with kernel `kernel`;
-// nullopt for malformed attributes, windows larger than the padded input, or more than two
+// The window of `n` over static spatial dims `in` (1 to 3 of them) with kernel `kernel`;
+// nullopt for malformed attributes, windows larger than the padded input, or more than three
 // spatial axes. Reads strides, dilations, pads, auto_pad and ceil_mode (absent ones default).
 std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
                                   const std::vector<int64_t>& kernel);
 
-// The static spatial dims of an (N, C, spatial...) value with a static C and 1 or 2 spatial
+// The static spatial dims of an (N, C, spatial...) value with a static C and 1 to 3 spatial
 // axes; nullopt otherwise.
 std::optional<std::vector<int64_t>> static_spatial(const Value* v);
 

@@ -48,58 +48,64 @@ ConvSpec spec_of(const Case& k, bool bias) {
 void naive_conv(const ConvSpec& s, const float* x, const float* w, const float* bias,
                 std::vector<double>& want, std::vector<double>& magnitude) {
   int64_t cg = s.c / s.groups, mg = s.m / s.groups;
-  want.assign(s.n * s.m * s.oh * s.ow, 0.0);
+  want.assign(s.n * s.m * s.positions(), 0.0);
   magnitude.assign(want.size(), 0.0);
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t m = 0; m < s.m; ++m)
-      for (int64_t oh = 0; oh < s.oh; ++oh)
-        for (int64_t ow = 0; ow < s.ow; ++ow) {
-          int64_t g = m / mg;
-          double acc = bias ? bias[m] : 0.0, mag = bias ? std::fabs(bias[m]) : 0.0;
-          for (int64_t c = 0; c < cg; ++c)
-            for (int64_t kh = 0; kh < s.kh; ++kh)
-              for (int64_t kw = 0; kw < s.kw; ++kw) {
-                int64_t ih = oh * s.stride_h + kh * s.dilation_h - s.pad_top;
-                int64_t iw = ow * s.stride_w + kw * s.dilation_w - s.pad_left;
-                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-                double p = double(x[((n * s.c + g * cg + c) * s.h + ih) * s.w + iw]) *
-                           w[((m * cg + c) * s.kh + kh) * s.kw + kw];
-                acc += p;
-                mag += std::fabs(p);
-              }
-          size_t i = ((n * s.m + m) * s.oh + oh) * s.ow + ow;
-          want[i] = acc;
-          magnitude[i] = mag;
-        }
+      for (int64_t od = 0; od < s.od; ++od)
+        for (int64_t oh = 0; oh < s.oh; ++oh)
+          for (int64_t ow = 0; ow < s.ow; ++ow) {
+            int64_t g = m / mg;
+            double acc = bias ? bias[m] : 0.0, mag = bias ? std::fabs(bias[m]) : 0.0;
+            for (int64_t c = 0; c < cg; ++c)
+              for (int64_t kd = 0; kd < s.kd; ++kd)
+                for (int64_t kh = 0; kh < s.kh; ++kh)
+                  for (int64_t kw = 0; kw < s.kw; ++kw) {
+                    int64_t id = od * s.stride_d + kd * s.dilation_d - s.pad_front;
+                    int64_t ih = oh * s.stride_h + kh * s.dilation_h - s.pad_top;
+                    int64_t iw = ow * s.stride_w + kw * s.dilation_w - s.pad_left;
+                    if (id < 0 || id >= s.d || ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                    double p = double(x[(((n * s.c + g * cg + c) * s.d + id) * s.h + ih) * s.w + iw]) *
+                               w[(((m * cg + c) * s.kd + kd) * s.kh + kh) * s.kw + kw];
+                    acc += p;
+                    mag += std::fabs(p);
+                  }
+            size_t i = (n * s.m + m) * s.positions() + (od * s.oh + oh) * s.ow + ow;
+            want[i] = acc;
+            magnitude[i] = mag;
+          }
 }
 
-void run_case(const Case& k, std::optional<ConvMethod> method, int64_t c_block = 0, bool bias = true) {
-  const char* names[] = {" direct", " flat", " packed"};
-  SCOPED_TRACE(describe(k) + (method ? names[int(*method)] : ""));
+void run_spec(ConvSpec spec, std::optional<ConvMethod> method, int64_t c_block = 0) {
   TargetSpec target = host_target();
-  ConvSpec spec = spec_of(k, bias);
   ConvTiling t = choose_conv_tiling(spec, target);
   if (method) t.method = *method;
   if (c_block) t.c_block = c_block;
   Bytes obj = compile_conv_kernel(spec, t, "conv", target);
   auto lib = load_objects({obj}, {"conv"}, target);
 
-  GuardedBuffer x(k.n * k.c * k.h * k.w), w(k.m * (k.c / k.groups) * k.kh * k.kw), b(k.m);
-  GuardedBuffer packed(packed_conv_weights_elements(spec, t));
-  GuardedBuffer y(k.n * k.m * spec.oh * spec.ow);
+  GuardedBuffer x(spec.n * spec.c * spec.image()), w(spec.m * (spec.c / spec.groups) * spec.taps());
+  GuardedBuffer b(spec.m), packed(packed_conv_weights_elements(spec, t));
+  GuardedBuffer y(spec.n * spec.m * spec.positions());
   x.fill_random(1);
   w.fill_random(2);
   b.fill_random(3);
   y.fill(std::nanf(""));
   pack_conv_weights(w.data(), spec, t, packed.data());
   void* buffers[] = {x.data(), packed.data(), y.data(), b.data()};
-  int64_t syms[] = {k.n};
-  int64_t tiles = k.n * conv_tiles_per_image(spec, t);
+  int64_t syms[] = {spec.n};
+  int64_t tiles = spec.n * conv_tiles_per_image(spec, t);
   // Tiles one at a time, in reverse: each must compute exactly its own outputs.
   for (int64_t i = tiles - 1; i >= 0; --i) lib->kernel(0)(buffers, syms, i, i + 1);
   std::vector<double> want, magnitude;
-  naive_conv(spec, x.data(), w.data(), bias ? b.data() : nullptr, want, magnitude);
+  naive_conv(spec, x.data(), w.data(), spec.bias ? b.data() : nullptr, want, magnitude);
   EXPECT_EQ(count_mismatches(y.data(), want, magnitude, spec.ow), 0);
+}
+
+void run_case(const Case& k, std::optional<ConvMethod> method, int64_t c_block = 0, bool bias = true) {
+  const char* names[] = {" direct", " flat", " packed"};
+  SCOPED_TRACE(describe(k) + (method ? names[int(*method)] : ""));
+  run_spec(spec_of(k, bias), method, c_block);
 }
 
 // n, c, h, w, m, groups, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr
@@ -144,6 +150,21 @@ TEST(ConvKernel, SeveralKBlocksWithoutBias) {
   run_case(k, ConvMethod::direct, 4, false);
   run_case(k, ConvMethod::flat, 3, false);
   run_case(k, ConvMethod::packed, 5, false);
+}
+
+TEST(ConvKernel, ThreeD) {
+  ConvSpec s = spec_of({2, 4, 7, 9, 6, 2, 3, 2, 1, 2, 1, 1, 1, 0, 1, 1}, true);
+  s.d = 5;
+  s.kd = 3;
+  s.stride_d = 2;
+  s.dilation_d = 1;
+  s.pad_front = 1;
+  s.od = (5 + 1 + 1 - 3) / 2 + 1;
+  run_spec(s, std::nullopt);
+  run_spec(s, ConvMethod::packed, 1);
+  ConvSpec pointwise = spec_of({1, 8, 5, 6, 12, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, false);
+  pointwise.d = pointwise.od = 4;
+  run_spec(pointwise, std::nullopt);  // 1x1x1: a GEMM over all positions
 }
 
 }  // namespace

@@ -41,42 +41,47 @@ WindowSpec spec_of(WindowOp op, const Case& k) {
 void naive_window(const WindowSpec& s, const float* x, const float* w, const float* bias,
                   std::vector<double>& want, std::vector<double>& magnitude) {
   int64_t m_out = s.out_channels();
-  want.assign(s.n * m_out * s.oh * s.ow, 0.0);
+  want.assign(s.n * m_out * s.od * s.oh * s.ow, 0.0);
   magnitude.assign(want.size(), 0.0);
+  size_t i = 0;
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t m = 0; m < m_out; ++m)
-      for (int64_t oh = 0; oh < s.oh; ++oh)
-        for (int64_t ow = 0; ow < s.ow; ++ow) {
-          int64_t c = s.op == WindowOp::depthwise_conv ? m / s.multiplier : m;
-          double acc = s.op == WindowOp::max_pool ? -FLT_MAX : bias ? bias[m] : 0.0;
-          double mag = bias ? std::fabs(bias[m]) : 0.0;
-          int64_t taps = 0, padded = 0;
-          for (int64_t kh = 0; kh < s.kh; ++kh)
-            for (int64_t kw = 0; kw < s.kw; ++kw) {
-              int64_t ih = oh * s.stride_h + kh * s.dilation_h - s.pad_top;
-              int64_t iw = ow * s.stride_w + kw * s.dilation_w - s.pad_left;
-              padded += ih >= -s.pad_top && ih < s.h + s.pad_bottom && iw >= -s.pad_left &&
-                        iw < s.w + s.pad_right;
-              if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-              double v = x[((n * s.c + c) * s.h + ih) * s.w + iw];
-              ++taps;
-              if (s.op == WindowOp::max_pool) {
-                acc = std::max(acc, v);
-              } else {
-                double p = s.op == WindowOp::depthwise_conv ? v * w[(m * s.kh + kh) * s.kw + kw] : v;
-                acc += p;
-                mag += std::fabs(p);
-              }
+      for (int64_t od = 0; od < s.od; ++od)
+        for (int64_t oh = 0; oh < s.oh; ++oh)
+          for (int64_t ow = 0; ow < s.ow; ++ow, ++i) {
+            int64_t c = s.op == WindowOp::depthwise_conv ? m / s.multiplier : m;
+            double acc = s.op == WindowOp::max_pool ? -FLT_MAX : bias ? bias[m] : 0.0;
+            double mag = bias ? std::fabs(bias[m]) : 0.0;
+            int64_t taps = 0, padded = 0;
+            for (int64_t kd = 0; kd < s.kd; ++kd)
+              for (int64_t kh = 0; kh < s.kh; ++kh)
+                for (int64_t kw = 0; kw < s.kw; ++kw) {
+                  int64_t id = od * s.stride_d + kd * s.dilation_d - s.pad_front;
+                  int64_t ih = oh * s.stride_h + kh * s.dilation_h - s.pad_top;
+                  int64_t iw = ow * s.stride_w + kw * s.dilation_w - s.pad_left;
+                  padded += id >= -s.pad_front && id < s.d + s.pad_back && ih >= -s.pad_top &&
+                            ih < s.h + s.pad_bottom && iw >= -s.pad_left && iw < s.w + s.pad_right;
+                  if (id < 0 || id >= s.d || ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                  double v = x[(((n * s.c + c) * s.d + id) * s.h + ih) * s.w + iw];
+                  ++taps;
+                  if (s.op == WindowOp::max_pool) {
+                    acc = std::max(acc, v);
+                  } else {
+                    double p = s.op == WindowOp::depthwise_conv
+                                   ? v * w[((m * s.kd + kd) * s.kh + kh) * s.kw + kw]
+                                   : v;
+                    acc += p;
+                    mag += std::fabs(p);
+                  }
+                }
+            if (s.op == WindowOp::average_pool) {
+              double count = double(s.count_include_pad ? padded : taps);
+              acc /= count;
+              mag /= count;
             }
-          if (s.op == WindowOp::average_pool) {
-            double count = double(s.count_include_pad ? padded : taps);
-            acc /= count;
-            mag /= count;
+            want[i] = acc;
+            magnitude[i] = mag;
           }
-          size_t i = ((n * m_out + m) * s.oh + oh) * s.ow + ow;
-          want[i] = acc;
-          magnitude[i] = mag;
-        }
 }
 
 void run_case(WindowSpec spec, const char* what) {
@@ -90,8 +95,8 @@ void run_case(WindowSpec spec, const char* what) {
   Bytes obj = compile_window_kernel(spec, t, "win", target);
   auto lib = load_objects({obj}, {"win"}, target);
   int64_t m_out = spec.out_channels();
-  GuardedBuffer x(spec.n * spec.c * spec.h * spec.w), w(m_out * spec.kh * spec.kw), b(m_out);
-  GuardedBuffer y(spec.n * m_out * spec.oh * spec.ow);
+  GuardedBuffer x(spec.n * spec.c * spec.d * spec.h * spec.w), w(m_out * spec.taps()), b(m_out);
+  GuardedBuffer y(spec.n * m_out * spec.out_rows() * spec.ow);
   x.fill_random(1);
   w.fill_random(2);
   b.fill_random(3);
@@ -145,6 +150,23 @@ TEST(WindowKernel, AveragePool) {
     s.count_include_pad = true;
     run_case(s, "average including pads");
   }
+}
+
+TEST(WindowKernel, ThreeD) {
+  for (WindowOp op : {WindowOp::max_pool, WindowOp::average_pool, WindowOp::depthwise_conv})
+    for (bool big : {false, true}) {
+      WindowSpec s = spec_of(op, {2, 3, 9, 11, 3, 2, 2, 1, 1, 2, 1, 0, 1, 1});
+      s.d = big ? 14 : 6;
+      s.kd = big ? 11 : 2;  // 66 taps: loops over kernel rows
+      s.stride_d = 2;
+      s.dilation_d = big ? 1 : 2;
+      s.pad_front = big ? 2 : 1;
+      s.pad_back = big ? 3 : 0;
+      s.od = (s.d + s.pad_front + s.pad_back - (s.kd - 1) * s.dilation_d - 1) / s.stride_d + 1;
+      s.bias = op == WindowOp::depthwise_conv;
+      s.count_include_pad = big;
+      run_case(s, big ? "3-d, looped" : "3-d");
+    }
 }
 
 TEST(WindowKernel, GlobalPools) {

@@ -84,6 +84,9 @@ const ConvCase kCases[] = {
     conv_case({1, 6, 9, 40}, 6, {3, 3}, 6, {3, 3}, {}, {0, 1, 2, 1}, "", false),  // depthwise stride 3
     conv_case({1, 64, 56, 56}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),         // resnet's 3x3
     conv_case({1, 128, 7, 7}, 96, {3, 3}, 1, {}, {}, {1, 1, 1, 1}),          // small image, many channels
+    conv_case({1, 4, 5, 7, 9}, 6, {3, 3, 2}, 2, {2, 1, 1}, {1, 1, 2}, {1, 1, 0, 1, 1, 1}),  // 3-d
+    conv_case({2, 6, 3, 4, 5}, 8, {1, 1, 1}),                                 // 3-d 1x1x1
+    conv_case({1, 3, 6, 5, 7}, 3, {3, 3, 3}, 3, {2, 1, 1}, {}, {1, 1, 1, 0, 1, 1}),  // 3-d depthwise
 };
 
 TEST(ConvLowering, MatchesReference) {
@@ -151,12 +154,14 @@ TEST(ConvLowering, WhatFallsBack) {
   Value* x = g.input("x", DType::F32, {1, 4, 8, 8});
   Value* w = g.input("w", DType::F32, {4, 4, 3, 3});
   Node* runtime_weights = g.node(OpKind::Conv, {x, w});
-  Node* conv3d = g.node(OpKind::Conv, {g.input("v", DType::F32, {1, 2, 4, 4, 4}),
-                                       g.random("w3", {2, 2, 1, 1, 1})});
+  Node* runtime_bias = g.node(OpKind::Conv, {x, g.random("w1", {4, 4, 1, 1}), g.input("b", DType::F32, {4})});
+  Node* conv4d = g.node(OpKind::Conv, {g.input("v", DType::F32, {1, 2, 3, 4, 4, 4}),
+                                       g.random("w4", {2, 2, 1, 1, 1, 1})});
   Node* dynamic_spatial = g.node(OpKind::Conv, {g.input("d", DType::F32, {1, 4, Dim::symbol("H"), 8}),
                                                 g.random("w2", {4, 4, 1, 1})});
   EXPECT_FALSE(lowering::lowers_conv(*runtime_weights));
-  EXPECT_FALSE(lowering::lowers_conv(*conv3d));
+  EXPECT_FALSE(lowering::lowers_conv(*runtime_bias));
+  EXPECT_FALSE(lowering::lowers_conv(*conv4d));
   EXPECT_FALSE(lowering::lowers_conv(*dynamic_spatial));
 }
 

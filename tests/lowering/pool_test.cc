@@ -53,6 +53,7 @@ const PoolCase kCases[] = {
     pool_case({1, 4, 7, 7}, {7, 7}),
     pool_case({1, 3, 45}, {4}, {1}, {}, {1, 2}),                      // 1-d
     pool_case({1, 3, 45}, {3}, {2}, {2}, {1, 1}, "", true),           // 1-d, dilated, ceil
+    pool_case({1, 2, 6, 7, 9}, {3, 2, 3}, {2, 1, 2}, {}, {1, 0, 1, 1, 1, 1}, "", true),  // 3-d
 };
 
 TEST(PoolLowering, MaxPool) {
@@ -99,11 +100,11 @@ TEST(PoolLowering, WhatFallsBack) {
   g.output(indices->output(1));
   Node* int8 = g.node(OpKind::MaxPool, {g.input("q", DType::U8, {1, 2, 8, 8})},
                       {{"kernel_shape", Attribute::of_ints({2, 2})}});
-  Node* pool3d = g.node(OpKind::MaxPool, {g.input("v", DType::F32, {1, 2, 4, 4, 4})},
-                        {{"kernel_shape", Attribute::of_ints({2, 2, 2})}});
+  Node* pool4d = g.node(OpKind::MaxPool, {g.input("v", DType::F32, {1, 2, 4, 4, 4, 4})},
+                        {{"kernel_shape", Attribute::of_ints({2, 2, 2, 2})}});
   EXPECT_FALSE(lowering::lowers_pool(*indices));
   EXPECT_FALSE(lowering::lowers_pool(*int8));
-  EXPECT_FALSE(lowering::lowers_pool(*pool3d));
+  EXPECT_FALSE(lowering::lowers_pool(*pool4d));
 }
 
 }  // namespace
