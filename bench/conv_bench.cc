@@ -7,13 +7,16 @@
 // core left out) as well as wall time, median and best of the repeats.
 //
 //   conv_bench [--layers resnet|mobilenet|all] [--repeats 15] [--seconds 0.05]
-//              [--variant method=direct|flat|packed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
-//              [--print-ir-after STAGE]
-// Each --variant is an extra conv kernel with those tiling fields changed from the chosen
+//              [--variant method=direct|flat|packed|transposed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
+//              [--print-ir-after STAGE] [--cold]
+// --cold flushes the layer's weights from the caches before every (then single) call, as a
+// model's run finds them. Each --variant is an extra conv kernel with those tiling fields changed from the chosen
 // tiling; all run round-robin with the chosen one (for tuning).
 //   conv_bench --model MODEL.eave --input NAME=FILE.npy ... [--threads N] [--runs N]
 // The second form times whole runs of a compiled model (bound inputs, session reused), by
 // wall clock and by process CPU time: median and minimum per run.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -84,6 +87,7 @@ struct Options {
   double seconds = 0.05;
   std::vector<std::string> variants;
   CompileOptions compile;
+  bool cold = false;  // flush the weights from the caches before every call (as in a model)
 };
 
 // One kernel under test: its library, buffers and tile count.
@@ -96,8 +100,15 @@ struct Candidate {
   std::vector<double> cpu, wall;
 };
 
-// "method=flat,mr=8,cb=32,mblock=64,ppt=4" applied to a chosen tiling.
-ConvTiling apply_variant(ConvTiling t, const std::string& v) {
+// "method=flat,mr=8,cb=32,mblock=64,ppt=4" applied to a chosen tiling (a method first chooses
+// the tiling for that method).
+ConvTiling apply_variant(ConvTiling t, const std::string& v, const ConvSpec& spec, const TargetSpec& target) {
+  for (const char* name : {"direct", "flat", "packed", "transposed"})
+    if (v.find(std::string("method=") + name) != std::string::npos) {
+      ConvMethod m = name[0] == 'd' ? ConvMethod::direct : name[0] == 'f' ? ConvMethod::flat
+                   : name[0] == 'p' ? ConvMethod::packed : ConvMethod::transposed;
+      t = choose_conv_tiling(spec, target, m);
+    }
   for (size_t at = 0; at < v.size();) {
     size_t end = v.find(',', at);
     std::string kv = v.substr(at, end == std::string::npos ? std::string::npos : end - at);
@@ -105,10 +116,7 @@ ConvTiling apply_variant(ConvTiling t, const std::string& v) {
     size_t eq = kv.find('=');
     EAVE_CHECK(eq != std::string::npos, "--variant wants key=value, got '", kv, "'");
     std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
-    if (key == "method") {
-      t.method = val == "direct" ? ConvMethod::direct : val == "flat" ? ConvMethod::flat : ConvMethod::packed;
-      continue;
-    }
+    if (key == "method") continue;
     int64_t n = std::atoll(val.c_str());
     if (key == "mr") {
       t.m_block = (t.m_block + t.mr - 1) / t.mr * n;
@@ -188,14 +196,20 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     std::vector<std::string> variants = {""};
     variants.insert(variants.end(), o.variants.begin(), o.variants.end());
     for (const std::string& v : variants) {
-      ConvTiling t = apply_variant(chosen, v);
+      ConvTiling t;
+      try {
+        t = apply_variant(chosen, v, s, target);
+      } catch (const eave::Error& e) {
+        std::printf("%-30s variant %s: %s\n", l.name, v.c_str(), e.what());
+        continue;
+      }
       Candidate c;
       c.lib = link(compile_conv_kernel(s, t, "k", target, o.compile));
       c.w.resize(packed_conv_weights_elements(s, t));
       pack_conv_weights(raw.data(), s, t, c.w.data());
       c.buffers = {x.data(), c.w.data(), y.data(), bias.data()};
       c.tiles = conv_tiles_per_image(s, t);
-      const char* methods[] = {"direct", "flat", "packed"};
+      const char* methods[] = {"direct", "flat", "packed", "transposed"};
       c.how = std::string(methods[int(t.method)]) + " " + std::to_string(t.mr) + "x" +
               std::to_string(t.nr()) + " cb" + std::to_string(t.c_block) + " mb" +
               std::to_string(t.m_block) + " ppt" + std::to_string(t.panels_per_tile) + " tiles" +
@@ -205,10 +219,33 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     flops = 2.0 * l.m * oh * ow * (l.c / l.groups) * l.k * l.k;
   }
   int64_t syms[1] = {1};
+  auto flush = [](const std::vector<float>& v) {
+    for (size_t i = 0; i < v.size(); i += 16) _mm_clflush(&v[i]);
+    _mm_mfence();
+  };
   auto call = [&](Candidate& c, int iters) {
     KernelFn fn = c.lib->kernel(0);
     for (int i = 0; i < iters; ++i) fn(c.buffers.data(), syms, 0, c.tiles);
   };
+  if (o.cold) {
+    // One call per sample, the weights flushed first (outside the timed region).
+    for (int r = 0; r < o.repeats * 4; ++r)
+      for (Candidate& c : cands) {
+        flush(c.w);
+        double c0 = thread_seconds();
+        auto t0 = Clock::now();
+        call(c, 1);
+        double dc = thread_seconds() - c0;
+        double dw = std::chrono::duration<double>(Clock::now() - t0).count();
+        c.cpu.push_back(flops / dc * 1e-9);
+        c.wall.push_back(flops / dw * 1e-9);
+      }
+    for (Candidate& c : cands)
+      std::printf("%-30s %-44s %8.1f us  cpu GFLOP/s median %7.1f best %7.1f  wall median %7.1f  (cold weights)\n",
+                  l.name, c.how.c_str(), flops / median(c.cpu) * 1e-3, median(c.cpu),
+                  *std::max_element(c.cpu.begin(), c.cpu.end()), median(c.wall));
+    return;
+  }
   // Calibrate the number of calls per sample to about `seconds` (on the first candidate).
   int iters = 1;
   for (;;) {
@@ -281,6 +318,7 @@ int main(int argc, char** argv) {
     else if (arg("--repeats")) o.repeats = std::atoi(argv[++i]);
     else if (arg("--seconds")) o.seconds = std::atof(argv[++i]);
     else if (arg("--variant")) o.variants.push_back(argv[++i]);
+    else if (std::strcmp(argv[i], "--cold") == 0) o.cold = true;
     else if (arg("--print-ir-after")) o.compile.print_ir_after.push_back(argv[++i]);
     else if (arg("--model")) model = argv[++i];
     else if (arg("--input")) inputs.push_back(argv[++i]);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "codegen/matmul_epilogue.h"
 #include "codegen/scf_builders.h"
@@ -61,26 +62,36 @@ bool flat_applies(const ConvSpec& s) {
   return !is_3d(s) && s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w && s.kh * s.kw <= 25;
 }
 
-int64_t panel_count(const ConvSpec& s, ConvMethod method, int64_t nr) {
-  return method == ConvMethod::direct ? s.oh * ceil_div(s.ow, nr) : ceil_div(s.positions(), nr);
+// Panels per image: nr positions each (transposed: mr positions each).
+int64_t panel_count(const ConvSpec& s, const ConvTiling& t) {
+  if (t.method == ConvMethod::transposed) return ceil_div(s.positions(), t.mr);
+  return t.method == ConvMethod::direct ? s.oh * ceil_div(s.ow, t.nr()) : ceil_div(s.positions(), t.nr());
 }
+
+// Rows of the tiling's register tile that a thread tile's channel blocks are made of.
+int64_t channel_group(const ConvTiling& t) { return t.method == ConvMethod::transposed ? t.nr() : t.mr; }
 
 }  // namespace
 
-ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
+ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target,
+                              std::optional<ConvMethod> method) {
   check_spec(spec);
   const ConvSpec s = normalized(spec);
   TargetInfo info = resolve_target(target);
   ConvTiling t;
   t.lanes = std::max(1, info.f32_lanes());
   t.fma = info.has_fma;
-  // Register tile as the matmul's: two vectors of positions per row, as many channel rows as
-  // the register file holds beside them (AVX-512: 8 x 32, AVX2: 6 x 16).
+  // Register tile: two vectors of positions per row and as many channel rows as the register
+  // file holds beside them (AVX-512: up to 14 x 32, AVX2: 6 x 16). More rows than the matmul's
+  // 8 pay here: the image vectors are unaligned (two cache lines each) and masked, so each K step
+  // costs more loads to amortize (12-14 rows: 4-8% over 8 on Emerald Rapids, resnet layers).
+  // The rows are balanced over the fewest row groups: 64 channels are 5 groups of 13 and 12.
   t.nvec = 2;
-  int64_t registers = info.simd_bits > 0 ? info.vector_registers : 16;
-  t.mr = std::clamp<int64_t>((registers - t.nvec - 2) / t.nvec, 1, 8);
-  const int64_t nr = t.nr();
   const int64_t cg = s.c / s.groups, mg = s.m / s.groups, taps = s.taps();
+  int64_t registers = info.simd_bits > 0 ? info.vector_registers : 16;
+  int64_t mr_max = std::clamp<int64_t>((registers - t.nvec - 2) / t.nvec, 1, 14);
+  t.mr = ceil_div(mg, ceil_div(mg, mr_max));
+  const int64_t nr = t.nr();
   const int64_t positions = s.positions();
 
   // Direct reads waste the lanes past the end of each output row; packing wastes only the last
@@ -88,17 +99,40 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   // gathers (~lanes/2 cycles) per lanes·Mg FMAs (Mg/2 cycles at two FMAs a cycle).
   double packed_cost = 1.0 / lane_use(positions, nr) * (1.0 + double(t.lanes) / double(mg));
   double direct_cost = 1.0 / lane_use(s.ow, nr);
-  if (flat_applies(s))
+  double position_lanes = lane_use(positions, nr);
+  if (method) {
+    t.method = *method;
+  } else if (flat_applies(s)) {
     t.method = ConvMethod::flat;
-  else if (s.stride_w == 1 && !is_3d(s) && direct_cost <= packed_cost)
+  } else if (s.stride_w == 1 && !is_3d(s) && direct_cost <= packed_cost) {
     t.method = ConvMethod::direct;
-  else
+    position_lanes = lane_use(s.ow, nr);
+  } else {
     t.method = ConvMethod::packed;
+  }
+  // Small images (7x7: 77% of the lanes of 32-position panels, 14x14: 88%) with channels in
+  // multiples of the vector: channels in the lanes instead. K must be long enough to pay for
+  // the transposition of every finished tile.
+  const int64_t k_total = cg * taps;
+  bool transposed_fits = mg % t.lanes == 0;
+  if (method ? *method == ConvMethod::transposed
+             : position_lanes < 0.9 && transposed_fits && mg >= 2 * t.lanes && k_total >= 64) {
+    EAVE_CHECK(transposed_fits, "conv: the transposed method needs channels in multiples of ",
+               t.lanes);
+    t.method = ConvMethod::transposed;
+    t.nvec = mg % (2 * t.lanes) == 0 ? 2 : 1;
+    int64_t rows_max = std::clamp<int64_t>((registers - t.nvec - 1) / t.nvec, 1, std::min<int64_t>(14, t.lanes));
+    t.mr = ceil_div(positions, ceil_div(positions, rows_max));
+  }
+  EAVE_CHECK(t.method != ConvMethod::flat || flat_applies(s),
+             "conv: the flat method needs stride 1 and output rows as wide as the input's");
+  EAVE_CHECK(t.method != ConvMethod::direct || (s.stride_w == 1 && !is_3d(s)),
+             "conv: the direct method needs stride_w 1 and two spatial axes at most");
 
   // K blocks: the block's image data of a panel stays in L1 next to a row group's weights
   // (direct: c_block·KH rows of nr + (KW-1)·dw floats, about 24 KB), or the packed panel
   // (c_block·KH·KW rows of nr floats) stays within 32 KB of stack.
-  int64_t c_max;
+  int64_t c_max = cg;
   if (t.method == ConvMethod::direct) {
     int64_t row_bytes = s.kh * (nr + (s.kw - 1) * s.dilation_w) * 4;
     c_max = std::max<int64_t>(1, std::min<int64_t>((24 << 10) / row_bytes, 512 / taps));
@@ -106,8 +140,13 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
     // A panel's taps of one channel span nr + (KH-1)·dh·W + (KW-1)·dw consecutive floats.
     int64_t span_bytes = (nr + (s.kh - 1) * s.dilation_h * s.w + (s.kw - 1) * s.dilation_w) * 4;
     c_max = std::max<int64_t>(1, std::min<int64_t>((24 << 10) / span_bytes, 512 / taps));
-  } else {
+  } else if (t.method == ConvMethod::packed) {
     c_max = std::max<int64_t>(1, (32 << 10) / (taps * nr * 4));
+  } else {
+    // Transposed: about 64 taps, so a block of nr channels' weights (8 KB) and the tile's
+    // packed panels stay in L1 while the panels run over the weights (64 taps: 5-10% over 256
+    // on resnet's 7x7 and 14x14 layers).
+    c_max = std::max<int64_t>(1, 64 / taps);
   }
   int64_t k_blocks = ceil_div(cg, c_max);
   t.c_block = ceil_div(cg, k_blocks);
@@ -118,12 +157,23 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
   // least: each block of panels reads its channels' weights once, each block of channels reads
   // the image once. Large images with few channels split the positions; small images with
   // many channels (weights of megabytes) split the channels and keep all panels in one tile.
-  const int64_t panels = panel_count(s, t.method, nr);
-  const int64_t row_groups = ceil_div(mg, t.mr);
-  const double weight_bytes = double(mg) * cg * taps * 4, image_bytes = double(cg) * s.image() * 4;
+  // Transposed tiles pack each of their panels once per block of channels (K blocks at a
+  // time: stack of panels · c_block·taps · lanes floats) and keep every register tile's partial
+  // sums on the stack between K blocks (panels · channels · mr floats): both bounded.
+  const bool transposed = t.method == ConvMethod::transposed;
+  const int64_t panels = panel_count(s, t);
+  const int64_t group_rows = channel_group(t);
+  const int64_t row_groups = ceil_div(mg, group_rows);
+  const double weight_bytes = double(mg) * cg * taps * 4;
+  const double image_bytes = double(cg) * s.image() * 4 * (transposed ? taps : 1);
   const double macs = double(mg) * positions * cg * taps;
   const int64_t want_tiles = std::max<int64_t>(
       1, std::min<int64_t>({16, s.groups * row_groups * panels, int64_t(macs * s.groups / (64 << 10))}));
+  auto stack_ok = [&](int64_t gpb, int64_t ppt) {
+    if (!transposed) return true;
+    int64_t pack = ppt * t.c_block * taps * t.lanes, scratch = ppt * gpb * group_rows * t.mr;
+    return (pack + scratch) * 4 <= (192 << 10);
+  };
   double best_traffic = 0;
   bool found = false;
   for (int64_t gpb = row_groups; gpb >= 1; --gpb) {
@@ -131,20 +181,21 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
     int64_t mb = ceil_div(row_groups, gpb);
     for (int64_t ppt = panels; ppt >= 1; --ppt) {
       if (ppt < panels && ceil_div(panels, ppt) == ceil_div(panels, ppt + 1)) continue;
+      if (!stack_ok(gpb, ppt)) continue;
       int64_t pb = ceil_div(panels, ppt);
       if (s.groups * mb * pb < want_tiles) continue;
       double traffic = weight_bytes * double(pb) + image_bytes * double(mb);
       if (!found || traffic < best_traffic) {
         found = true;
         best_traffic = traffic;
-        t.m_block = gpb * t.mr;
+        t.m_block = gpb * group_rows;
         t.panels_per_tile = ppt;
       }
       break;  // smaller blocks of panels only add traffic
     }
   }
   if (!found) {
-    t.m_block = row_groups * t.mr;
+    t.m_block = (transposed ? 1 : row_groups) * group_rows;
     t.panels_per_tile = 1;
   }
   return t;
@@ -152,24 +203,34 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target) {
 
 int64_t packed_conv_weights_elements(const ConvSpec& spec, const ConvTiling& t) {
   int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups;
+  if (t.method == ConvMethod::transposed) return spec.m * cg * spec.taps();
   return spec.groups * ceil_div(mg, t.mr) * cg * spec.taps() * t.mr;
 }
 
 void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& t, float* packed) {
   const int64_t mg = spec.m / spec.groups, cg = spec.c / spec.groups, taps = spec.taps();
+  if (t.method == ConvMethod::transposed) {
+    const int64_t cw = t.nr();
+    for (int64_t g = 0; g < spec.groups; ++g)
+      for (int64_t cp = 0; cp < mg / cw; ++cp)
+        for (int64_t k = 0; k < cg * taps; ++k)
+          for (int64_t j = 0; j < cw; ++j) *packed++ = w[(g * mg + cp * cw + j) * cg * taps + k];
+    return;
+  }
   for (int64_t g = 0; g < spec.groups; ++g)
-    for (int64_t rg = 0; rg < ceil_div(mg, t.mr); ++rg)
-      for (int64_t c = 0; c < cg; ++c)
-        for (int64_t k = 0; k < taps; ++k)
-          for (int64_t i = 0; i < t.mr; ++i) {
-            int64_t m = rg * t.mr + i;
-            *packed++ = m < mg ? w[((g * mg + m) * cg + c) * taps + k] : 0.0f;
-          }
+    for (int64_t c0 = 0; c0 < cg; c0 += t.c_block)
+      for (int64_t rg = 0; rg < ceil_div(mg, t.mr); ++rg)
+        for (int64_t c = c0; c < std::min(cg, c0 + t.c_block); ++c)
+          for (int64_t k = 0; k < taps; ++k)
+            for (int64_t i = 0; i < t.mr; ++i) {
+              int64_t m = rg * t.mr + i;
+              *packed++ = m < mg ? w[((g * mg + m) * cg + c) * taps + k] : 0.0f;
+            }
 }
 
 int64_t conv_tiles_per_image(const ConvSpec& spec, const ConvTiling& t) {
   const ConvSpec s = normalized(spec);
-  int64_t panels = panel_count(s, t.method, t.nr());
+  int64_t panels = panel_count(s, t);
   int64_t mg = s.m / s.groups;
   return s.groups * ceil_div(mg, t.m_block) * ceil_div(panels, t.panels_per_tile);
 }
@@ -190,7 +251,7 @@ class ConvEmitter {
     nr_ = t.nr();
     row_groups_ = ceil_div(mg_, t.mr);
     panels_w_ = ceil_div(s_.ow, nr_);
-    panels_ = panel_count(s_, t.method, nr_);
+    panels_ = panel_count(s_, t);
     m_blocks_ = ceil_div(mg_, t.m_block);
     p_blocks_ = ceil_div(panels_, t.panels_per_tile);
   }
@@ -227,8 +288,21 @@ class ConvEmitter {
     if (t_.method == ConvMethod::packed)
       pack_ = memref::AllocaOp::create(
           b, MemRefType::get({t_.c_block * taps_ * nr_}, f32), b.getI64IntegerAttr(64));
+    if (t_.method == ConvMethod::transposed) {
+      pack_ = memref::AllocaOp::create(
+          b, MemRefType::get({t_.panels_per_tile * t_.c_block * taps_ * t_.lanes}, f32),
+          b.getI64IntegerAttr(64));
+      if (cg_ > t_.c_block)
+        scratch_ = memref::AllocaOp::create(
+            b, MemRefType::get({t_.panels_per_tile * t_.m_block * t_.mr}, f32), b.getI64IntegerAttr(64));
+    }
     IndexOps ix{b};
-    emit_loop(b, tile_begin, tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
+    emit_loop(b, tile_begin, tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) {
+      if (t_.method == ConvMethod::transposed)
+        tile_transposed(b, t);
+      else
+        tile(b, t);
+    });
     func::ReturnOp::create(b);
   }
 
@@ -236,6 +310,7 @@ class ConvEmitter {
   // Where a panel's K steps read, and which of its lanes are outputs.
   struct Panel {
     Value n, g;          // image and group
+    Value slot;          // transposed: the panel's place in the tile's pack and scratch
     Value p0;            // flattened output position of lane 0
     Value out_mask[4];   // per vector: lanes holding output positions (null: all)
     // direct
@@ -370,15 +445,15 @@ class ConvEmitter {
       Value pos = arith::AddIOp::create(b, splat_i32(b, ix.add(p.p0, v * t_.lanes)), lanes);
       Value valid = vcmp(b, arith::CmpIPredicate::slt, pos, splat_i32(b, positions_));
       p.out_mask[v] = positions_ % nr_ == 0 ? Value() : valid;
-      pack_panel(b, p, kb, pos, valid, v);
+      pack_panel(b, p, kb, pos, valid, v, nr_);
     }
     return p;
   }
 
-  // pack[(c·taps + tap)·nr + v·lanes + l] = X[n, g·Cg + c0 + c, id, ih, iw] (0 outside), for
-  // the positions `pos` of vector v of the panel; tap = (kd·KH + kh)·KW + kw.
+  // pack[(c·taps + tap)·stride + v·lanes + l] = X[n, g·Cg + c0 + c, id, ih, iw] (0 outside),
+  // for the positions `pos` of vector v of the panel; tap = (kd·KH + kh)·KW + kw.
   void pack_panel(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value pos,
-                  Value valid, int64_t v) {
+                  Value valid, int64_t v, int64_t stride, Value pack_base = Value()) {
     IndexOps ix{b};
     auto vmul = [&](Value x, int64_t k) { return (Value)arith::MulIOp::create(b, x, splat_i32(b, k)); };
     auto vadd = [&](Value x, int64_t k) { return (Value)arith::AddIOp::create(b, x, splat_i32(b, k)); };
@@ -409,7 +484,8 @@ class ConvEmitter {
             IndexOps ix{b};
             Value base = ix.add(chan0, ix.mul(c, image_));
             Value x = vector::GatherOp::create(b, vt_, x_, ValueRange{p.n, base}, off, mask, zero);
-            Value at = ix.add(ix.mul(c, taps_ * nr_), tap * nr_ + v * t_.lanes);
+            Value at = ix.add(ix.mul(c, taps_ * stride), tap * stride + v * t_.lanes);
+            if (pack_base) at = ix.add(at, pack_base);
             vector::StoreOp::create(b, x, pack_, ValueRange{at});
           });
         }
@@ -444,8 +520,10 @@ class ConvEmitter {
                             load_y);
 
     // Weights of row group r / mr, from the block's first input channel.
-    Value w_base = ix.mul(ix.add(ix.mul(ix.add(ix.mul(p.g, row_groups_), ix.div(r, t_.mr)), cg_ * taps_),
-                                 ix.mul(kb.c0, taps_)),
+    // Weights of row group r / mr for the block: [G][K blocks][row groups][cb][taps][mr], so
+    // the row groups of a block read one sequential stream.
+    Value w_base = ix.mul(ix.add(ix.add(ix.mul(p.g, row_groups_ * cg_ * taps_), ix.mul(kb.c0, row_groups_ * taps_)),
+                                 ix.mul(ix.div(r, t_.mr), ix.mul(kb.cb, taps_))),
                           t_.mr);
     auto fma_step = [&](ImplicitLocOpBuilder& b, Value w_at, ArrayRef<Value> bv, SmallVector<Value>& acc) {
       IndexOps ix{b};
@@ -460,6 +538,17 @@ class ConvEmitter {
       }
     };
 
+    // Prefetch (into L2) the weights the same row group reads in the next K block: a model's
+    // run finds them in memory, and the hardware prefetchers stop at every 4 KB page.
+    const int64_t w_last = packed_conv_weights_elements(s_, t_) - 1;
+    Value next_block = ix.mul(kb.cb, row_groups_ * taps_ * t_.mr);
+    auto prefetch_weights = [&](ImplicitLocOpBuilder& b, Value w_at, int64_t floats) {
+      IndexOps ix{b};
+      for (int64_t line = 0; line < floats; line += 16)
+        memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(ix.add(w_at, next_block), line), ix.c(w_last))},
+                                   /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+    };
+
     if (t_.method == ConvMethod::packed) {
       Value steps = ix.mul(kb.cb, taps_);
       acc = emit_for(b, ix.c(0), steps, ix.c(1), acc,
@@ -470,7 +559,9 @@ class ConvEmitter {
         SmallVector<Value> bv;
         for (int64_t v = 0; v < nvec; ++v)
           bv.push_back(vector::LoadOp::create(b, vt_, pack_, ValueRange{ix.add(at, v * t_.lanes)}));
-        fma_step(b, ix.add(w_base, ix.mul(k, t_.mr)), bv, out);
+        Value w_at = ix.add(w_base, ix.mul(k, t_.mr));
+        if (!kb.single) prefetch_weights(b, w_at, 1);
+        fma_step(b, w_at, bv, out);
         return out;
       });
     } else if (t_.method == ConvMethod::flat) {
@@ -481,6 +572,7 @@ class ConvEmitter {
         SmallVector<Value> out(in.begin(), in.end());
         Value at = ix.add(ix.mul(ix.add(chan0, c), image_), p.p0);
         Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
+        if (!kb.single) prefetch_weights(b, w_c, taps_ * t_.mr);
         for (int64_t kh = 0; kh < s_.kh; ++kh)
           for (int64_t kw = 0; kw < s_.kw; ++kw) {
             int64_t tap = kh * s_.kw + kw;
@@ -550,6 +642,222 @@ class ConvEmitter {
               [&](ImplicitLocOpBuilder& b) { return store(b, false); });
   }
 
+
+  // ---- the transposed method: channels in the lanes, positions in the rows
+
+  void tile_transposed(ImplicitLocOpBuilder& b, Value t) {
+    IndexOps ix{b};
+    Value pb = ix.rem(t, p_blocks_);
+    Value t1 = ix.div(t, p_blocks_);
+    Value mb = ix.rem(t1, m_blocks_);
+    Value t2 = ix.div(t1, m_blocks_);
+    Value g = ix.rem(t2, s_.groups);
+    Value n = ix.div(t2, s_.groups);
+    const int64_t cw = nr_;  // channels per register tile
+    Value panel_lo = ix.mul(pb, t_.panels_per_tile);
+    Value panel_hi = ix.min(ix.add(panel_lo, t_.panels_per_tile), ix.c(panels_));
+    Value cp_lo = ix.div(ix.mul(mb, t_.m_block), cw);
+    Value cp_hi = ix.min(ix.add(cp_lo, t_.m_block / cw), ix.c(mg_ / cw));
+    const int64_t tail_rows = positions_ % t_.mr;
+    bool single = t_.c_block >= cg_;
+    // Per K block: pack every panel of the tile, then run each block of channels (its weights
+    // for the K block: L1) over all the panels.
+    emit_loop(b, ix.c(0), ix.c(cg_), ix.c(t_.c_block), [&](ImplicitLocOpBuilder& b, Value c0) {
+      IndexOps ix{b};
+      KBlock kb;
+      kb.c0 = c0;
+      kb.cb = ix.min(ix.c(t_.c_block), ix.sub(ix.c(cg_), c0));
+      kb.single = single;
+      if (!single) {
+        kb.first = ix.eq(c0, ix.c(0));
+        kb.last = ix.ge(ix.add(c0, t_.c_block), ix.c(cg_));
+      }
+      auto panel_of = [&](ImplicitLocOpBuilder& b, Value panel) {
+        IndexOps ix{b};
+        Panel p;
+        p.n = n;
+        p.g = g;
+        p.p0 = ix.mul(panel, t_.mr);
+        p.slot = ix.sub(panel, panel_lo);
+        return p;
+      };
+      emit_loop(b, panel_lo, panel_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value panel) {
+        pack_positions(b, panel_of(b, panel), kb);
+      });
+      emit_loop(b, cp_lo, cp_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value cp) {
+        emit_loop(b, panel_lo, panel_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value panel) {
+          IndexOps ix{b};
+          Panel p = panel_of(b, panel);
+          Value scratch_at = ix.mul(ix.add(ix.mul(p.slot, t_.m_block / cw), ix.sub(cp, cp_lo)), cw * t_.mr);
+          if (!tail_rows) {
+            microkernel_transposed(b, p, kb, cp, scratch_at, t_.mr);
+            return;
+          }
+          // The last panel holds the P mod mr remaining positions.
+          emit_if(b, ix.lt(ix.add(p.p0, t_.mr), ix.c(positions_ + 1)), {},
+                  [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+                    microkernel_transposed(b, p, kb, cp, scratch_at, t_.mr);
+                    return {};
+                  },
+                  [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+                    microkernel_transposed(b, p, kb, cp, scratch_at, tail_rows);
+                    return {};
+                  });
+        });
+      });
+    });
+  }
+
+  // pack[slot][(c·taps + tap)·lanes + i] = the input of position p0 + i under tap (c0 + c,
+  // tap), for the panel's mr positions (0 for the other lanes and outside the image).
+  void pack_positions(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb) {
+    IndexOps ix{b};
+    Value lanes = iota(b);
+    Value pos = arith::AddIOp::create(b, splat_i32(b, p.p0), lanes);
+    Value valid = vand(b, vcmp(b, arith::CmpIPredicate::slt, pos, splat_i32(b, positions_)),
+                       vcmp(b, arith::CmpIPredicate::slt, lanes, splat_i32(b, t_.mr)));
+    Value base = ix.mul(p.slot, t_.c_block * taps_ * t_.lanes);
+    if (!flat_applies(s_)) {
+      pack_panel(b, p, kb, pos, valid, 0, t_.lanes, base);  // base: the panel's slot
+      return;
+    }
+    // Stride 1, rows as wide as the input's: tap (kh, kw) of the panel's positions is one
+    // masked load at a fixed shift.
+    Value oh = arith::DivUIOp::create(b, pos, splat_i32(b, s_.ow));
+    Value ow = arith::RemUIOp::create(b, pos, splat_i32(b, s_.ow));
+    std::vector<Value> masks;
+    std::vector<int64_t> shifts;
+    for (int64_t kh = 0; kh < s_.kh; ++kh) {
+      Value ih = arith::AddIOp::create(b, oh, splat_i32(b, kh * s_.dilation_h - s_.pad_top));
+      Value row_ok = vand(b, valid, in_range(b, ih, 0, s_.h));
+      for (int64_t kw = 0; kw < s_.kw; ++kw) {
+        Value iw = arith::AddIOp::create(b, ow, splat_i32(b, kw * s_.dilation_w - s_.pad_left));
+        masks.push_back(vand(b, row_ok, in_range(b, iw, 0, s_.w)));
+        shifts.push_back((kh * s_.dilation_h - s_.pad_top) * s_.w + kw * s_.dilation_w - s_.pad_left);
+      }
+    }
+    Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
+    emit_loop(b, ix.c(0), kb.cb, ix.c(1), [&](ImplicitLocOpBuilder& b, Value c) {
+      IndexOps ix{b};
+      Value at = ix.add(ix.mul(ix.add(chan0, c), image_), p.p0);
+      Value out = ix.add(base, ix.mul(c, taps_ * t_.lanes));
+      for (int64_t tap = 0; tap < taps_; ++tap) {
+        Value x = vector::MaskedLoadOp::create(b, vt_, x_, ValueRange{p.n, ix.add(at, shifts[tap])},
+                                               masks[tap], zero_vector(b));
+        vector::StoreOp::create(b, x, pack_, ValueRange{ix.add(out, tap * t_.lanes)});
+      }
+    });
+  }
+
+  // Y[n, channels of block cp, positions p0 .. p0 + rows) (+)= the K block; partial sums wait
+  // in the scratch (at `scratch_at`) between blocks. After the last block the tile is
+  // transposed so that each vector holds one channel's positions for the epilogue and store.
+  void microkernel_transposed(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value cp,
+                              Value scratch_at, int64_t rows) {
+    IndexOps ix{b};
+    const int64_t nvec = t_.nvec, lanes = t_.lanes, cw = nr_, k_total = cg_ * taps_;
+    auto scratch_index = [&](ImplicitLocOpBuilder& b, int64_t i, int64_t v) {
+      return IndexOps{b}.add(scratch_at, (i * nvec + v) * lanes);
+    };
+    SmallVector<Type> acc_types(rows * nvec, vt_);
+    SmallVector<Value> acc =
+        kb.single ? SmallVector<Value>(rows * nvec, zero_vector(b))
+                  : emit_if(b, kb.first, acc_types,
+                            [&](ImplicitLocOpBuilder& b) { return SmallVector<Value>(rows * nvec, zero_vector(b)); },
+                            [&](ImplicitLocOpBuilder& b) {
+                              SmallVector<Value> a;
+                              for (int64_t i = 0; i < rows; ++i)
+                                for (int64_t v = 0; v < nvec; ++v)
+                                  a.push_back(vector::LoadOp::create(b, vt_, scratch_, ValueRange{scratch_index(b, i, v)}));
+                              return a;
+                            });
+    Value w_base = ix.add(ix.mul(ix.add(ix.mul(p.g, mg_ / cw), cp), k_total * cw), ix.mul(kb.c0, taps_ * cw));
+    const int64_t prefetch = t_.c_block * taps_ * cw, w_last = packed_conv_weights_elements(s_, t_) - 1;
+    Value a_base = ix.mul(p.slot, t_.c_block * taps_ * lanes);
+    acc = emit_for(b, ix.c(0), ix.mul(kb.cb, taps_), ix.c(1), acc,
+                   [&](ImplicitLocOpBuilder& b, Value k, ValueRange in) -> SmallVector<Value> {
+      IndexOps ix{b};
+      SmallVector<Value> out(in.begin(), in.end());
+      Value w_at = ix.add(w_base, ix.mul(k, cw));
+      SmallVector<Value> wv;
+      for (int64_t v = 0; v < nvec; ++v)
+        wv.push_back(vector::LoadOp::create(b, vt_, w_, ValueRange{ix.add(w_at, v * lanes)}));
+      // The same weights of the next K block, into L2: a model's run finds them in memory
+      // (resnet's 7x7 layers stream 9 MB each), and the hardware prefetchers stop at every
+      // 4 KB page.
+      for (int64_t line = 0; line < cw; line += 16)
+        memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(w_at, prefetch + line), ix.c(w_last))},
+                                   /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+      Value a_at = ix.add(a_base, ix.mul(k, lanes));
+      for (int64_t i = 0; i < rows; ++i) {
+        Value a = memref::LoadOp::create(b, pack_, ValueRange{ix.add(a_at, i)});
+        Value splat = vector::BroadcastOp::create(b, vt_, a);
+        for (int64_t v = 0; v < nvec; ++v) {
+          Value& c = out[i * nvec + v];
+          c = t_.fma ? (Value)vector::FMAOp::create(b, splat, wv[v], c)
+                     : (Value)arith::AddFOp::create(b, arith::MulFOp::create(b, splat, wv[v]), c);
+        }
+      }
+      return out;
+    });
+    auto finish = [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+      IndexOps ix{b};
+      // Lanes of the stores: the panel's rows.
+      SmallVector<bool> bits(lanes, false);
+      std::fill(bits.begin(), bits.begin() + rows, true);
+      Value mask = rows == lanes ? Value() : (Value)arith::ConstantOp::create(b, DenseElementsAttr::get(mt_, ArrayRef(bits)));
+      for (int64_t v = 0; v < nvec; ++v) {
+        std::vector<Value> block(lanes, zero_vector(b));
+        for (int64_t i = 0; i < rows; ++i) block[i] = acc[i * nvec + v];
+        transpose_in_registers(b, block);
+        Value m_first = ix.add(ix.add(ix.mul(p.g, mg_), ix.mul(cp, cw)), v * lanes);
+        for (int64_t j = 0; j < lanes; ++j) {
+          Value m = ix.add(m_first, j);
+          Value x = block[j];
+          if (s_.bias)
+            x = arith::AddFOp::create(b, x, vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, bias_, ValueRange{m})));
+          Value col = ix.add(ix.mul(m, positions_), p.p0);
+          if (custom_) {
+            EpilogueSite site{b, b.getLoc(), x, p.n, col, mask, extras_};
+            x = custom_->apply(site);
+          }
+          store_vector(b, x, y_, {p.n, col}, mask);
+        }
+      }
+      return {};
+    };
+    auto keep = [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t v = 0; v < nvec; ++v)
+          vector::StoreOp::create(b, acc[i * nvec + v], scratch_, ValueRange{scratch_index(b, i, v)});
+      return {};
+    };
+    if (kb.single)
+      finish(b);
+    else
+      emit_if(b, kb.last, {}, finish, keep);
+  }
+
+  // block[i][l] becomes block[l][i] (lanes × lanes, lanes a power of two): log2(lanes) stages
+  // of two-vector shuffles that swap the off-diagonal d × d blocks of row pairs (i, i + d).
+  void transpose_in_registers(ImplicitLocOpBuilder& b, std::vector<Value>& block) {
+    const int64_t n = int64_t(block.size());
+    for (int64_t d = 1; d < n; d *= 2) {
+      SmallVector<int64_t> lo_mask(n), hi_mask(n);
+      for (int64_t l = 0; l < n; ++l) {
+        // Shuffle indices: [0, n) pick from the first vector, [n, 2n) from the second.
+        lo_mask[l] = (l & d) == 0 ? l : n + l - d;
+        hi_mask[l] = (l & d) == 0 ? l + d : n + l;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        if (i & d) continue;
+        Value a = block[i], c = block[i + d];
+        block[i] = vector::ShuffleOp::create(b, a, c, lo_mask);
+        block[i + d] = vector::ShuffleOp::create(b, a, c, hi_mask);
+      }
+    }
+  }
+
   Value load(ImplicitLocOpBuilder& b, Value memref, ValueRange indices, Value mask) {
     if (!mask) return vector::LoadOp::create(b, vt_, memref, indices);
     return vector::MaskedLoadOp::create(b, vt_, memref, indices, mask, zero_vector(b));
@@ -567,7 +875,7 @@ class ConvEmitter {
   int64_t cg_ = 0, mg_ = 0, taps_ = 0, positions_ = 0, image_ = 0, nr_ = 0, row_groups_ = 0;
   int64_t panels_w_ = 0, panels_ = 0, m_blocks_ = 0, p_blocks_ = 0;
   VectorType vt_, mt_, it_;
-  Value x_, w_, y_, bias_, pack_;
+  Value x_, w_, y_, bias_, pack_, scratch_;
   std::vector<Value> extras_;
 };
 
@@ -577,13 +885,17 @@ void build_conv_kernel(ModuleOp module, const std::string& name, const ConvSpec&
                        const ConvTiling& tiling, const MatmulEpilogue* custom) {
   check_spec(spec);
   EAVE_CHECK(tiling.lanes >= 1 && tiling.mr >= 1 && tiling.nvec >= 1 && tiling.nvec <= 4 &&
-                 tiling.c_block >= 1 && tiling.m_block >= tiling.mr &&
-                 tiling.m_block % tiling.mr == 0 && tiling.panels_per_tile >= 1,
+                 tiling.c_block >= 1 && tiling.m_block >= channel_group(tiling) &&
+                 tiling.m_block % channel_group(tiling) == 0 && tiling.panels_per_tile >= 1,
              "conv: inconsistent tiling mr=", tiling.mr, " nvec=", tiling.nvec, " c_block=",
              tiling.c_block, " m_block=", tiling.m_block, " panels_per_tile=", tiling.panels_per_tile);
   EAVE_CHECK(tiling.method != ConvMethod::direct ||
                  (normalized(spec).stride_w == 1 && !is_3d(normalized(spec))),
              "conv: the direct method needs stride_w 1 and two spatial axes at most");
+  EAVE_CHECK(tiling.method != ConvMethod::transposed ||
+                 ((spec.m / spec.groups) % tiling.nr() == 0 && tiling.mr <= tiling.lanes &&
+                  tiling.m_block % tiling.nr() == 0),
+             "conv: the transposed method needs channels in multiples of nr and at most lanes rows");
   EAVE_CHECK(tiling.method != ConvMethod::flat || flat_applies(normalized(spec)),
              "conv: the flat method needs stride 1 and output rows as wide as the input's");
   ConvEmitter(spec, tiling, custom).emit(module, name);

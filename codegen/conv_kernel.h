@@ -6,8 +6,8 @@
 // channels, columns p = oh·OW + ow the output positions and k = (c, kh, kw). The microkernel
 // holds mr channels × nr positions of Y in vector registers; each K step broadcasts mr weights
 // and FMAs them into nr positions of the image. The weights are packed at compile time,
-// [G][ceil(Mg/mr)][Cg][KH][KW][mr] (zero-padded channels), so a step reads mr consecutive
-// floats. How the nr image values of a step are read depends on the method:
+// [G][K blocks][ceil(Mg/mr)][c_block][KH][KW][mr] (zero-padded channels), so a step reads mr
+// consecutive floats and the row groups of a K block one sequential stream. How the nr image values of a step are read depends on the method:
 //
 //   flat    stride 1 and output rows as wide as the input's (the usual "same" padding): the
 //           panel is nr consecutive flattened positions and tap (kh, kw) reads the nr input
@@ -19,6 +19,15 @@
 //   packed  anything else (strides, small images whose rows would waste lanes, 3-d): the panel is
 //           nr consecutive flattened positions; per K block its im2col columns are gathered
 //           (masked vector gathers) into a stack buffer that every row group then reads.
+//
+//   transposed  small images with many channels (7x7, 14x14): the other way round, channels
+//           in the lanes (100% used when Mg is a multiple of the vector) and mr positions in the
+//           rows. A panel of mr positions is packed whole (all of K: masked loads at a fixed
+//           shift per tap when the flat method applies, gathers otherwise) and every block of
+//           nr channels runs over it, broadcasting packed positions against weight vectors
+//           packed [G][Mg/nr][Cg·taps][nr]; the finished tile is transposed in registers (a
+//           butterfly of two-vector shuffles) so the epilogue and the stores see channels
+//           again. No K blocks: partial sums never leave the registers.
 //
 // Loop nest per thread tile (an image, a group, a block of channels, a block of panels):
 //   for K blocks of c_block input channels:       (weights of the block: L2)
@@ -34,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "codegen/mlir_to_object.h"
@@ -65,25 +75,30 @@ struct ConvSpec {
   int64_t image() const { return d * h * w; }  // input positions per channel
 };
 
-enum class ConvMethod { direct, flat, packed };
+enum class ConvMethod { direct, flat, packed, transposed };
 
 struct ConvTiling {
   ConvMethod method = ConvMethod::packed;
   int64_t lanes = 0;   // f32 lanes per vector register
-  int64_t mr = 0;      // register tile rows (output channels)
-  int64_t nvec = 0;    // register tile vectors per row: nr = nvec · lanes positions
+  int64_t mr = 0;      // register tile rows: output channels (transposed: positions, <= lanes)
+  int64_t nvec = 0;    // register tile vectors per row: nr = nvec · lanes positions (transposed:
+                       // channels)
   int64_t c_block = 0; // input channels per K block
-  int64_t m_block = 0; // output channels of a group per thread tile (a multiple of mr, or Mg)
+  int64_t m_block = 0; // output channels of a group per thread tile (a multiple of mr;
+                       // transposed: of nr)
   int64_t panels_per_tile = 0;
   bool fma = true;
   int64_t nr() const { return nvec * lanes; }
 };
 
-// Throws Error for specs the kernel cannot run (sizes < 1, groups not dividing C and M, output
-// size inconsistent with the window).
-ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target);
+// Throws Error for specs the kernel cannot run (sizes < 1, groups not dividing C and M). With
+// `method`, the rest of the tiling is chosen for that method (an Error if it cannot run the
+// spec), for tests and benchmarks.
+ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target,
+                              std::optional<ConvMethod> method = std::nullopt);
 
-// Packed weights: [G][ceil(Mg/mr)][Cg][KD][KH][KW][mr] floats.
+// Packed weights: [G][K blocks][ceil(Mg/mr)][c_block (the last block: what is left)][KD][KH]
+// [KW][mr] floats; transposed: [G][Mg/nr][Cg][KD][KH][KW][nr].
 int64_t packed_conv_weights_elements(const ConvSpec& spec, const ConvTiling& tiling);
 // Packs ONNX weights [M][C/G][(KD)][KH][KW] (row-major) into `packed`.
 void pack_conv_weights(const float* w, const ConvSpec& spec, const ConvTiling& tiling,

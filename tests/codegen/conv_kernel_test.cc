@@ -78,8 +78,7 @@ void naive_conv(const ConvSpec& s, const float* x, const float* w, const float* 
 
 void run_spec(ConvSpec spec, std::optional<ConvMethod> method, int64_t c_block = 0) {
   TargetSpec target = host_target();
-  ConvTiling t = choose_conv_tiling(spec, target);
-  if (method) t.method = *method;
+  ConvTiling t = choose_conv_tiling(spec, target, method);
   if (c_block) t.c_block = c_block;
   Bytes obj = compile_conv_kernel(spec, t, "conv", target);
   auto lib = load_objects({obj}, {"conv"}, target);
@@ -103,7 +102,7 @@ void run_spec(ConvSpec spec, std::optional<ConvMethod> method, int64_t c_block =
 }
 
 void run_case(const Case& k, std::optional<ConvMethod> method, int64_t c_block = 0, bool bias = true) {
-  const char* names[] = {" direct", " flat", " packed"};
+  const char* names[] = {" direct", " flat", " packed", " transposed"};
   SCOPED_TRACE(describe(k) + (method ? names[int(*method)] : ""));
   run_spec(spec_of(k, bias), method, c_block);
 }
@@ -150,6 +149,27 @@ TEST(ConvKernel, SeveralKBlocksWithoutBias) {
   run_case(k, ConvMethod::direct, 4, false);
   run_case(k, ConvMethod::flat, 3, false);
   run_case(k, ConvMethod::packed, 5, false);
+}
+
+// Small images with many channels: the transposed method (channels in the lanes), flat-style
+// packing (stride 1, same padding) and gathers, with position tails and groups.
+TEST(ConvKernel, Transposed) {
+  const Case cases[] = {
+      {1, 64, 7, 7, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {2, 48, 14, 14, 32, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+      {1, 80, 5, 9, 48, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+      {1, 64, 6, 6, 64, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {1, 16, 9, 9, 96, 1, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4},
+  };
+  TargetSpec target = host_target();
+  for (const Case& k : cases) {
+    SCOPED_TRACE(describe(k));
+    ConvSpec s = spec_of(k, true);
+    EXPECT_EQ(choose_conv_tiling(s, target).method, ConvMethod::transposed);
+    run_spec(s, std::nullopt);
+    s.bias = false;
+    run_spec(s, std::nullopt);
+  }
 }
 
 TEST(ConvKernel, ThreeD) {
