@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ONNX Runtime on the layers of bench/conv_bench.cc, for the comparison with eave's kernels.
+"""ONNX Runtime on the layers of bench/layer_bench.cc, for the comparison with eave's kernels.
 
 Writes one single-op ONNX model per layer (seeded weights, bias) and its input under a work
 directory, runs `node tools/ort_run.js MODEL --input x=X.npy --bench RUNS --threads 1` on each
@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-# name, C, H, W, M, groups, K, stride, pad, pool   (the layers of conv_bench.cc)
+# name, C, H, W, M, groups, K, stride, pad, pool   (the layers of layer_bench.cc)
 LAYERS = [
     ("r18.conv1 7x7/2 3->64 224", 3, 224, 224, 64, 1, 7, 2, 3, False),
     ("r18.maxpool 3x3/2 64 112", 64, 112, 112, 64, 1, 3, 2, 1, True),

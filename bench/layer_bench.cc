@@ -1,24 +1,28 @@
-// Convolution and pooling kernels on CNN layers (resnet18, mobilenet_v2), one thread: GFLOP/s
-// of eave's generated conv / depthwise / pool kernels per layer. Peers (ONNX Runtime) are
-// measured on the same layers as single-op ONNX models by scripts around tools/ort_run.js; this
-// program reports eave's side.
+// Generated kernels on the layers of real networks, one thread: GFLOP/s of eave's conv /
+// depthwise / pool kernels on resnet18 and mobilenet_v2 layers, and of the runtime-operand
+// batched matmul on attention shapes (next to a plain triple loop, what a scalar fallback does).
+// ONNX Runtime is measured on the same conv layers as single-op models by
+// bench/ort_conv_layers.py; this program reports eave's side.
 //
 // The machine is shared, so rates are by this thread's CPU time (time other processes held the
 // core left out) as well as wall time, median and best of the repeats.
 //
-//   conv_bench [--layers resnet|mobilenet|all] [--repeats 15] [--seconds 0.05]
+//   layer_bench [--layers resnet|mobilenet|attention|all|NAME] [--repeats 15] [--seconds 0.05]
 //              [--variant method=direct|flat|packed|transposed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
 //              [--print-ir-after STAGE] [--cold]
 // --cold flushes the layer's weights from the caches before every (then single) call, as a
 // model's run finds them. Each --variant is an extra conv kernel with those tiling fields changed from the chosen
 // tiling; all run round-robin with the chosen one (for tuning).
-//   conv_bench --model MODEL.eave --input NAME=FILE.npy ... [--threads N] [--runs N]
+//   layer_bench --model MODEL.eave --input NAME=FILE.npy ... [--threads N] [--runs N]
 // The second form times whole runs of a compiled model (bound inputs, session reused), by
 // wall clock and by process CPU time: median and minimum per run.
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/batch_matmul_kernel.h"
 #include "codegen/conv_kernel.h"
 #include "codegen/dev_loader.h"
 #include "codegen/mlir_to_object.h"
@@ -80,6 +85,20 @@ const Layer kMobilenet[] = {
     {"mv2 pw 1x1 144->24 56", 144, 56, 56, 24, 1, 1, 1, 0},
     {"mv2 pw 1x1 24->144 56", 24, 56, 56, 144, 1, 1, 1, 0},
     {"mv2 pw 1x1 960->160 7", 960, 7, 7, 160, 1, 1, 1, 0},
+};
+
+// Attention's two matmuls (batch = heads): Q·Kᵀ [h, s, d] x [h, d, s], P·V [h, s, s] x [h, s, d].
+struct MatmulLayer {
+  const char* name;
+  int64_t batch, m, n, k;
+};
+
+const MatmulLayer kAttention[] = {
+    {"bert-base QK^T 12x128x128x64", 12, 128, 128, 64},
+    {"bert-base PV 12x128x64x128", 12, 128, 64, 128},
+    {"gpt2 QK^T 12x512x512x64", 12, 512, 512, 64},
+    {"gpt2 PV 12x512x64x512", 12, 512, 64, 512},
+    {"odd 7x77x33x45", 7, 77, 33, 45},
 };
 
 struct Options {
@@ -220,8 +239,12 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
   }
   int64_t syms[1] = {1};
   auto flush = [](const std::vector<float>& v) {
+#if defined(__x86_64__)
     for (size_t i = 0; i < v.size(); i += 16) _mm_clflush(&v[i]);
     _mm_mfence();
+#else
+    (void)v;
+#endif
   };
   auto call = [&](Candidate& c, int iters) {
     KernelFn fn = c.lib->kernel(0);
@@ -270,6 +293,60 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     std::printf("%-30s %-44s %8.1f us  cpu GFLOP/s median %7.1f best %7.1f  wall median %7.1f\n",
                 l.name, c.how.c_str(), flops / median(c.cpu) * 1e-3, median(c.cpu),
                 *std::max_element(c.cpu.begin(), c.cpu.end()), median(c.wall));
+  std::fflush(stdout);
+}
+
+void run_matmul(const MatmulLayer& l, const TargetSpec& target, const Options& o) {
+  BatchMatmulSpec s;
+  s.batch = {SymDim{l.batch, -1}};
+  s.a_broadcast = s.b_broadcast = {false};
+  s.a_batch = s.b_batch = SymDim{l.batch, -1};
+  s.m = {l.m, -1};
+  s.n = {l.n, -1};
+  s.k = {l.k, -1};
+  BatchMatmulTiling t = choose_batch_matmul_tiling(s, target);
+  DevKernelLibrary lib(link_shared_object(
+      {compile_batch_matmul_kernel(s, t, "k", target, o.compile), emit_kernel_table_object({"k"}, target)}, target));
+  std::vector<float> a(l.batch * l.m * l.k), b(l.batch * l.k * l.n), c(l.batch * l.m * l.n), ref(c.size());
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : a) v = u(rng);
+  for (float& v : b) v = u(rng);
+  void* buffers[] = {a.data(), b.data(), c.data()};
+  int64_t tiles = l.batch * ((l.m + t.tile_rows - 1) / t.tile_rows);
+  double flops = 2.0 * l.batch * l.m * l.n * l.k;
+  KernelFn fn = lib.kernel(0);
+  // The scalar stand-in: i-k-j loops, as a portable C fallback would run them.
+  auto naive = [&] {
+    for (int64_t h = 0; h < l.batch; ++h)
+      for (int64_t i = 0; i < l.m; ++i) {
+        float* row = &ref[(h * l.m + i) * l.n];
+        for (int64_t j = 0; j < l.n; ++j) row[j] = 0;
+        for (int64_t kk = 0; kk < l.k; ++kk) {
+          float x = a[(h * l.m + i) * l.k + kk];
+          const float* brow = &b[(h * l.k + kk) * l.n];
+          for (int64_t j = 0; j < l.n; ++j) row[j] += x * brow[j];
+        }
+      }
+  };
+  std::vector<double> gen, plain;
+  for (int r = 0; r < o.repeats; ++r) {
+    double c0 = thread_seconds();
+    int iters = 0;
+    do {
+      fn(buffers, nullptr, 0, tiles);
+      ++iters;
+    } while (thread_seconds() - c0 < o.seconds);
+    gen.push_back(flops * iters / (thread_seconds() - c0) * 1e-9);
+    c0 = thread_seconds();
+    naive();
+    plain.push_back(flops / (thread_seconds() - c0) * 1e-9);
+  }
+  double err = 0;
+  for (size_t i = 0; i < c.size(); ++i) err = std::max(err, double(std::fabs(c[i] - ref[i])));
+  std::printf("%-30s %-44s cpu GFLOP/s median %7.1f best %7.1f  triple loop median %6.1f  (max |diff| %.1e)\n",
+              l.name, ("8x32 in-place B tiles" + std::to_string(tiles)).c_str(), median(gen),
+              *std::max_element(gen.begin(), gen.end()), median(plain), err);
   std::fflush(stdout);
 }
 
@@ -325,10 +402,10 @@ int main(int argc, char** argv) {
     else if (arg("--threads")) threads = std::atoi(argv[++i]);
     else if (arg("--runs")) runs = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: conv_bench [--layers resnet|mobilenet|all|NAME-SUBSTRING] "
+      std::fprintf(stderr, "usage: layer_bench [--layers resnet|mobilenet|attention|all|NAME-SUBSTRING] "
                            "[--repeats N] [--seconds S] [--variant method=flat,mr=8,cb=32,mblock=64,ppt=4,nvec=2]\n"
                            "       [--print-ir-after STAGE]\n"
-                           "       conv_bench --model MODEL.eave --input NAME=FILE.npy ... "
+                           "       layer_bench --model MODEL.eave --input NAME=FILE.npy ... "
                            "[--threads N] [--runs N]\n");
       return 2;
     }
@@ -346,8 +423,11 @@ int main(int argc, char** argv) {
         if (pick) run_layer(l, target, o);
       }
     }
+    for (const MatmulLayer& l : kAttention)
+      if (layers == "all" || layers == "attention" || std::strstr(l.name, layers.c_str()))
+        run_matmul(l, target, o);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "conv_bench: %s\n", e.what());
+    std::fprintf(stderr, "layer_bench: %s\n", e.what());
     return 1;
   }
   return 0;
