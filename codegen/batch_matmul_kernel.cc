@@ -111,18 +111,7 @@ class BatchMatmulEmitter {
     Value rem = ix.sub(r1, full_end);
     Tile tl{a_b, b_b, idx};
     emit_loop(b, r0, full_end, ix.c(t_.mr), [&](ImplicitLocOpBuilder& b, Value r) { row_group(b, tl, r, t_.mr); });
-    if (t_.mr > 1) {
-      SmallVector<int64_t> sizes;
-      for (int64_t p = 1; p < t_.mr; ++p) sizes.push_back(p);
-      auto sw = scf::IndexSwitchOp::create(b, TypeRange{}, rem, sizes, sizes.size());
-      OpBuilder::InsertionGuard guard(b);
-      for (size_t i = 0; i <= sizes.size(); ++i) {
-        Region& region = i < sizes.size() ? sw.getCaseRegions()[i] : sw.getDefaultRegion();
-        b.setInsertionPointToEnd(&region.emplaceBlock());
-        if (i < sizes.size()) row_group(b, tl, full_end, sizes[i]);
-        scf::YieldOp::create(b);
-      }
-    }
+    emit_rows_switch(b, rem, t_.mr, [&](int64_t rows) { row_group(b, tl, full_end, rows); });
   }
 
   struct Tile {

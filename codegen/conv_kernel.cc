@@ -345,33 +345,51 @@ class ConvEmitter {
                 vcmp(b, arith::CmpIPredicate::slt, x, splat_i32(b, hi)));
   }
 
-  void tile(ImplicitLocOpBuilder& b, Value t) {
+  // Tile t = ((n·G + g)·m_blocks + mb)·p_blocks + pb: image, group, block of channels, block
+  // of panels [panel_lo, panel_hi).
+  struct TileCoords {
+    Value n, g, mb, panel_lo, panel_hi;
+  };
+  TileCoords tile_coords(ImplicitLocOpBuilder& b, Value t) {
     IndexOps ix{b};
+    TileCoords tc;
     Value pb = ix.rem(t, p_blocks_);
     Value t1 = ix.div(t, p_blocks_);
-    Value mb = ix.rem(t1, m_blocks_);
+    tc.mb = ix.rem(t1, m_blocks_);
     Value t2 = ix.div(t1, m_blocks_);
-    Value g = ix.rem(t2, s_.groups);
-    Value n = ix.div(t2, s_.groups);
-    Value panel_lo = ix.mul(pb, t_.panels_per_tile);
-    Value panel_hi = ix.min(ix.add(panel_lo, t_.panels_per_tile), ix.c(panels_));
+    tc.g = ix.rem(t2, s_.groups);
+    tc.n = ix.div(t2, s_.groups);
+    tc.panel_lo = ix.mul(pb, t_.panels_per_tile);
+    tc.panel_hi = ix.min(ix.add(tc.panel_lo, t_.panels_per_tile), ix.c(panels_));
+    return tc;
+  }
+
+  // The K block of input channels [c0, c0 + cb).
+  KBlock k_block(ImplicitLocOpBuilder& b, Value c0) {
+    IndexOps ix{b};
+    KBlock kb;
+    kb.c0 = c0;
+    kb.cb = ix.min(ix.c(t_.c_block), ix.sub(ix.c(cg_), c0));
+    kb.single = t_.c_block >= cg_;
+    if (!kb.single) {
+      kb.first = ix.eq(c0, ix.c(0));
+      kb.last = ix.ge(ix.add(c0, t_.c_block), ix.c(cg_));
+    }
+    return kb;
+  }
+
+  void tile(ImplicitLocOpBuilder& b, Value t) {
+    IndexOps ix{b};
+    auto [n, g, mb, panel_lo, panel_hi] = tile_coords(b, t);
     Value r_lo = ix.mul(mb, t_.m_block);
     Value r_hi = ix.min(ix.add(r_lo, t_.m_block), ix.c(mg_));
     // r_lo is a multiple of mr; only the last block can end in a partial row group.
     Value full_end = ix.add(r_lo, ix.mul(ix.div(ix.sub(r_hi, r_lo), t_.mr), t_.mr));
     const int64_t tail_rows = mg_ % t_.mr;
 
-    bool single = t_.c_block >= cg_;
     emit_loop(b, ix.c(0), ix.c(cg_), ix.c(t_.c_block), [&](ImplicitLocOpBuilder& b, Value c0) {
       IndexOps ix{b};
-      KBlock kb;
-      kb.c0 = c0;
-      kb.cb = ix.min(ix.c(t_.c_block), ix.sub(ix.c(cg_), c0));
-      kb.single = single;
-      if (!single) {
-        kb.first = ix.eq(c0, ix.c(0));
-        kb.last = ix.ge(ix.add(c0, t_.c_block), ix.c(cg_));
-      }
+      KBlock kb = k_block(b, c0);
       emit_loop(b, panel_lo, panel_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value panel) {
         IndexOps ix{b};
         Panel p = setup_panel(b, n, g, panel, kb);
@@ -647,31 +665,16 @@ class ConvEmitter {
 
   void tile_transposed(ImplicitLocOpBuilder& b, Value t) {
     IndexOps ix{b};
-    Value pb = ix.rem(t, p_blocks_);
-    Value t1 = ix.div(t, p_blocks_);
-    Value mb = ix.rem(t1, m_blocks_);
-    Value t2 = ix.div(t1, m_blocks_);
-    Value g = ix.rem(t2, s_.groups);
-    Value n = ix.div(t2, s_.groups);
+    auto [n, g, mb, panel_lo, panel_hi] = tile_coords(b, t);
     const int64_t cw = nr_;  // channels per register tile
-    Value panel_lo = ix.mul(pb, t_.panels_per_tile);
-    Value panel_hi = ix.min(ix.add(panel_lo, t_.panels_per_tile), ix.c(panels_));
     Value cp_lo = ix.div(ix.mul(mb, t_.m_block), cw);
     Value cp_hi = ix.min(ix.add(cp_lo, t_.m_block / cw), ix.c(mg_ / cw));
     const int64_t tail_rows = positions_ % t_.mr;
-    bool single = t_.c_block >= cg_;
     // Per K block: pack every panel of the tile, then run each block of channels (its weights
     // for the K block: L1) over all the panels.
     emit_loop(b, ix.c(0), ix.c(cg_), ix.c(t_.c_block), [&](ImplicitLocOpBuilder& b, Value c0) {
       IndexOps ix{b};
-      KBlock kb;
-      kb.c0 = c0;
-      kb.cb = ix.min(ix.c(t_.c_block), ix.sub(ix.c(cg_), c0));
-      kb.single = single;
-      if (!single) {
-        kb.first = ix.eq(c0, ix.c(0));
-        kb.last = ix.ge(ix.add(c0, t_.c_block), ix.c(cg_));
-      }
+      KBlock kb = k_block(b, c0);
       auto panel_of = [&](ImplicitLocOpBuilder& b, Value panel) {
         IndexOps ix{b};
         Panel p;
@@ -907,16 +910,8 @@ KernelBinding conv_binding(const ConvSpec& spec, const std::string& body, const 
   k.body = body;
   k.symbol = symbol;
   k.operands = {{0, {spec.n_sym, -1}}, {1, {}}, {2, {spec.n_sym, -1}}};
-  int next = 3;
-  if (spec.bias) k.operands.push_back({next++, {}});
-  if (custom)
-    for (Type t : custom->operand_types) {
-      auto m = llvm::dyn_cast<MemRefType>(t);
-      EAVE_CHECK(m, "conv epilogue operand ", next, " must be a memref");
-      std::vector<int> dims;
-      for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? spec.n_sym : -1);
-      k.operands.push_back({next++, dims});
-    }
+  if (spec.bias) k.operands.push_back({3, {}});
+  append_epilogue_bindings(k, custom, spec.n_sym);
   return k;
 }
 

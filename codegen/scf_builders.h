@@ -62,6 +62,23 @@ inline void emit_loop(mlir::ImplicitLocOpBuilder& b, mlir::Value lb, mlir::Value
            });
 }
 
+// `switch (rem) { case 1..max_rows-1: body(rows) }` with a static row count per case: the
+// tail of a loop over row groups of max_rows, one microkernel per size (nothing for 0).
+inline void emit_rows_switch(mlir::ImplicitLocOpBuilder& b, mlir::Value rem, int64_t max_rows,
+                             llvm::function_ref<void(int64_t rows)> body) {
+  if (max_rows <= 1) return;
+  llvm::SmallVector<int64_t> sizes;
+  for (int64_t p = 1; p < max_rows; ++p) sizes.push_back(p);
+  auto sw = mlir::scf::IndexSwitchOp::create(b, mlir::TypeRange{}, rem, sizes, sizes.size());
+  mlir::OpBuilder::InsertionGuard guard(b);
+  for (size_t i = 0; i <= sizes.size(); ++i) {
+    mlir::Region& region = i < sizes.size() ? sw.getCaseRegions()[i] : sw.getDefaultRegion();
+    b.setInsertionPointToEnd(&region.emplaceBlock());
+    if (i < sizes.size()) body(sizes[i]);
+    mlir::scf::YieldOp::create(b);
+  }
+}
+
 // Index arithmetic, spelled short because kernels are mostly index arithmetic.
 struct IndexOps {
   mlir::ImplicitLocOpBuilder& b;

@@ -409,14 +409,7 @@ KernelBinding window_binding(const WindowSpec& spec, const std::string& body,
   if (spec.op == WindowOp::depthwise_conv) k.operands.push_back({next++, {}});
   k.operands.push_back({next++, {spec.n_sym, -1}});
   if (spec.bias) k.operands.push_back({next++, {}});
-  if (custom)
-    for (Type t : custom->operand_types) {
-      auto m = llvm::dyn_cast<MemRefType>(t);
-      EAVE_CHECK(m, "window epilogue operand ", next, " must be a memref");
-      std::vector<int> dims;
-      for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? spec.n_sym : -1);
-      k.operands.push_back({next++, dims});
-    }
+  append_epilogue_bindings(k, custom, spec.n_sym);
   return k;
 }
 

@@ -129,6 +129,7 @@ bool is_f32_tensor(const eave::Value* v) {
 
 struct ConvNode {
   codegen::ConvSpec spec;  // without the batch
+  Window2d win;
   Dim batch;
   const Tensor* weights;
   const Tensor* bias = nullptr;
@@ -174,26 +175,10 @@ std::optional<ConvNode> analyze_conv(const Node& n) {
   cn.bias = b ? b->constant() : nullptr;
   codegen::ConvSpec& s = cn.spec;
   s.c = c;
-  s.h = win->in_h;
-  s.w = win->in_w;
   s.m = m;
   s.groups = groups;
-  s.kh = win->kh;
-  s.kw = win->kw;
-  s.stride_h = win->stride_h;
-  s.stride_w = win->stride_w;
-  s.dilation_h = win->dilation_h;
-  s.dilation_w = win->dilation_w;
-  s.pad_top = win->pad_top;
-  s.pad_left = win->pad_left;
-  s.oh = win->oh;
-  s.ow = win->ow;
-  s.d = win->in_d;
-  s.kd = win->kd;
-  s.stride_d = win->stride_d;
-  s.dilation_d = win->dilation_d;
-  s.pad_front = win->pad_front;
-  s.od = win->od;
+  set_window(s, *win);
+  cn.win = *win;
   s.bias = cn.bias != nullptr;
   return cn;
 }
@@ -326,25 +311,8 @@ LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::stri
     ws.n = spec.n;
     ws.n_sym = spec.n_sym;
     ws.c = spec.c;
-    ws.h = spec.h;
-    ws.w = spec.w;
     ws.multiplier = spec.m / spec.c;
-    ws.kh = spec.kh;
-    ws.kw = spec.kw;
-    ws.stride_h = spec.stride_h;
-    ws.stride_w = spec.stride_w;
-    ws.dilation_h = spec.dilation_h;
-    ws.dilation_w = spec.dilation_w;
-    ws.pad_top = spec.pad_top;
-    ws.pad_left = spec.pad_left;
-    ws.oh = spec.oh;
-    ws.ow = spec.ow;
-    ws.d = spec.d;
-    ws.kd = spec.kd;
-    ws.stride_d = spec.stride_d;
-    ws.dilation_d = spec.dilation_d;
-    ws.pad_front = spec.pad_front;
-    ws.od = spec.od;
+    set_window(ws, cn.win);
     ws.bias = spec.bias;
     codegen::WindowTiling tiling = codegen::choose_window_tiling(ws, lc.target);
     codegen::build_window_kernel(lc.module, name + "_body", ws, tiling, custom);

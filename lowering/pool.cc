@@ -46,27 +46,7 @@ std::optional<codegen::WindowSpec> analyze_pool(const Node& n) {
     s.count_include_pad = cip && cip->i != 0;
   }
   s.c = n.input(0)->shape()[1].value();
-  s.h = win->in_h;
-  s.w = win->in_w;
-  s.kh = win->kh;
-  s.kw = win->kw;
-  s.stride_h = win->stride_h;
-  s.stride_w = win->stride_w;
-  s.dilation_h = win->dilation_h;
-  s.dilation_w = win->dilation_w;
-  s.pad_top = win->pad_top;
-  s.pad_left = win->pad_left;
-  s.pad_bottom = win->pad_bottom;
-  s.pad_right = win->pad_right;
-  s.oh = win->oh;
-  s.ow = win->ow;
-  s.d = win->in_d;
-  s.kd = win->kd;
-  s.stride_d = win->stride_d;
-  s.dilation_d = win->dilation_d;
-  s.pad_front = win->pad_front;
-  s.pad_back = win->pad_back;
-  s.od = win->od;
+  set_window(s, *win);
   return s;
 }
 

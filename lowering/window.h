@@ -28,6 +28,35 @@ struct Window2d {
 std::optional<Window2d> window_of(const Node& n, const std::vector<int64_t>& in,
                                   const std::vector<int64_t>& kernel);
 
+// Copies the geometry into a kernel spec with the same field names (codegen's ConvSpec and
+// WindowSpec; the end pads only where the spec has them).
+template <class Spec>
+void set_window(Spec& s, const Window2d& w) {
+  s.h = w.in_h;
+  s.w = w.in_w;
+  s.kh = w.kh;
+  s.kw = w.kw;
+  s.stride_h = w.stride_h;
+  s.stride_w = w.stride_w;
+  s.dilation_h = w.dilation_h;
+  s.dilation_w = w.dilation_w;
+  s.pad_top = w.pad_top;
+  s.pad_left = w.pad_left;
+  s.oh = w.oh;
+  s.ow = w.ow;
+  s.d = w.in_d;
+  s.kd = w.kd;
+  s.stride_d = w.stride_d;
+  s.dilation_d = w.dilation_d;
+  s.pad_front = w.pad_front;
+  s.od = w.od;
+  if constexpr (requires { s.pad_bottom; }) {
+    s.pad_bottom = w.pad_bottom;
+    s.pad_right = w.pad_right;
+    s.pad_back = w.pad_back;
+  }
+}
+
 // The static spatial dims of an (N, C, spatial...) value with a static C and 1 to 3 spatial
 // axes; nullopt otherwise.
 std::optional<std::vector<int64_t>> static_spatial(const Value* v);
