@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "codegen/matmul_epilogue.h"
 #include "codegen/scf_builders.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -46,7 +47,8 @@ using namespace mlir;
 
 class BatchMatmulEmitter {
  public:
-  BatchMatmulEmitter(const BatchMatmulSpec& s, const BatchMatmulTiling& t) : s_(s), t_(t) {}
+  BatchMatmulEmitter(const BatchMatmulSpec& s, const BatchMatmulTiling& t, const MatmulEpilogue* custom)
+      : s_(s), t_(t), custom_(custom) {}
 
   void emit(ModuleOp module, const std::string& name) {
     MLIRContext* ctx = module.getContext();
@@ -60,7 +62,10 @@ class BatchMatmulEmitter {
     SmallVector<Type> args = {
         MemRefType::get({mlir_dim(s_.a_batch), mlir_dim(s_.m), mlir_dim(s_.k)}, f32),
         MemRefType::get({mlir_dim(s_.b_batch), mlir_dim(s_.k), mlir_dim(s_.n)}, f32),
-        MemRefType::get(c_shape, f32), b.getIndexType(), b.getIndexType()};
+        MemRefType::get(c_shape, f32)};
+    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
+    args.push_back(b.getIndexType());
+    args.push_back(b.getIndexType());
     b.setInsertionPointToEnd(module.getBody());
     auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
     Block* entry = func.addEntryBlock();
@@ -68,6 +73,9 @@ class BatchMatmulEmitter {
     a_ = entry->getArgument(0);
     b_ = entry->getArgument(1);
     c_ = entry->getArgument(2);
+    unsigned next = 3;
+    if (custom_)
+      for (size_t i = 0; i < custom_->operand_types.size(); ++i) extras_.push_back(entry->getArgument(next++));
     IndexOps ix{b};
     const int64_t r = int64_t(s_.batch.size());
     m_ = memref::DimOp::create(b, a_, 1);
@@ -77,7 +85,7 @@ class BatchMatmulEmitter {
     row_blocks_ = ix.ceildiv(m_, t_.tile_rows);
     // Full panels of nr columns, then one masked panel of N mod nr columns.
     n_full_ = ix.mul(ix.div(n_, t_.nr()), t_.nr());
-    emit_loop(b, entry->getArgument(3), entry->getArgument(4), ix.c(1),
+    emit_loop(b, entry->getArgument(next), entry->getArgument(next + 1), ix.c(1),
               [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
     func::ReturnOp::create(b);
   }
@@ -109,7 +117,7 @@ class BatchMatmulEmitter {
     Value r1 = ix.min(ix.add(r0, t_.tile_rows), m_);
     Value full_end = ix.add(r0, ix.mul(ix.div(ix.sub(r1, r0), t_.mr), t_.mr));
     Value rem = ix.sub(r1, full_end);
-    Tile tl{a_b, b_b, idx};
+    Tile tl{a_b, b_b, idx, ix.mul(bt, m_)};
     emit_loop(b, r0, full_end, ix.c(t_.mr), [&](ImplicitLocOpBuilder& b, Value r) { row_group(b, tl, r, t_.mr); });
     emit_rows_switch(b, rem, t_.mr, [&](int64_t rows) { row_group(b, tl, full_end, rows); });
   }
@@ -117,6 +125,7 @@ class BatchMatmulEmitter {
   struct Tile {
     Value a_b, b_b;
     SmallVector<Value> idx;
+    Value row0;  // the output matrix's first row in the epilogue's [rows, N] view
   };
 
   void row_group(ImplicitLocOpBuilder& b, const Tile& tl, Value r, int64_t rows) {
@@ -171,15 +180,23 @@ class BatchMatmulEmitter {
         SmallVector<Value> at(tl.idx.begin(), tl.idx.end());
         at.push_back(row_idx[i]);
         at.push_back(cols[v]);
-        if (masks)
-          vector::MaskedStoreOp::create(b, c_, at, (*masks)[v], acc[i * nvec + v]);
+        Value x = acc[i * nvec + v];
+        Value mask = masks ? (*masks)[v] : Value();
+        if (custom_) {
+          EpilogueSite site{b, b.getLoc(), x, ix.add(tl.row0, row_idx[i]), cols[v], mask, extras_};
+          x = custom_->apply(site);
+        }
+        if (mask)
+          vector::MaskedStoreOp::create(b, c_, at, mask, x);
         else
-          vector::StoreOp::create(b, acc[i * nvec + v], c_, at);
+          vector::StoreOp::create(b, x, c_, at);
       }
   }
 
   const BatchMatmulSpec& s_;
   const BatchMatmulTiling& t_;
+  const MatmulEpilogue* custom_;
+  std::vector<Value> extras_;
   VectorType vt_;
   Value a_, b_, c_, m_, n_, k_, row_blocks_, n_full_;
   SmallVector<Value> batch_dims_;
@@ -188,16 +205,17 @@ class BatchMatmulEmitter {
 }  // namespace
 
 void build_batch_matmul_kernel(ModuleOp module, const std::string& name,
-                               const BatchMatmulSpec& spec, const BatchMatmulTiling& tiling) {
+                               const BatchMatmulSpec& spec, const BatchMatmulTiling& tiling,
+                               const MatmulEpilogue* custom) {
   check_spec(spec);
   EAVE_CHECK(tiling.lanes >= 1 && tiling.mr >= 1 && tiling.nvec >= 1 &&
                  tiling.tile_rows >= tiling.mr && tiling.tile_rows % tiling.mr == 0,
              "batch matmul: inconsistent tiling");
-  BatchMatmulEmitter(spec, tiling).emit(module, name);
+  BatchMatmulEmitter(spec, tiling, custom).emit(module, name);
 }
 
 KernelBinding batch_matmul_binding(const BatchMatmulSpec& spec, const std::string& body,
-                                   const std::string& symbol) {
+                                   const std::string& symbol, const MatmulEpilogue* custom) {
   KernelBinding k;
   k.body = body;
   k.symbol = symbol;
@@ -208,6 +226,7 @@ KernelBinding batch_matmul_binding(const BatchMatmulSpec& spec, const std::strin
   k.operands = {{0, {spec.a_batch.sym, spec.m.sym, spec.k.sym}},
                 {1, {spec.b_batch.sym, spec.k.sym, spec.n.sym}},
                 {2, c_dims}};
+  append_epilogue_bindings(k, custom, spec.rows.sym);
   return k;
 }
 

@@ -37,6 +37,7 @@ struct BatchMatmulSpec {
   std::vector<bool> a_broadcast, b_broadcast;
   SymDim a_batch, b_batch;    // AB and BB, the flattened batch sizes of A and B
   SymDim m, n, k;
+  SymDim rows;  // d1·...·dr·M: the rows of the output as a matrix (epilogue operands)
 };
 
 struct BatchMatmulTiling {
@@ -47,11 +48,17 @@ struct BatchMatmulTiling {
 
 BatchMatmulTiling choose_batch_matmul_tiling(const BatchMatmulSpec& spec, const TargetSpec& target);
 
+struct MatmulEpilogue;  // matmul_epilogue.h
+
+// Adds func.func `name`: A, B, C, the custom epilogue's operands, index tile_begin, tile_end.
+// The epilogue sees C as the matrix [rows, N] (EpilogueSite::row: batch index · M + row).
 void build_batch_matmul_kernel(mlir::ModuleOp module, const std::string& name,
-                               const BatchMatmulSpec& spec, const BatchMatmulTiling& tiling);
-// Buffers 0 A, 1 B, 2 C.
+                               const BatchMatmulSpec& spec, const BatchMatmulTiling& tiling,
+                               const MatmulEpilogue* custom = nullptr);
+// Buffers 0 A, 1 B, 2 C, then the custom epilogue's operands (a dynamic dimension of theirs is
+// spec.rows).
 KernelBinding batch_matmul_binding(const BatchMatmulSpec& spec, const std::string& body,
-                                   const std::string& symbol);
+                                   const std::string& symbol, const MatmulEpilogue* custom = nullptr);
 
 // Convenience for tests and benchmarks.
 Bytes compile_batch_matmul_kernel(const BatchMatmulSpec& spec, const BatchMatmulTiling& tiling,

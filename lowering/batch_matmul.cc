@@ -1,7 +1,9 @@
 // Lowering: f32 MatMul whose B is computed at run time (attention's Q·Kᵀ and P·V), or constant
 // with batch dims, with NumPy batch broadcasting; on codegen's batch matmul kernel. MatMul with
-// a constant 2-d B goes to the packed-B kernel instead (matmul.cc).
+// a constant 2-d B goes to the packed-B kernel instead (matmul.cc). Element-wise consumers
+// (attention's scale, a mask of the scores' shape or one row per column) run as the epilogue.
 #include "codegen/batch_matmul_kernel.h"
+#include "lowering/fused_epilogue.h"
 #include "lowering/lowering.h"
 #include "support/error.h"
 
@@ -63,9 +65,13 @@ std::optional<BatchMatmulShape> analyze(const Node& n) {
 
 bool lowers_batch_matmul(const Node& n) { return !lowers_matmul(n) && analyze(n).has_value(); }
 
+bool batch_matmul_fuses(const Node& anchor, const Node& consumer) {
+  const Shape& out = anchor.output(0)->shape();
+  return out[out.rank() - 1].is_const() && epilogue_fuses(anchor, consumer, classify_matrix_operand);
+}
+
 LoweredKernel lower_batch_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name) {
   const Node& node = *d.anchor();
-  EAVE_CHECK(d.nodes.size() == 1, node.describe(), ": a batch matmul dispatch takes no fused consumers");
   BatchMatmulShape s = *analyze(node);
   auto sym_dim = [&](const Dim& dim) {
     codegen::SymDim out;
@@ -82,14 +88,29 @@ LoweredKernel lower_batch_matmul(LoweringContext& lc, const Dispatch& d, const s
   spec.m = sym_dim(s.m);
   spec.n = sym_dim(s.n);
   spec.k = sym_dim(s.k);
-  codegen::BatchMatmulTiling tiling = codegen::choose_batch_matmul_tiling(spec, lc.target);
-  codegen::build_batch_matmul_kernel(lc.module, name + "_body", spec, tiling);
-  LoweredKernel k;
-  k.binding = codegen::batch_matmul_binding(spec, name + "_body", name);
-  k.operands = {const_cast<Value*>(node.input(0)), const_cast<Value*>(node.input(1)),
-                const_cast<Value*>(node.output(0))};
   Dim matrices(1);
   for (const Dim& dim : s.batch) matrices = matrices * dim;
+  spec.rows = sym_dim(matrices * s.m);
+  codegen::BatchMatmulTiling tiling = codegen::choose_batch_matmul_tiling(spec, lc.target);
+
+  EpilogueLayout layout;
+  layout.rows = spec.rows.value;
+  layout.width = s.n.is_const() ? s.n.value() : 0;
+  FusedEpilogue e = build_fused_epilogue(d, lc.ctx, layout);
+  const codegen::MatmulEpilogue* custom = e.present ? &e.epilogue : nullptr;
+  codegen::build_batch_matmul_kernel(lc.module, name + "_body", spec, tiling, custom);
+  LoweredKernel k;
+  k.binding = codegen::batch_matmul_binding(spec, name + "_body", name, custom);
+  // The step passes inputs then outputs: A, B, the epilogue's operands, C.
+  k.operands = {const_cast<Value*>(node.input(0)), const_cast<Value*>(node.input(1))};
+  for (const Value* v : e.values) k.operands.push_back(const_cast<Value*>(v));
+  k.operands.push_back(const_cast<Value*>(d.outputs.at(0)));
+  std::vector<int> buffer_of(k.binding.operands.size());
+  buffer_of[0] = 0;
+  buffer_of[1] = 1;
+  for (size_t i = 0; i < e.values.size(); ++i) buffer_of[3 + i] = int(2 + i);
+  buffer_of[2] = int(2 + e.values.size());
+  for (size_t i = 0; i < buffer_of.size(); ++i) k.binding.operands[i].buffer = buffer_of[i];
   k.tiles = matrices * Dim::ceildiv(s.m, Dim(tiling.tile_rows));
   return k;
 }

@@ -8,7 +8,7 @@
 #include "codegen/conv_kernel.h"
 #include "codegen/matmul_epilogue.h"
 #include "codegen/window_kernel.h"
-#include "lowering/channel_epilogue.h"
+#include "lowering/fused_epilogue.h"
 #include "lowering/elementwise_ops.h"
 #include "lowering/lowering.h"
 #include "lowering/window.h"
@@ -185,102 +185,6 @@ std::optional<ConvNode> analyze_conv(const Node& n) {
 
 }  // namespace
 
-// How an epilogue operand lines up with an (N, C, spatial...) result.
-ChannelOperand classify_channel_operand(const eave::Value* v, const Shape& out) {
-  if (!is_f32_tensor(v)) return ChannelOperand::Unsupported;
-  const Shape& s = v->shape();
-  if (s.is_static() && shape_numel(s.static_dims()) == 1) return ChannelOperand::Scalar;
-  if (s == out) return ChannelOperand::Full;
-  // Right-aligned against out: 1 everywhere except the channel axis (1).
-  if (s.rank() < 1 || s.rank() > out.rank() || s.rank() + 1 < out.rank()) return ChannelOperand::Unsupported;
-  size_t lead = out.rank() - s.rank();  // 0 or 1
-  for (size_t i = 0; i < s.rank(); ++i) {
-    size_t axis = lead + i;
-    if (axis == 1 ? s[i] != out[1] : s[i] != Dim(1)) return ChannelOperand::Unsupported;
-  }
-  return ChannelOperand::Channel;
-}
-
-bool channel_epilogue_fuses(const Node& anchor, const Node& consumer) {
-  if (!lowers_elementwise(consumer) || !is_f32_tensor(consumer.output(0))) return false;
-  const Shape& out = anchor.output(0)->shape();
-  for (const eave::Value* v : consumer.inputs())
-    if (v && classify_channel_operand(v, out) == ChannelOperand::Unsupported) return false;
-  return true;
-}
-
-ChannelEpilogue build_channel_epilogue(const Dispatch& d, MLIRContext* ctx, int64_t channels,
-                                       int64_t positions, bool dynamic_batch, int64_t batch) {
-  const Node& anchor = *d.anchor();
-  const Shape& out_shape = anchor.output(0)->shape();
-  ChannelEpilogue e;
-  if (d.nodes.size() == 1) return e;
-  e.present = true;
-  // Every input of a fused node that is not computed inside the dispatch, first use first.
-  std::vector<const eave::Value*> inside = {anchor.output(0)};
-  for (size_t i = 1; i < d.nodes.size(); ++i) {
-    for (const eave::Value* v : d.nodes[i]->inputs()) {
-      if (!v || std::find(inside.begin(), inside.end(), v) != inside.end() ||
-          std::find(e.values.begin(), e.values.end(), v) != e.values.end())
-        continue;
-      e.values.push_back(v);
-      e.kinds.push_back(classify_channel_operand(v, out_shape));
-      EAVE_ASSERT(e.kinds.back() != ChannelOperand::Unsupported);
-    }
-    inside.push_back(d.nodes[i]->output(0));
-  }
-  OpBuilder tb(ctx);
-  Type f32 = tb.getF32Type();
-  int64_t rows = dynamic_batch ? ShapedType::kDynamic : batch;
-  for (ChannelOperand k : e.kinds) {
-    switch (k) {
-      case ChannelOperand::Scalar: e.epilogue.operand_types.push_back(MemRefType::get({}, f32)); break;
-      case ChannelOperand::Channel: e.epilogue.operand_types.push_back(MemRefType::get({channels}, f32)); break;
-      case ChannelOperand::Full:
-        e.epilogue.operand_types.push_back(MemRefType::get({rows, channels * positions}, f32));
-        break;
-      case ChannelOperand::Unsupported: break;
-    }
-  }
-  const Dispatch* dp = &d;
-  std::vector<const eave::Value*> values = e.values;
-  std::vector<ChannelOperand> kinds = e.kinds;
-  e.epilogue.apply = [dp, values, kinds, positions](const codegen::EpilogueSite& site) -> Value {
-    OpBuilder& b = site.b;
-    Location loc = site.loc;
-    auto vt = cast<VectorType>(site.acc.getType());
-    std::unordered_map<const eave::Value*, TypedValue> env;
-    env[dp->anchor()->output(0)] = {site.acc, DType::F32};
-    Value channel;
-    for (size_t i = 0; i < values.size(); ++i) {
-      Value m = site.operands[i];
-      Value v;
-      switch (kinds[i]) {
-        case ChannelOperand::Scalar:
-          v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, m, ValueRange{}));
-          break;
-        case ChannelOperand::Channel:
-          if (!channel)
-            channel = arith::DivUIOp::create(b, loc, site.col,
-                                             arith::ConstantIndexOp::create(b, loc, positions));
-          v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, m, ValueRange{channel}));
-          break;
-        case ChannelOperand::Full: v = site.load_row_vector(m, {site.row}); break;
-        case ChannelOperand::Unsupported: break;
-      }
-      env[values[i]] = {v, DType::F32};
-    }
-    for (size_t k = 1; k < dp->nodes.size(); ++k) {
-      const Node& n = *dp->nodes[k];
-      std::vector<TypedValue> ins;
-      for (const eave::Value* v : n.inputs()) ins.push_back(v ? env.at(v) : TypedValue{});
-      env[n.output(0)] = build_elementwise(b, loc, n, ins);
-    }
-    return env.at(dp->outputs[0]).v;
-  };
-  return e;
-}
-
 bool lowers_conv(const Node& n) { return analyze_conv(n).has_value(); }
 
 LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::string& name) {
@@ -295,7 +199,12 @@ LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::stri
     spec.n = cn.batch.value();
   }
   int64_t positions = spec.positions();
-  ChannelEpilogue e = build_channel_epilogue(d, lc.ctx, spec.m, positions, dynamic_batch, spec.n);
+  EpilogueLayout layout;
+  layout.channels = spec.m;
+  layout.positions = positions;
+  layout.rows = dynamic_batch ? -1 : spec.n;
+  layout.width = spec.m * positions;
+  FusedEpilogue e = build_fused_epilogue(d, lc.ctx, layout);
   const codegen::MatmulEpilogue* custom = e.present ? &e.epilogue : nullptr;
 
   // Buffers: X, weights, Y, bias (if any), the epilogue's operands. The step passes inputs then

@@ -42,7 +42,7 @@ bool lowers_matmul(const Node& n);
 bool matmul_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
-// conv.cc (fusion of consumers: channel_epilogue.h)
+// conv.cc (fusion of consumers: fused_epilogue.h)
 bool lowers_conv(const Node& n);
 LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
@@ -50,8 +50,9 @@ LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::stri
 bool lowers_pool(const Node& n);
 LoweredKernel lower_pool(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
-// batch_matmul.cc
+// batch_matmul.cc (fusion of consumers: fused_epilogue.h)
 bool lowers_batch_matmul(const Node& n);
+bool batch_matmul_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_batch_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
 }  // namespace eave::lowering

@@ -2,7 +2,7 @@
 
 #include "codegen/mlir_to_object.h"
 #include "compiler/compile.h"
-#include "lowering/channel_epilogue.h"
+#include "lowering/fused_epilogue.h"
 #include "lowering/elementwise_ops.h"
 #include "lowering/lowering.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -47,11 +47,13 @@ class MlirKernelGenerator : public KernelGenerator {
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
     s.takes_epilogue = [](const Node& n) {
-      return lowering::lowers_matmul(n) || lowering::lowers_conv(n);
+      return lowering::lowers_matmul(n) || lowering::lowers_conv(n) || lowering::lowers_batch_matmul(n);
     };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
-      if (lowering::lowers_conv(anchor)) return lowering::channel_epilogue_fuses(anchor, consumer);
+      if (lowering::lowers_conv(anchor))
+        return lowering::epilogue_fuses(anchor, consumer, lowering::classify_channel_operand);
+      if (lowering::lowers_batch_matmul(anchor)) return lowering::batch_matmul_fuses(anchor, consumer);
       return true;
     };
     return s;

@@ -45,6 +45,30 @@ TEST(BatchMatmulLowering, DynamicSizes) {
   check({2, 4, 19, 19}, {2, 4, 19, 16}, {"B", "", "S", "S"}, {"B", "", "S"});
 }
 
+// Attention's scores: Q·Kᵀ, scaled, plus a mask of the scores' shape and a per-column bias, in
+// one kernel; a mask broadcast over the rows of only some batches stays separate.
+TEST(BatchMatmulLowering, FusedScaleAndMasks) {
+  for (bool dynamic : {false, true}) {
+    GraphBuilder g;
+    std::vector<Dim> qd = {2, 3, dynamic ? Dim::symbol("S") : Dim(21), 16};
+    std::vector<Dim> kd = {2, 3, 16, 40};
+    std::vector<Dim> md = {2, 3, qd[2], 40};
+    Value* q = g.input("q", DType::F32, qd);
+    Value* k = g.input("k", DType::F32, kd);
+    Value* mask = g.input("mask", DType::F32, md);
+    Value* y = g.op(OpKind::MatMul, {q, k});
+    y = g.op(OpKind::Div, {y, g.scalar(4.0f)});
+    y = g.op(OpKind::Add, {y, mask});
+    y = g.op(OpKind::Add, {y, g.random("col", {1, 40}, 3)});
+    g.output(g.op(OpKind::Add, {y, g.random("per_batch", {2, 1, 1, 40}, 4)}));
+    Inputs in = {{"q", random_tensor(DType::F32, {2, 3, 21, 16}, 1)},
+                 {"k", random_tensor(DType::F32, {2, 3, 16, 40}, 2)},
+                 {"mask", random_tensor(DType::F32, {2, 3, 21, 40}, 3)}};
+    CompiledRun r = expect_matches_reference(*g.model, {in});
+    EXPECT_EQ(r.kernels, (std::vector<std::string>{"MatMul+Div+Add+Add", "Add"}));
+  }
+}
+
 TEST(BatchMatmulLowering, ConstantBGoesToThePackedKernel) {
   GraphBuilder g;
   Node* n = g.node(OpKind::MatMul, {g.input("a", DType::F32, {4, 8}), g.random("w", {8, 16})});
