@@ -138,6 +138,27 @@ TEST(ConvLowering, FusedEpilogues) {
   }
 }
 
+// A resnet block as exported: Conv -> BatchNormalization -> Relu, Conv -> BatchNormalization ->
+// Add(shortcut) -> Relu. The graph passes fold each BatchNormalization into its Conv's weights
+// and bias; what remains fuses into one kernel per Conv.
+TEST(ConvLowering, ResnetBlockWithBatchNorm) {
+  GraphBuilder g;
+  auto bn = [&](Value* x, int64_t c, uint32_t seed) {
+    Tensor var(DType::F32, {c});
+    for (int64_t i = 0; i < c; ++i) var.mutable_data<float>()[i] = 0.5f + 0.1f * float(i % 7);
+    Value* v = g.g->add_constant(g.g->unique_name("var"), std::move(var));
+    return g.op(OpKind::BatchNormalization, {x, g.random("scale", {c}, seed), g.random("bias", {c}, seed + 1),
+                                            g.random("mean", {c}, seed + 2), v});
+  };
+  std::vector<std::pair<std::string, Attribute>> same = {{"pads", Attribute::of_ints({1, 1, 1, 1})}};
+  Value* x = g.input("x", DType::F32, {Dim::symbol("N"), 16, 12, 12});
+  Value* y = g.op(OpKind::Relu, {bn(g.op(OpKind::Conv, {x, g.random("w1", {16, 16, 3, 3}, 1)}, same), 16, 10)});
+  y = bn(g.op(OpKind::Conv, {y, g.random("w2", {16, 16, 3, 3}, 2)}, same), 16, 20);
+  g.output(g.op(OpKind::Relu, {g.op(OpKind::Add, {y, x})}));
+  CompiledRun r = expect_matches_reference(*g.model, {x_input({2, 16, 12, 12})});
+  EXPECT_EQ(r.kernels, (std::vector<std::string>{"Conv+Relu", "Conv+Add+Relu"}));
+}
+
 // A consumer whose other operand does not line up per channel stays a separate kernel.
 TEST(ConvLowering, UnalignedOperandIsNotFused) {
   GraphBuilder g;
