@@ -9,9 +9,9 @@
 //
 //   layer_bench [--layers resnet|mobilenet|attention|all|NAME] [--repeats 15] [--seconds 0.05]
 //              [--variant method=direct|flat|packed|transposed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
-//              [--print-ir-after STAGE] [--cold]
+//              [--print-ir-after STAGE] [--cold | --cold-all]
 // --cold flushes the layer's weights from the caches before every (then single) call, as a
-// model's run finds them. Each --variant is an extra conv kernel with those tiling fields changed from the chosen
+// model's run finds them; --cold-all its input and output too. Each --variant is an extra conv kernel with those tiling fields changed from the chosen
 // tiling; all run round-robin with the chosen one (for tuning).
 //   layer_bench --model MODEL.eave --input NAME=FILE.npy ... [--threads N] [--runs N]
 // The second form times whole runs of a compiled model (bound inputs, session reused), by
@@ -106,7 +106,8 @@ struct Options {
   double seconds = 0.05;
   std::vector<std::string> variants;
   CompileOptions compile;
-  bool cold = false;  // flush the weights from the caches before every call (as in a model)
+  bool cold = false;      // flush the weights from the caches before every call (as in a model)
+  bool cold_all = false;  // the input and output too
 };
 
 // One kernel under test: its library, buffers and tile count.
@@ -255,6 +256,10 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
     for (int r = 0; r < o.repeats * 4; ++r)
       for (Candidate& c : cands) {
         flush(c.w);
+        if (o.cold_all) {
+          flush(x);
+          flush(y);
+        }
         double c0 = thread_seconds();
         auto t0 = Clock::now();
         call(c, 1);
@@ -396,6 +401,7 @@ int main(int argc, char** argv) {
     else if (arg("--seconds")) o.seconds = std::atof(argv[++i]);
     else if (arg("--variant")) o.variants.push_back(argv[++i]);
     else if (std::strcmp(argv[i], "--cold") == 0) o.cold = true;
+    else if (std::strcmp(argv[i], "--cold-all") == 0) o.cold = o.cold_all = true;
     else if (arg("--print-ir-after")) o.compile.print_ir_after.push_back(argv[++i]);
     else if (arg("--model")) model = argv[++i];
     else if (arg("--input")) inputs.push_back(argv[++i]);
@@ -404,7 +410,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: layer_bench [--layers resnet|mobilenet|attention|all|NAME-SUBSTRING] "
                            "[--repeats N] [--seconds S] [--variant method=flat,mr=8,cb=32,mblock=64,ppt=4,nvec=2]\n"
-                           "       [--print-ir-after STAGE]\n"
+                           "       [--print-ir-after STAGE] [--cold | --cold-all]\n"
                            "       layer_bench --model MODEL.eave --input NAME=FILE.npy ... "
                            "[--threads N] [--runs N]\n");
       return 2;
