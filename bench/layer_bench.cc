@@ -8,7 +8,7 @@
 // core left out) as well as wall time, median and best of the repeats.
 //
 //   layer_bench [--layers resnet|mobilenet|attention|all|NAME] [--repeats 15] [--seconds 0.05]
-//              [--variant method=direct|flat|packed|transposed,mr=N,cb=N,mblock=N,ppt=N,nvec=N ...]
+//              [--variant method=direct|flat|packed|transposed,mr=N,cb=N,mblock=N,ppt=N,nvec=N,cu=N ...]
 //              [--print-ir-after STAGE] [--cold | --cold-all]
 // --cold flushes the layer's weights from the caches before every (then single) call, as a
 // model's run finds them; --cold-all its input and output too. Each --variant is an extra conv kernel with those tiling fields changed from the chosen
@@ -74,6 +74,12 @@ const Layer kResnet[] = {
     {"r18.l2 3x3 128->128 28", 128, 28, 28, 128, 1, 3, 1, 1},
     {"r18.l3 3x3 256->256 14", 256, 14, 14, 256, 1, 3, 1, 1},
     {"r18.l4 3x3 512->512 7", 512, 7, 7, 512, 1, 3, 1, 1},
+    {"r50 1x1 64->256 56", 64, 56, 56, 256, 1, 1, 1, 0},
+    {"r50 1x1 256->64 56", 256, 56, 56, 64, 1, 1, 1, 0},
+    {"r50 1x1/2 256->512 56", 256, 56, 56, 512, 1, 1, 2, 0},
+    {"r50 1x1 512->128 28", 512, 28, 28, 128, 1, 1, 1, 0},
+    {"r50 1x1 1024->256 14", 1024, 14, 14, 256, 1, 1, 1, 0},
+    {"r50 1x1 2048->512 7", 2048, 7, 7, 512, 1, 1, 1, 0},
 };
 
 const Layer kMobilenet[] = {
@@ -149,6 +155,8 @@ ConvTiling apply_variant(ConvTiling t, const std::string& v, const ConvSpec& spe
       t.panels_per_tile = n;
     } else if (key == "nvec") {
       t.nvec = n;
+    } else if (key == "cu") {
+      t.c_unroll = n;
     } else {
       eave::fail("--variant: unknown key '", key, "'");
     }
@@ -232,7 +240,7 @@ void run_layer(const Layer& l, const TargetSpec& target, const Options& o) {
       const char* methods[] = {"direct", "flat", "packed", "transposed"};
       c.how = std::string(methods[int(t.method)]) + " " + std::to_string(t.mr) + "x" +
               std::to_string(t.nr()) + " cb" + std::to_string(t.c_block) + " mb" +
-              std::to_string(t.m_block) + " ppt" + std::to_string(t.panels_per_tile) + " tiles" +
+              std::to_string(t.m_block) + " ppt" + std::to_string(t.panels_per_tile) + " cu" + std::to_string(t.c_unroll) + " tiles" +
               std::to_string(c.tiles);
       cands.push_back(std::move(c));
     }
@@ -421,14 +429,10 @@ int main(int argc, char** argv) {
     TargetSpec target = host_target();
     std::printf("target %s; one thread; GFLOP/s by thread CPU time (pools: window taps/s)\n",
                 target.describe().c_str());
-    for (const auto* set : {&kResnet, &kMobilenet}) {
-      bool resnet = set == &kResnet;
-      for (const Layer& l : *set) {
-        bool pick = layers == "all" || (layers == "resnet" && resnet) ||
-                    (layers == "mobilenet" && !resnet) || std::strstr(l.name, layers.c_str());
-        if (pick) run_layer(l, target, o);
-      }
-    }
+    for (const Layer& l : kResnet)
+      if (layers == "all" || layers == "resnet" || std::strstr(l.name, layers.c_str())) run_layer(l, target, o);
+    for (const Layer& l : kMobilenet)
+      if (layers == "all" || layers == "mobilenet" || std::strstr(l.name, layers.c_str())) run_layer(l, target, o);
     for (const MatmulLayer& l : kAttention)
       if (layers == "all" || layers == "attention" || std::strstr(l.name, layers.c_str()))
         run_matmul(l, target, o);

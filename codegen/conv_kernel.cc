@@ -150,6 +150,7 @@ ConvTiling choose_conv_tiling(const ConvSpec& spec, const TargetSpec& target,
   }
   int64_t k_blocks = ceil_div(cg, c_max);
   t.c_block = ceil_div(cg, k_blocks);
+  t.c_unroll = t.method == ConvMethod::flat ? std::max<int64_t>(1, 2 / taps) : 1;
 
   // Thread tiles: a tile is a block of row groups (channels) times a block of panels, of one
   // image and group. Aim for about 16 tiles per image (enough for a few threads to balance) of
@@ -310,6 +311,8 @@ class ConvEmitter {
   // Where a panel's K steps read, and which of its lanes are outputs.
   struct Panel {
     Value n, g;          // image and group
+    Value first_panel;   // i1: the first panel of its tile (null: treat as first)
+    Value first_rows;    // the first row group's row (null: every row group is first)
     Value slot;          // transposed: the panel's place in the tile's pack and scratch
     Value p0;            // flattened output position of lane 0
     Value out_mask[4];   // per vector: lanes holding output positions (null: all)
@@ -393,6 +396,10 @@ class ConvEmitter {
       emit_loop(b, panel_lo, panel_hi, ix.c(1), [&](ImplicitLocOpBuilder& b, Value panel) {
         IndexOps ix{b};
         Panel p = setup_panel(b, n, g, panel, kb);
+        // Only the panel's first row group prefetches the next panel's image, and only the
+        // tile's first panel the next K block's weights: the others would fetch them again.
+        p.first_panel = ix.eq(panel, panel_lo);
+        p.first_rows = r_lo;
         emit_loop(b, r_lo, full_end, ix.c(t_.mr), [&](ImplicitLocOpBuilder& b, Value r) {
           microkernel(b, p, kb, r, t_.mr);
         });
@@ -560,11 +567,25 @@ class ConvEmitter {
     // run finds them in memory, and the hardware prefetchers stop at every 4 KB page.
     const int64_t w_last = packed_conv_weights_elements(s_, t_) - 1, x_last = s_.c * image_ - 1;
     Value next_block = ix.mul(kb.cb, row_groups_ * taps_ * t_.mr);
+    // Where a prefetch is redundant it fetches what this step reads anyway (a select, not a
+    // branch: control flow in the K loop makes LLVM spill the accumulators).
+    Value fetch_weights = p.first_panel;
+    Value fetch_image = p.first_rows ? ix.eq(r, p.first_rows) : Value();
+    auto prefetch = [&](ImplicitLocOpBuilder& b, Value memref, Value row, Value fetch, Value at,
+                        Value ahead, int64_t last) {
+      // Clamped into the buffer with one unsigned min (a negative index is a large one).
+      Value i = arith::MinUIOp::create(b, ahead, IndexOps{b}.c(last));
+      if (fetch) i = arith::SelectOp::create(b, fetch, i, at);
+      SmallVector<Value, 2> indices;
+      if (row) indices.push_back(row);
+      indices.push_back(i);
+      memref::PrefetchOp::create(b, memref, indices, /*isWrite=*/false, /*localityHint=*/2,
+                                 /*isDataCache=*/true);
+    };
     auto prefetch_weights = [&](ImplicitLocOpBuilder& b, Value w_at, int64_t floats) {
       IndexOps ix{b};
       for (int64_t line = 0; line < floats; line += 16)
-        memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(ix.add(w_at, next_block), line), ix.c(w_last))},
-                                   /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+        prefetch(b, w_, Value(), fetch_weights, w_at, ix.add(ix.add(w_at, next_block), line), w_last);
     };
 
     if (t_.method == ConvMethod::packed) {
@@ -584,10 +605,9 @@ class ConvEmitter {
       });
     } else if (t_.method == ConvMethod::flat) {
       Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
-      acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,
-                     [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
+      // All taps of input channel c.
+      auto channel_step = [&](ImplicitLocOpBuilder& b, Value c, SmallVector<Value>& out) {
         IndexOps ix{b};
-        SmallVector<Value> out(in.begin(), in.end());
         Value at = ix.add(ix.mul(ix.add(chan0, c), image_), p.p0);
         Value w_c = ix.add(w_base, ix.mul(c, taps_ * t_.mr));
         if (!kb.single) prefetch_weights(b, w_c, taps_ * t_.mr);
@@ -596,8 +616,7 @@ class ConvEmitter {
         for (int64_t kh = 0; kh < s_.kh; ++kh) {
           int64_t row = (kh * s_.dilation_h - s_.pad_top) * s_.w - s_.pad_left + nr_;
           for (int64_t f = 0; f < nr_ + (s_.kw - 1) * s_.dilation_w; f += 16)
-            memref::PrefetchOp::create(b, x_, ValueRange{p.n, ix.max(ix.c(0), ix.min(ix.add(at, row + f), ix.c(x_last)))},
-                                       /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+            prefetch(b, x_, p.n, fetch_image, at, ix.add(at, row + f), x_last);
         }
         for (int64_t kh = 0; kh < s_.kh; ++kh)
           for (int64_t kw = 0; kw < s_.kw; ++kw) {
@@ -612,8 +631,24 @@ class ConvEmitter {
             }
             fma_step(b, ix.add(w_c, tap * t_.mr), bv, out);
           }
+      };
+      // Few taps per channel (1x1: one): unrolled over channels, so that loop control does not
+      // compete with the FMAs.
+      const int64_t u = std::max<int64_t>(1, t_.c_unroll);
+      Value main_end = u == 1 ? kb.cb : ix.mul(ix.div(kb.cb, u), u);
+      acc = emit_for(b, ix.c(0), main_end, ix.c(u), acc,
+                     [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
+        SmallVector<Value> out(in.begin(), in.end());
+        for (int64_t i = 0; i < u; ++i) channel_step(b, IndexOps{b}.add(c, i), out);
         return out;
       });
+      if (u > 1)
+        acc = emit_for(b, main_end, kb.cb, ix.c(1), acc,
+                       [&](ImplicitLocOpBuilder& b, Value c, ValueRange in) -> SmallVector<Value> {
+          SmallVector<Value> out(in.begin(), in.end());
+          channel_step(b, c, out);
+          return out;
+        });
     } else {
       Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
       acc = emit_for(b, ix.c(0), kb.cb, ix.c(1), acc,

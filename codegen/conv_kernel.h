@@ -87,6 +87,7 @@ struct ConvTiling {
   int64_t m_block = 0; // output channels of a group per thread tile (a multiple of mr;
                        // transposed: of nr)
   int64_t panels_per_tile = 0;
+  int64_t c_unroll = 1;  // flat: input channels per iteration of the K loop
   bool fma = true;
   int64_t nr() const { return nvec * lanes; }
 };
