@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "codegen/matmul_epilogue.h"
-#include "codegen/scf_builders.h"
+#include "codegen/kernel_builders.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -272,10 +272,7 @@ class ConvEmitter {
     if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
     args.push_back(b.getIndexType());
     args.push_back(b.getIndexType());
-    b.setInsertionPointToEnd(module.getBody());
-    auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-    Block* entry = func.addEntryBlock();
-    b.setInsertionPointToStart(entry);
+    Block* entry = begin_kernel_function(b, module, name, args);
     x_ = entry->getArgument(0);
     w_ = entry->getArgument(1);
     y_ = entry->getArgument(2);

@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "codegen/matmul_epilogue.h"
-#include "codegen/scf_builders.h"
+#include "codegen/kernel_builders.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -106,10 +106,7 @@ class MatmulEmitter {
     if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
     args.push_back(b.getIndexType());
     args.push_back(b.getIndexType());
-    b.setInsertionPointToEnd(module.getBody());
-    auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-    Block* entry = func.addEntryBlock();
-    b.setInsertionPointToStart(entry);
+    Block* entry = begin_kernel_function(b, module, name, args);
     a_ = entry->getArgument(0);
     bp_ = entry->getArgument(1);
     c_ = entry->getArgument(2);

@@ -6,7 +6,7 @@
 #include <cfloat>
 
 #include "codegen/matmul_epilogue.h"
-#include "codegen/scf_builders.h"
+#include "codegen/kernel_builders.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -84,10 +84,7 @@ class WindowEmitter {
     if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
     args.push_back(b.getIndexType());
     args.push_back(b.getIndexType());
-    b.setInsertionPointToEnd(module.getBody());
-    auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-    Block* entry = func.addEntryBlock();
-    b.setInsertionPointToStart(entry);
+    Block* entry = begin_kernel_function(b, module, name, args);
     unsigned next = 0;
     x_ = entry->getArgument(next++);
     if (dw) w_ = entry->getArgument(next++);
@@ -433,10 +430,7 @@ void build_global_pool_kernel(ModuleOp module, const std::string& name, const Gl
   int64_t rows = spec.planes < 0 ? ShapedType::kDynamic : spec.planes;
   SmallVector<Type> args = {MemRefType::get({rows, spec.positions}, f32), MemRefType::get({rows}, f32),
                             b.getIndexType(), b.getIndexType()};
-  b.setInsertionPointToEnd(module.getBody());
-  auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-  Block* entry = func.addEntryBlock();
-  b.setInsertionPointToStart(entry);
+  Block* entry = begin_kernel_function(b, module, name, args);
   Value x = entry->getArgument(0), y = entry->getArgument(1);
   IndexOps ix{b};
   const int64_t ppt = global_pool_planes_per_tile(spec);

@@ -1,15 +1,31 @@
 // Small helpers for kernels built directly as scf loops around vector ops (matmul_kernel.cc,
-// conv_kernel.cc, window_kernel.cc, batch_matmul_kernel.cc): structured `for` and `if` with
-// lambdas for their bodies, and index/vector constants. Codegen-internal (MLIR includes).
+// conv_kernel.cc, window_kernel.cc, batch_matmul_kernel.cc): the kernel function itself,
+// structured `for` and `if` with lambdas for their bodies, and index/vector constants.
+// Codegen-internal (MLIR includes).
 #pragma once
 
+#include <string>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace eave::codegen {
+
+// Adds func.func `name` taking `args` (no results) at the end of `module` and puts the builder
+// at the start of its body; returns the entry block (its arguments are the kernel's operands).
+inline mlir::Block* begin_kernel_function(mlir::ImplicitLocOpBuilder& b, mlir::ModuleOp module,
+                                          const std::string& name, mlir::TypeRange args) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = mlir::func::FuncOp::create(b, name, b.getFunctionType(args, {}));
+  mlir::Block* entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  return entry;
+}
 
 using BodyFn = llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::ImplicitLocOpBuilder&)>;
 using LoopBodyFn = llvm::function_ref<llvm::SmallVector<mlir::Value>(
