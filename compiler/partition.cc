@@ -15,6 +15,8 @@ const char* dispatch_kind_name(DispatchKind k) {
     case DispatchKind::Alias: return "alias";
     case DispatchKind::If: return "if";
     case DispatchKind::Loop: return "loop";
+    case DispatchKind::Scan: return "scan";
+    case DispatchKind::SequenceMap: return "sequence_map";
   }
   return "?";
 }
@@ -76,6 +78,10 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
       d.kind = DispatchKind::If;
     } else if (n->kind() == OpKind::Loop) {
       d.kind = DispatchKind::Loop;
+    } else if (n->kind() == OpKind::Scan) {
+      d.kind = DispatchKind::Scan;
+    } else if (n->kind() == OpKind::SequenceMap) {
+      d.kind = DispatchKind::SequenceMap;
     } else if (is_view_op(*n)) {
       d.kind = DispatchKind::Alias;
     } else if (!has_data_dependent_shape(*n) && support.generates && support.generates(*n)) {

@@ -2,8 +2,8 @@
 
 #include "codegen/mlir_to_object.h"
 #include "compiler/compile.h"
-#include "lowering/fused_epilogue.h"
 #include "lowering/elementwise_ops.h"
+#include "lowering/fused_epilogue.h"
 #include "lowering/lowering.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -33,8 +33,8 @@ namespace {
 
 class MlirKernelGenerator : public KernelGenerator {
  public:
-  explicit MlirKernelGenerator(const codegen::TargetSpec& target)
-      : target_(target), info_(codegen::resolve_target(target)),
+  MlirKernelGenerator(const codegen::TargetSpec& target, std::string prefix)
+      : target_(target), prefix_(std::move(prefix)), info_(codegen::resolve_target(target)),
         ctx_(codegen::make_codegen_context()),
         module_(mlir::ModuleOp::create(mlir::UnknownLoc::get(ctx_.get()))) {}
 
@@ -61,7 +61,7 @@ class MlirKernelGenerator : public KernelGenerator {
 
   KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) override {
     lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
-    std::string name = "k" + std::to_string(bindings_.size());
+    std::string name = prefix_ + "k" + std::to_string(bindings_.size());
     const Node& anchor = *d.anchor();
     lowering::LoweredKernel k = lowering::lowers_matmul(anchor) ? lowering::lower_matmul(lc, d, name)
                                 : lowering::lowers_conv(anchor) ? lowering::lower_conv(lc, d, name)
@@ -84,12 +84,20 @@ class MlirKernelGenerator : public KernelGenerator {
     return codegen::link_shared_object({obj, table}, target_);
   }
 
+  std::vector<std::vector<uint8_t>> finish_objects(const std::string& table_symbol) override {
+    std::vector<std::vector<uint8_t>> out;
+    if (!bindings_.empty()) out.push_back(codegen::compile_to_object(*module_, bindings_, target_));
+    out.push_back(codegen::emit_kernel_table_object(symbols_, target_, table_symbol));
+    return out;
+  }
+
   std::vector<std::string> required_features() const override {
     return codegen::required_features(target_);
   }
 
  private:
   codegen::TargetSpec target_;
+  std::string prefix_;
   codegen::TargetInfo info_;
   std::unique_ptr<mlir::MLIRContext> ctx_;
   mlir::OwningOpRef<mlir::ModuleOp> module_;
@@ -104,13 +112,17 @@ codegen::TargetSpec target_of(const CompileOptions& o) {
 
 }  // namespace
 
-std::unique_ptr<KernelGenerator> make_mlir_kernel_generator(const codegen::TargetSpec& target) {
-  return std::make_unique<MlirKernelGenerator>(target);
+std::unique_ptr<KernelGenerator> make_mlir_kernel_generator(const codegen::TargetSpec& target,
+                                                           const std::string& symbol_prefix) {
+  return std::make_unique<MlirKernelGenerator>(target, symbol_prefix);
 }
 
 void use_mlir_kernel_generator() {
-  set_kernel_generator_factory(
-      [](const CompileOptions& o) { return make_mlir_kernel_generator(target_of(o)); });
+  set_kernel_generator_factory([](const CompileOptions& o) {
+    // Static libraries prefix their kernels with the model's symbol: several models link into
+    // one firmware image without clashing.
+    return make_mlir_kernel_generator(target_of(o), o.static_lib ? o.symbol + "_" : "");
+  });
 }
 
 }  // namespace eave

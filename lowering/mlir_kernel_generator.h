@@ -10,7 +10,9 @@
 
 namespace eave {
 
-std::unique_ptr<KernelGenerator> make_mlir_kernel_generator(const codegen::TargetSpec& target);
+// Kernel symbols are `symbol_prefix` + "k<N>".
+std::unique_ptr<KernelGenerator> make_mlir_kernel_generator(const codegen::TargetSpec& target,
+                                                           const std::string& symbol_prefix = "");
 
 // Makes compile_model() use the MLIR generator (call once at startup of a tool).
 void use_mlir_kernel_generator();

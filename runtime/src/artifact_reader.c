@@ -113,6 +113,18 @@ static eave_status check_target(eave_model* m, const eave_section_entry* e) {
                         (unsigned long long)e->size);
   if (t.triple >= m->strings_size || t.cpu >= m->strings_size)
     return EAVE_INVALID("section TARGET: triple or cpu string out of range");
+  m->target = t;
+  m->target_features = m->bytes + e->offset + sizeof t;
+  if (m->inspect_only) {
+    for (uint32_t i = 0; i < t.feature_count; ++i) {
+      uint32_t ref;
+      memcpy(&ref, m->target_features + 4 * i, 4);
+      if (ref >= m->strings_size)
+        return EAVE_INVALID("section TARGET: feature %u string out of range", i);
+    }
+    m->arch = (eave_arch)t.arch;
+    return NULL;
+  }
   eave_cpu_info cpu;
   eave_cpu_detect(&cpu);
   if (t.arch != (uint32_t)cpu.arch)
@@ -191,6 +203,7 @@ static void describe_io(const eave_model* m, uint32_t value_id, eave_io_info* io
   const eave_value* v = &m->values[value_id];
   io->info.name = eave_model_string(m, v->name);
   io->info.dtype = (eave_dtype)v->dtype;
+  io->info.kind = (eave_value_kind)v->kind;
   io->info.rank = v->rank;
   for (uint32_t a = 0; a < v->rank; ++a) {
     int64_t d = m->dims[v->dims + a];
@@ -219,8 +232,8 @@ static int schedule_key(const eave_symbol* s) {
 static eave_status derive_tables(eave_model* m) {
   uint32_t P = m->program_count;
   const eave_program* p0 = &m->programs[0];
-  size_t bytes = sizeof(uint32_t) * (m->value_count + m->symbol_count) +
-                 sizeof(eave_range) * 2 * P +
+  size_t bytes = sizeof(uint32_t) * (m->value_count + 2 * (size_t)m->symbol_count) +
+                 sizeof(eave_range) * 3 * P +
                  sizeof(eave_io_info) * ((size_t)p0->input_count + p0->output_count);
   uint8_t* d = m->allocator.alloc(m->allocator.self, bytes ? bytes : 1, 8);
   if (!d) return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "out of memory loading the model");
@@ -230,8 +243,10 @@ static eave_status derive_tables(eave_model* m) {
   m->outputs = m->inputs + p0->input_count;
   m->program_value_range = (eave_range*)(m->outputs + p0->output_count);
   m->schedule_range = m->program_value_range + P;
-  m->program_values = (uint32_t*)(m->schedule_range + P);
+  m->owned_symbol_range = m->schedule_range + P;
+  m->program_values = (uint32_t*)(m->owned_symbol_range + P);
   m->schedule = m->program_values + m->value_count;
+  m->owned_symbols = m->schedule + m->symbol_count;
 
   /* Values by program (counting sort), and the largest arena list. */
   for (uint32_t v = 0; v < m->value_count; ++v) m->program_value_range[m->values[v].program].end++;
@@ -273,6 +288,13 @@ static eave_status derive_tables(eave_model* m) {
     }
     m->schedule_range[p].end = at;
   }
+  at = 0;
+  for (uint32_t p = 0; p < P; ++p) {
+    m->owned_symbol_range[p].begin = at;
+    for (uint32_t s = 0; s < m->symbol_count; ++s)
+      if (m->symbols[s].program == p) m->owned_symbols[at++] = s;
+    m->owned_symbol_range[p].end = at;
+  }
 
   for (uint32_t i = 0; i < p0->input_count; ++i)
     describe_io(m, m->lists[p0->inputs + i], &m->inputs[i]);
@@ -303,6 +325,7 @@ eave_status eave_artifact_read(eave_model* m, int verify_weights, int need_code,
   if (need_code && has_kernels && !c) return EAVE_INVALID("missing section CODE");
   *code = c ? m->bytes + c->offset : NULL;
   *code_size = c ? (size_t)c->size : 0;
+  m->code_section_size = *code_size;
   EAVE_RETURN_IF_ERROR(eave_program_check(m));
   return derive_tables(m);
 }
