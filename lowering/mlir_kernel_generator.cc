@@ -43,17 +43,23 @@ class MlirKernelGenerator : public KernelGenerator {
     s.generates = [](const Node& n) {
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
              lowering::lowers_conv(n) || lowering::lowers_pool(n) ||
-             lowering::lowers_batch_matmul(n);
+             lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||
+             lowering::lowers_normalization(n) || lowering::lowers_data_movement(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
     s.takes_epilogue = [](const Node& n) {
-      return lowering::lowers_matmul(n) || lowering::lowers_conv(n) || lowering::lowers_batch_matmul(n);
+      return lowering::lowers_matmul(n) || lowering::lowers_conv(n) ||
+             lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||
+             lowering::lowers_normalization(n);
     };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
       if (lowering::lowers_conv(anchor))
         return lowering::epilogue_fuses(anchor, consumer, lowering::classify_channel_operand);
       if (lowering::lowers_batch_matmul(anchor)) return lowering::batch_matmul_fuses(anchor, consumer);
+      if (lowering::lowers_reduction(anchor)) return lowering::reduction_fuses(anchor, consumer);
+      if (lowering::lowers_normalization(anchor))
+        return lowering::normalization_fuses(anchor, consumer);
       return true;
     };
     return s;
@@ -63,11 +69,17 @@ class MlirKernelGenerator : public KernelGenerator {
     lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
     std::string name = prefix_ + "k" + std::to_string(bindings_.size());
     const Node& anchor = *d.anchor();
-    lowering::LoweredKernel k = lowering::lowers_matmul(anchor) ? lowering::lower_matmul(lc, d, name)
-                                : lowering::lowers_conv(anchor) ? lowering::lower_conv(lc, d, name)
-                                : lowering::lowers_pool(anchor) ? lowering::lower_pool(lc, d, name)
-                                : lowering::lowers_batch_matmul(anchor) ? lowering::lower_batch_matmul(lc, d, name)
-                                                                : lowering::lower_elementwise(lc, d, name);
+    lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
+                                : lowering::lowers_conv(anchor)      ? lowering::lower_conv(lc, d, name)
+                                : lowering::lowers_pool(anchor)      ? lowering::lower_pool(lc, d, name)
+                                : lowering::lowers_batch_matmul(anchor)
+                                    ? lowering::lower_batch_matmul(lc, d, name)
+                                : lowering::lowers_reduction(anchor) ? lowering::lower_reduction(lc, d, name)
+                                : lowering::lowers_normalization(anchor)
+                                    ? lowering::lower_normalization(lc, d, name)
+                                : lowering::lowers_data_movement(anchor)
+                                    ? lowering::lower_data_movement(lc, d, name)
+                                    : lowering::lower_elementwise(lc, d, name);
     KernelPlan plan;
     plan.index = uint32_t(bindings_.size());
     plan.operands = std::move(k.operands);

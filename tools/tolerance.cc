@@ -6,6 +6,16 @@
 
 namespace eave {
 
+Tolerance reordered_float_tolerance(DType t) {
+  switch (t) {
+    case DType::F64: return {1e-12, 1e-12};
+    case DType::F32: return {2e-5, 2e-5};
+    case DType::F16: return {2e-3, 2e-3};    // 1 ulp is 2^-11 relative
+    case DType::BF16: return {1.6e-2, 1.6e-2};  // 1 ulp is 2^-8 relative
+    default: return {0, 0};
+  }
+}
+
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol) {
   if (got.dtype() != want.dtype())
     return str_cat("element type ", dtype_name(got.dtype()), ", expected ", dtype_name(want.dtype()));

@@ -34,6 +34,13 @@ inline constexpr Tolerance kF32KernelTolerance{1e-4, 1e-4};
 // against libm in double: about 5 ulp, with results in the subnormal range allowed to flush.
 inline constexpr Tolerance kF32ApproximateMathTolerance{3e-7, 1.2e-38};
 
+// Generated reductions and normalizations (sums, softmax, layer norm) against the reference
+// interpreter, per element type: the same arithmetic in another order (vector lanes, several
+// accumulators, one-pass statistics) plus 1-4 ulp f32 exp/log approximations, so a few ulp of
+// the result type, with an absolute floor for results that cancel to about zero. Integers and
+// bools are exact.
+Tolerance reordered_float_tolerance(DType t);
+
 // Empty when `got` matches `want`; otherwise one line saying where and by how much they differ.
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol);
 std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol);

@@ -51,6 +51,20 @@ TEST(ShapeInference, SymbolicDimsFlowThroughShapeArithmeticIntoReshape) {
   EXPECT_EQ(t->shape(), Shape({batch, Dim(12), seq, Dim(64)}));
 }
 
+// A causal mask cut to the sequence: ends that are shape values give symbolic extents.
+TEST(ShapeInference, SliceToSymbolicEnds) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {batch, seq});
+  Value* mask = b.input("mask", DType::Bool, {Dim(256), Dim(256)});
+  Value* shape = b.node(OpKind::Shape, {x});
+  Value* end = b.node(OpKind::Slice, {shape, b.constant("st", {1}), b.constant("en", {2})});
+  Value* rows = b.node(OpKind::Slice, {mask, b.constant("z", {0}), end, b.constant("a0", {0})});
+  EXPECT_EQ(rows->shape(), Shape({seq, Dim(256)}));
+  Value* cut = b.node(OpKind::Slice, {rows, b.constant("o", {1}), end, b.constant("a1", {1}),
+                                      b.constant("s2", {2})});
+  EXPECT_EQ(cut->shape(), Shape({seq, Dim::ceildiv(seq - Dim(1), Dim(2))}));
+}
+
 TEST(ShapeInference, ReshapeInfersMinusOneSymbolically) {
   Builder b;
   Value* x = b.input("x", DType::F32, {batch, seq, Dim(768)});
