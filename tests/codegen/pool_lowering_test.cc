@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "lowering/lowering.h"
-#include "tests/lowering/lowering_test_util.h"
+#include "tests/codegen/lowering_test_util.h"
 
 namespace eave::testing {
 namespace {
