@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "codegen/mlir_to_object.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Location.h"
 #include "mlir/IR/Value.h"
@@ -33,5 +34,9 @@ struct MatmulEpilogue {
   // Returns the value to store in place of `site.acc` (same type). Must not throw.
   std::function<mlir::Value(const EpilogueSite& site)> apply;
 };
+
+// Appends the binding of each of `custom`'s operands (none when null) to `k`, as the next
+// buffers; their dynamic dimensions take syms[dynamic_sym].
+void append_epilogue_bindings(KernelBinding& k, const MatmulEpilogue* custom, int dynamic_sym);
 
 }  // namespace eave::codegen

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "codegen/matmul_epilogue.h"
+#include "codegen/kernel_builders.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -83,41 +84,6 @@ namespace {
 
 using namespace mlir;
 
-// Emits `if (cond) {then} else {else}` yielding `types`; `else_fn` may be null when `types` is
-// empty.
-SmallVector<Value> emit_if(ImplicitLocOpBuilder& b, Value cond, TypeRange types,
-                           function_ref<SmallVector<Value>(ImplicitLocOpBuilder&)> then_fn,
-                           function_ref<SmallVector<Value>(ImplicitLocOpBuilder&)> else_fn) {
-  auto op = scf::IfOp::create(b, types, cond, /*withElseRegion=*/static_cast<bool>(else_fn));
-  auto fill = [&](Block* block, function_ref<SmallVector<Value>(ImplicitLocOpBuilder&)> fn) {
-    OpBuilder::InsertionGuard guard(b);
-    if (block->empty()) {
-      b.setInsertionPointToEnd(block);
-      SmallVector<Value> results = fn(b);
-      scf::YieldOp::create(b, results);
-    } else {
-      b.setInsertionPoint(block->getTerminator());
-      fn(b);
-    }
-  };
-  fill(op.thenBlock(), then_fn);
-  if (else_fn) fill(op.elseBlock(), else_fn);
-  return SmallVector<Value>(op.getResults());
-}
-
-// `for (iv = lb; iv < ub; iv += step)` carrying `inits`; body returns the values to yield.
-SmallVector<Value> emit_for(
-    ImplicitLocOpBuilder& b, Value lb, Value ub, Value step, ValueRange inits,
-    function_ref<SmallVector<Value>(ImplicitLocOpBuilder&, Value, ValueRange)> body) {
-  auto loop = scf::ForOp::create(
-      b, lb, ub, step, inits, [&](OpBuilder& nb, Location loc, Value iv, ValueRange args) {
-        ImplicitLocOpBuilder ib(loc, nb);
-        SmallVector<Value> results = body(ib, iv, args);
-        scf::YieldOp::create(ib, results);
-      });
-  return SmallVector<Value>(loop.getResults());
-}
-
 class MatmulEmitter {
  public:
   MatmulEmitter(const MatmulSpec& s, const MatmulTiling& t, const MatmulEpilogue* custom)
@@ -140,10 +106,7 @@ class MatmulEmitter {
     if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
     args.push_back(b.getIndexType());
     args.push_back(b.getIndexType());
-    b.setInsertionPointToEnd(module.getBody());
-    auto func = func::FuncOp::create(b, name, b.getFunctionType(args, {}));
-    Block* entry = func.addEntryBlock();
-    b.setInsertionPointToStart(entry);
+    Block* entry = begin_kernel_function(b, module, name, args);
     a_ = entry->getArgument(0);
     bp_ = entry->getArgument(1);
     c_ = entry->getArgument(2);
@@ -214,18 +177,7 @@ class MatmulEmitter {
         });
         // The last rem < mr rows: one row group of exactly that many (a microkernel per size,
         // so skinny products such as M = 3 read B once).
-        if (t_.mr > 1) {
-          SmallVector<int64_t> sizes;
-          for (int64_t p = 1; p < t_.mr; ++p) sizes.push_back(p);
-          auto sw = scf::IndexSwitchOp::create(b, TypeRange{}, rem, sizes, sizes.size());
-          OpBuilder::InsertionGuard guard(b);
-          for (size_t i = 0; i <= sizes.size(); ++i) {
-            Region& region = i < sizes.size() ? sw.getCaseRegions()[i] : sw.getDefaultRegion();
-            b.setInsertionPointToEnd(&region.emplaceBlock());
-            if (i < sizes.size()) row_group(b, kb, full_end, sizes[i]);
-            scf::YieldOp::create(b);
-          }
-        }
+        emit_rows_switch(b, rem, t_.mr, [&](int64_t rows) { row_group(b, kb, full_end, rows); });
         return {};
       });
       return {};
@@ -448,17 +400,21 @@ KernelBinding matmul_binding(const MatmulSpec& spec, const std::string& body,
   k.body = body;
   k.symbol = symbol;
   k.operands = {{0, {spec.m_sym, -1}}, {1, {}}, {2, {spec.m_sym, -1}}};
-  int next = 3;
-  if (spec.bias) k.operands.push_back({next++, {}});
-  if (custom)
-    for (Type t : custom->operand_types) {
-      auto m = llvm::dyn_cast<MemRefType>(t);
-      EAVE_CHECK(m, "matmul epilogue operand ", next, " must be a memref");
-      std::vector<int> dims;
-      for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? spec.m_sym : -1);
-      k.operands.push_back({next++, dims});
-    }
+  if (spec.bias) k.operands.push_back({3, {}});
+  append_epilogue_bindings(k, custom, spec.m_sym);
   return k;
+}
+
+void append_epilogue_bindings(KernelBinding& k, const MatmulEpilogue* custom, int dynamic_sym) {
+  if (!custom) return;
+  int next = int(k.operands.size());
+  for (Type t : custom->operand_types) {
+    auto m = llvm::dyn_cast<MemRefType>(t);
+    EAVE_CHECK(m, "epilogue operand ", next, " must be a memref");
+    std::vector<int> dims;
+    for (int64_t d = 0; d < m.getRank(); ++d) dims.push_back(m.isDynamicDim(d) ? dynamic_sym : -1);
+    k.operands.push_back({next++, dims});
+  }
 }
 
 Bytes compile_matmul_kernels(const std::vector<MatmulKernelRequest>& kernels,

@@ -42,6 +42,19 @@ bool lowers_matmul(const Node& n);
 bool matmul_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
+// conv.cc (fusion of consumers: fused_epilogue.h)
+bool lowers_conv(const Node& n);
+LoweredKernel lower_conv(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
+// pool.cc
+bool lowers_pool(const Node& n);
+LoweredKernel lower_pool(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
+// batch_matmul.cc (fusion of consumers: fused_epilogue.h)
+bool lowers_batch_matmul(const Node& n);
+bool batch_matmul_fuses(const Node& anchor, const Node& consumer);
+LoweredKernel lower_batch_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
 // reduction.cc
 bool lowers_reduction(const Node& n);
 bool reduction_fuses(const Node& anchor, const Node& consumer);

@@ -3,6 +3,7 @@
 #include "codegen/mlir_to_object.h"
 #include "compiler/compile.h"
 #include "lowering/elementwise_ops.h"
+#include "lowering/fused_epilogue.h"
 #include "lowering/lowering.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -41,16 +42,21 @@ class MlirKernelGenerator : public KernelGenerator {
     KernelSupport s;
     s.generates = [](const Node& n) {
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
-             lowering::lowers_reduction(n) || lowering::lowers_normalization(n) ||
-             lowering::lowers_data_movement(n);
+             lowering::lowers_conv(n) || lowering::lowers_pool(n) ||
+             lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||
+             lowering::lowers_normalization(n) || lowering::lowers_data_movement(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
     s.takes_epilogue = [](const Node& n) {
-      return lowering::lowers_matmul(n) || lowering::lowers_reduction(n) ||
+      return lowering::lowers_matmul(n) || lowering::lowers_conv(n) ||
+             lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||
              lowering::lowers_normalization(n);
     };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
+      if (lowering::lowers_conv(anchor))
+        return lowering::epilogue_fuses(anchor, consumer, lowering::classify_channel_operand);
+      if (lowering::lowers_batch_matmul(anchor)) return lowering::batch_matmul_fuses(anchor, consumer);
       if (lowering::lowers_reduction(anchor)) return lowering::reduction_fuses(anchor, consumer);
       if (lowering::lowers_normalization(anchor))
         return lowering::normalization_fuses(anchor, consumer);
@@ -64,6 +70,10 @@ class MlirKernelGenerator : public KernelGenerator {
     std::string name = prefix_ + "k" + std::to_string(bindings_.size());
     const Node& anchor = *d.anchor();
     lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
+                                : lowering::lowers_conv(anchor)      ? lowering::lower_conv(lc, d, name)
+                                : lowering::lowers_pool(anchor)      ? lowering::lower_pool(lc, d, name)
+                                : lowering::lowers_batch_matmul(anchor)
+                                    ? lowering::lower_batch_matmul(lc, d, name)
                                 : lowering::lowers_reduction(anchor) ? lowering::lower_reduction(lc, d, name)
                                 : lowering::lowers_normalization(anchor)
                                     ? lowering::lower_normalization(lc, d, name)
