@@ -338,6 +338,7 @@ struct eave_builtin_ctx {
   eave_session* S;
   uint32_t program;
   const eave_step* step;
+  uint32_t scratch_used; /* blocks handed out during this call */
 };
 
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx) { return ctx->S->model; }
@@ -414,9 +415,24 @@ eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t s, int64_t v
   return define_symbol(ctx->S, s, value);
 }
 
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out) {
+  *out = NULL;
+  uint32_t i = ctx->scratch_used;
+  if (i >= EAVE_BUILTIN_SCRATCH_BLOCKS)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for more than %d scratch blocks",
+                            EAVE_BUILTIN_SCRATCH_BLOCKS);
+  eave_session* S = ctx->S;
+  EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &S->builtin_scratch[i],
+                                            &S->builtin_scratch_capacity[i], bytes,
+                                            "builtin scratch"));
+  ctx->scratch_used = i + 1;
+  *out = S->builtin_scratch[i];
+  return NULL;
+}
+
 static eave_status run_builtin(eave_session* S, uint32_t p, const eave_step* st) {
   EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 1));
-  eave_builtin_ctx ctx = {S, p, st};
+  eave_builtin_ctx ctx = {S, p, st, 0};
   const eave_builtin_desc* b = eave_builtin_find(st->id); /* checked at load */
   return eave_status_annotate(b->run(&ctx, S->model->params + st->params, st->params_size),
                               "builtin %s: ", b->name);

@@ -128,6 +128,7 @@ void eave_session_release(eave_session* s) {
   }
   for (uint32_t p = 0; p < m->program_count; ++p) a.free(a.self, s->arenas[p].base);
   for (uint32_t i = 0; i < m->programs[0].output_count; ++i) a.free(a.self, s->outputs[i].owned);
+  for (int i = 0; i < EAVE_BUILTIN_SCRATCH_BLOCKS; ++i) a.free(a.self, s->builtin_scratch[i]);
   eave_model_release(s->model);
   a.free(a.self, s->block);
 }

@@ -11,6 +11,9 @@
 extern "C" {
 #endif
 
+/* How many scratch blocks one builtin call may hold at once. */
+#define EAVE_BUILTIN_SCRATCH_BLOCKS 8
+
 /* Where a value is this run. */
 typedef struct eave_value_state {
   void* data;
@@ -71,6 +74,9 @@ struct eave_session {
   eave_bound_input* inputs;
   eave_output_state* outputs;
   int has_results;
+  /* Builtin scratch blocks (eave_builtin_scratch): kept across steps and runs, grown. */
+  void* builtin_scratch[EAVE_BUILTIN_SCRATCH_BLOCKS];
+  uint64_t builtin_scratch_capacity[EAVE_BUILTIN_SCRATCH_BLOCKS];
 };
 
 /* Allocates through the session allocator; a status naming `what` on failure. `*ptr` and

@@ -31,6 +31,11 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
  * compiler could only shape symbolically, tells the runtime the real shape. */
 eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
                                        const int64_t* dims, eave_tensor_view* out);
+/* Scratch memory for this call of the builtin: `bytes` (64-byte aligned, contents undefined),
+ * valid until the builtin returns. Each call hands out the next of a few blocks the session
+ * keeps across steps and runs, growing them when too small, so a steady state allocates
+ * nothing. Out of memory, or more blocks than the session has, is an error status. */
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
 
