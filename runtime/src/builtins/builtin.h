@@ -62,6 +62,14 @@ typedef struct eave_builtin_desc {
 /* The registry entry for `id`, or NULL. */
 const eave_builtin_desc* eave_builtin_find(uint32_t id);
 
+/* The builtin ids as C constants, EAVE_BUILTIN_<NAME>, for builtins that share an entry point
+ * and tell their ops apart by the step's id. */
+enum {
+#define EAVE_BUILTIN(id, NAME, fn) EAVE_BUILTIN_##NAME = id,
+#include "builtins.def"
+#undef EAVE_BUILTIN
+};
+
 #define EAVE_BUILTIN(id, NAME, fn)                                                  \
   eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step, \
                                         const uint8_t* params);                     \
