@@ -267,6 +267,7 @@ void register_nn_infer_rules(std::vector<InferFn>& r) {
   r[size_t(OpKind::Conv)] = conv;
   r[size_t(OpKind::ConvInteger)] = conv;
   r[size_t(OpKind::QLinearConv)] = conv;
+  r[size_t(OpKind::DeformConv)] = conv;
   r[size_t(OpKind::ConvTranspose)] = conv_transpose;
   r[size_t(OpKind::MaxPool)] = pool;
   r[size_t(OpKind::AveragePool)] = pool;
