@@ -56,19 +56,27 @@ eave_status eave_builtin_matmul_check(const eave_model* m, const eave_step* step
   return ok ? NULL : EAVE_INVALID("matrix product: unsupported element types or ranks");
 }
 
-/* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. */
+/* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. Rows
+ * of b are added into rows of acc (each sum still runs over p in order), which keeps the inner
+ * loop contiguous when bcs is 1. */
+#define MATMUL_2D(T)                                                  \
+  for (int64_t i = 0; i < m; ++i) {                                   \
+    T* y = (T*)acc + i * n;                                           \
+    for (int64_t j = 0; j < n; ++j) y[j] = 0;                         \
+    for (int64_t p = 0; p < k; ++p) {                                 \
+      T x = ((const T*)a)[i * ars + p * acs];                         \
+      const T* row = (const T*)b + p * brs;                           \
+      for (int64_t j = 0; j < n; ++j) y[j] += x * row[j * bcs];       \
+    }                                                                 \
+  }
+
 static void matmul_2d(eave_nn_kind kind, const void* a, int64_t ars, int64_t acs, const void* b,
                       int64_t brs, int64_t bcs, int64_t m, int64_t k, int64_t n, void* acc) {
-  size_t es = kind == EAVE_NN_F32 ? 4 : 8;
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      uint64_t u = 0;
-      double v = eave_nn_dot(kind, (const uint8_t*)a + (size_t)(i * ars) * es, acs,
-                             (const uint8_t*)b + (size_t)(j * bcs) * es, brs, k, &u);
-      if (kind == EAVE_NN_F32) ((float*)acc)[i * n + j] = (float)v;
-      else if (kind == EAVE_NN_F64) ((double*)acc)[i * n + j] = v;
-      else ((uint64_t*)acc)[i * n + j] = u;
-    }
+  switch (kind) {
+    case EAVE_NN_F32: MATMUL_2D(float) break;
+    case EAVE_NN_F64: MATMUL_2D(double) break;
+    default: MATMUL_2D(uint64_t)
+  }
 }
 
 /* The shapes of a numpy matmul: a and b promoted to at least 2-D ([K] -> [1, K] and [K, 1]),
