@@ -20,7 +20,9 @@ DType output_datatype(InferContext& c) {
   return t;
 }
 
-void window(InferContext& c) { c.set_output(0, output_datatype(c), Shape({scalar_dim(c, 0, "window")})); }
+void window(InferContext& c) {
+  c.set_output(0, output_datatype(c), Shape({scalar_dim(c, 0, "window")}));
+}
 
 void mel_weight_matrix(InferContext& c) {
   Dim bins = Dim::floordiv(scalar_dim(c, 1, "dft_length"), Dim(2)) + Dim(1);
@@ -33,7 +35,7 @@ void stft(InferContext& c) {
   if (!c.ranked(0) || c.in_shape(0).rank() != 3) return c.set_output(0, dt, Shape());
   const Shape& x = c.in_shape(0);
   Dim frame = c.ranked(2) && c.in_shape(2).rank() == 1 ? c.in_shape(2)[0]
-                                                      : scalar_dim(c, 3, "frame_length");
+                                                       : scalar_dim(c, 3, "frame_length");
   Dim step = scalar_dim(c, 1, "frame_step");
   Dim frames = Dim::floordiv(x[1] - frame, step) + Dim(1);
   Dim bins = c.node().attr_int("onesided", 1) ? Dim::floordiv(frame, Dim(2)) + Dim(1) : frame;

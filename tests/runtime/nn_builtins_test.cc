@@ -11,10 +11,10 @@
 
 #include "codegen/artifact_writer.h"
 #include "compiler/compile.h"
+#include "tests/runtime/test_models.h"
 #include "tests/test_util.h"
 #include "tools/runtime_session.h"
 #include "tools/tolerance.h"
-#include "tests/runtime/test_models.h"
 
 namespace eave {
 namespace {
@@ -105,26 +105,34 @@ TEST(NnBuiltins, MatMulBroadcastsAndPromotesEveryDtype) {
   for (DType dt : {DType::F16, DType::BF16, DType::F64, DType::I32, DType::U8, DType::I64}) {
     SCOPED_TRACE(dtype_name(dt));
     OneOp t;
-    t.op(OpKind::MatMul, {t.in(random(dt, {2, 1, 3, 4}, 0, 5)), t.in(random(dt, {3, 4, 5}, 0, 5, 8))});
+    t.op(OpKind::MatMul,
+         {t.in(random(dt, {2, 1, 3, 4}, 0, 5)), t.in(random(dt, {3, 4, 5}, 0, 5, 8))});
     t.check();
   }
   OneOp vec;  // 1-D by 1-D: a scalar
-  vec.op(OpKind::MatMul, {vec.in(random(DType::F64, {6})), vec.in(random(DType::F64, {6}, -2, 2, 9))});
+  vec.op(OpKind::MatMul,
+         {vec.in(random(DType::F64, {6})), vec.in(random(DType::F64, {6}, -2, 2, 9))});
   vec.check();
   OneOp left;  // 1-D by batched matrices
-  left.op(OpKind::MatMul, {left.in(random(DType::F32, {4})), left.in(random(DType::F32, {2, 4, 3}))});
+  left.op(OpKind::MatMul,
+          {left.in(random(DType::F32, {4})), left.in(random(DType::F32, {2, 4, 3}))});
   left.check();
 }
 
 TEST(NnBuiltins, GemmAttributes) {
   OneOp t;
   t.op(OpKind::Gemm,
-       {t.in(random(DType::F64, {4, 3})), t.in(random(DType::F64, {5, 4})), t.in(random(DType::F64, {5}))},
-       {{"transA", int_attr(1)}, {"transB", int_attr(1)}, {"alpha", float_attr(0.5f)}, {"beta", float_attr(-2.f)}});
+       {t.in(random(DType::F64, {4, 3})), t.in(random(DType::F64, {5, 4})),
+        t.in(random(DType::F64, {5}))},
+       {{"transA", int_attr(1)},
+        {"transB", int_attr(1)},
+        {"alpha", float_attr(0.5f)},
+        {"beta", float_attr(-2.f)}});
   t.check();
   OneOp i;  // integers add exactly with the default alpha and beta
-  i.op(OpKind::Gemm, {i.in(random(DType::I32, {3, 4}, -50, 50)), i.in(random(DType::I32, {4, 2}, -50, 50)),
-                      i.in(random(DType::I32, {3, 1}, -50, 50))});
+  i.op(OpKind::Gemm,
+       {i.in(random(DType::I32, {3, 4}, -50, 50)), i.in(random(DType::I32, {4, 2}, -50, 50)),
+        i.in(random(DType::I32, {3, 1}, -50, 50))});
   i.check();
 }
 
@@ -150,7 +158,8 @@ TEST(NnBuiltins, EinsumEquations) {
     t.check();
   }
   OneOp i;
-  i.op(OpKind::Einsum, {i.in(random(DType::I64, {3, 4}, -9, 9)), i.in(random(DType::I64, {4}, -9, 9))},
+  i.op(OpKind::Einsum,
+       {i.in(random(DType::I64, {3, 4}, -9, 9)), i.in(random(DType::I64, {4}, -9, 9))},
        {{"equation", str("ij,j->i")}});
   i.check();
 }
@@ -187,7 +196,9 @@ TEST(NnBuiltins, ConvGroupsDilationsAndPadding) {
   t.op(OpKind::Conv,
        {t.in(random(DType::F64, {2, 4, 7, 6, 5})), t.in(random(DType::F64, {6, 2, 3, 2, 2})),
         t.in(random(DType::F64, {6}))},
-       {{"group", int_attr(2)}, {"dilations", ints_attr({2, 1, 2})}, {"strides", ints_attr({1, 2, 1})},
+       {{"group", int_attr(2)},
+        {"dilations", ints_attr({2, 1, 2})},
+        {"strides", ints_attr({1, 2, 1})},
         {"auto_pad", str("SAME_LOWER")}});
   t.check();
   OneOp h;
@@ -198,7 +209,10 @@ TEST(NnBuiltins, ConvGroupsDilationsAndPadding) {
 
 TEST(NnBuiltins, ConvTransposeAttributes) {
   std::vector<Attrs> cases = {
-      {{"group", int_attr(2)}, {"strides", ints_attr({2, 3})}, {"dilations", ints_attr({2, 1})}, {"output_padding", ints_attr({1, 0})},
+      {{"group", int_attr(2)},
+       {"strides", ints_attr({2, 3})},
+       {"dilations", ints_attr({2, 1})},
+       {"output_padding", ints_attr({1, 0})},
        {"pads", ints_attr({1, 0, 0, 2})}},
       {{"strides", ints_attr({2, 2})}, {"auto_pad", str("SAME_LOWER")}},
       {{"strides", ints_attr({2, 2})}, {"output_shape", ints_attr({10, 9})}},
@@ -216,17 +230,18 @@ TEST(NnBuiltins, ConvTransposeAttributes) {
 TEST(NnBuiltins, QuantizedConv) {
   OneOp t;  // per-channel weight zero points
   t.op(OpKind::ConvInteger,
-       {t.in(random(DType::I8, {1, 2, 5, 5}, -128, 127)), t.in(random(DType::I8, {3, 2, 2, 2}, -128, 127)),
-        t.in(Tensor::scalar<int8_t>(-3)), t.in(random(DType::I8, {3}, -4, 4))},
+       {t.in(random(DType::I8, {1, 2, 5, 5}, -128, 127)),
+        t.in(random(DType::I8, {3, 2, 2, 2}, -128, 127)), t.in(Tensor::scalar<int8_t>(-3)),
+        t.in(random(DType::I8, {3}, -4, 4))},
        {{"pads", ints_attr({1, 1, 0, 0})}});
   t.check();
   OneOp q;  // per-channel weight scales, a bias, int8 output
   q.op(OpKind::QLinearConv,
        {q.in(random(DType::U8, {1, 2, 5, 4}, 0, 255)), q.in(Tensor::scalar<float>(0.02f)),
         q.in(Tensor::scalar<uint8_t>(128)), q.in(random(DType::I8, {4, 1, 3, 3}, -128, 127)),
-        q.in(random(DType::F32, {4}, 0.001, 0.01)), q.in(Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0})),
-        q.in(Tensor::scalar<float>(0.05f)), q.in(Tensor::scalar<int8_t>(-2)),
-        q.in(random(DType::I32, {4}, -500, 500))},
+        q.in(random(DType::F32, {4}, 0.001, 0.01)),
+        q.in(Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0})), q.in(Tensor::scalar<float>(0.05f)),
+        q.in(Tensor::scalar<int8_t>(-2)), q.in(random(DType::I32, {4}, -500, 500))},
        {{"group", int_attr(2)}, {"auto_pad", str("SAME_UPPER")}});
   q.check();
 }
@@ -238,7 +253,10 @@ TEST(NnBuiltins, DeformConv) {
        {t.in(random(DType::F32, {2, 4, 5, 6})), t.in(random(DType::F32, {6, 2, 3, 2})),
         t.in(random(DType::F32, {2, 2 * 6 * 2, 3, 3}, -2.5, 2.5)), t.in(random(DType::F32, {6})),
         t.in(random(DType::F32, {2, 2 * 6, 3, 3}, 0, 1))},
-       {{"group", int_attr(2)}, {"offset_group", int_attr(2)}, {"pads", ints_attr({1, 0, 1, 1})}, {"strides", ints_attr({2, 2})},
+       {{"group", int_attr(2)},
+        {"offset_group", int_attr(2)},
+        {"pads", ints_attr({1, 0, 1, 1})},
+        {"strides", ints_attr({2, 2})},
         {"dilations", ints_attr({1, 2})}},
        1);
   t.check();
@@ -255,19 +273,30 @@ TEST(NnBuiltins, WindowedPools) {
   Tensor x = random(DType::F32, {2, 3, 7, 6});
   OneOp avg;
   avg.op(OpKind::AveragePool, {avg.in(x)},
-         {{"kernel_shape", ints_attr({3, 2})}, {"strides", ints_attr({2, 2})}, {"pads", ints_attr({1, 1, 1, 0})},
-          {"ceil_mode", int_attr(1)}, {"count_include_pad", int_attr(1)}});
+         {{"kernel_shape", ints_attr({3, 2})},
+          {"strides", ints_attr({2, 2})},
+          {"pads", ints_attr({1, 1, 1, 0})},
+          {"ceil_mode", int_attr(1)},
+          {"count_include_pad", int_attr(1)}});
   avg.check();
   OneOp lp;
-  lp.op(OpKind::LpPool, {lp.in(x)}, {{"kernel_shape", ints_attr({2, 3})}, {"p", int_attr(3)}, {"dilations", ints_attr({2, 1})}});
+  lp.op(
+      OpKind::LpPool, {lp.in(x)},
+      {{"kernel_shape", ints_attr({2, 3})}, {"p", int_attr(3)}, {"dilations", ints_attr({2, 1})}});
   lp.check();
   OneOp max(12);  // column-major Indices
   max.op(OpKind::MaxPool, {max.in(x)},
-         {{"kernel_shape", ints_attr({3, 3})}, {"pads", ints_attr({1, 1, 1, 1})}, {"storage_order", int_attr(1)}}, 2);
+         {{"kernel_shape", ints_attr({3, 3})},
+          {"pads", ints_attr({1, 1, 1, 1})},
+          {"storage_order", int_attr(1)}},
+         2);
   max.check();
   OneOp i8;
   i8.op(OpKind::MaxPool, {i8.in(random(DType::I8, {1, 2, 9}, -128, 127))},
-        {{"kernel_shape", ints_attr({4})}, {"strides", ints_attr({3})}, {"auto_pad", str("SAME_UPPER")}}, 2);
+        {{"kernel_shape", ints_attr({4})},
+         {"strides", ints_attr({3})},
+         {"auto_pad", str("SAME_UPPER")}},
+        2);
   i8.check();
 }
 
@@ -286,28 +315,38 @@ TEST(NnBuiltins, MaxUnpool) {
   // Indices from a MaxPool over the input MaxUnpool reconstructs.
   OneOp t;
   Value* x = t.in(random(DType::F32, {1, 2, 3, 3}));
-  Tensor idx = ints({1, 2, 3, 3}, {0, 3, 4, 7, 13, 15, 20, 22, 24, 26, 27, 33, 34, 36, 42, 43, 48, 49});
-  Attrs a = {{"kernel_shape", ints_attr({2, 2})}, {"strides", ints_attr({2, 2})}, {"pads", ints_attr({1, 1, 0, 0})}};
+  Tensor idx =
+      ints({1, 2, 3, 3}, {0, 3, 4, 7, 13, 15, 20, 22, 24, 26, 27, 33, 34, 36, 42, 43, 48, 49});
+  Attrs a = {{"kernel_shape", ints_attr({2, 2})},
+             {"strides", ints_attr({2, 2})},
+             {"pads", ints_attr({1, 1, 0, 0})}};
   t.op(OpKind::MaxUnpool, {x, t.in(idx)}, a);
   t.check();
   OneOp shaped;  // a larger output_shape, given as data
   shaped.op(OpKind::MaxUnpool,
-            {shaped.in(random(DType::F32, {1, 2, 3, 3})), shaped.in(idx), shaped.in(ints({4}, {1, 2, 7, 6}))}, a);
+            {shaped.in(random(DType::F32, {1, 2, 3, 3})), shaped.in(idx),
+             shaped.in(ints({4}, {1, 2, 7, 6}))},
+            a);
   shaped.check();
 }
 
 TEST(NnBuiltins, RegionPools) {
-  Tensor rois = Tensor::from_vector<float>({3, 5}, {0, 0, 0, 4, 5, 1, 1.5f, 2, 7.4f, 6, 0, 6, 6, 20, 20});
+  Tensor rois =
+      Tensor::from_vector<float>({3, 5}, {0, 0, 0, 4, 5, 1, 1.5f, 2, 7.4f, 6, 0, 6, 6, 20, 20});
   OneOp roi;
   roi.op(OpKind::MaxRoiPool, {roi.in(random(DType::F32, {2, 3, 8, 8})), roi.in(rois)},
          {{"pooled_shape", ints_attr({2, 3})}, {"spatial_scale", float_attr(0.9f)}});
   roi.check();
   OneOp align(10);  // opset 10: output_half_pixel coordinates; max mode
-  align.op(OpKind::RoiAlign,
-           {align.in(random(DType::F64, {2, 2, 6, 7})),
-            align.in(Tensor::from_vector<double>({3, 4}, {0, 0, 5, 4, 1.2, 0.5, 3, 6.5, -2, 3, 9, 9})),
-            align.in(ints({3}, {1, 0, 1}))},
-           {{"mode", str("max")}, {"output_height", int_attr(3)}, {"output_width", int_attr(2)}, {"spatial_scale", float_attr(0.75f)}});
+  align.op(
+      OpKind::RoiAlign,
+      {align.in(random(DType::F64, {2, 2, 6, 7})),
+       align.in(Tensor::from_vector<double>({3, 4}, {0, 0, 5, 4, 1.2, 0.5, 3, 6.5, -2, 3, 9, 9})),
+       align.in(ints({3}, {1, 0, 1}))},
+      {{"mode", str("max")},
+       {"output_height", int_attr(3)},
+       {"output_width", int_attr(2)},
+       {"spatial_scale", float_attr(0.75f)}});
   align.check();
 }
 
@@ -320,9 +359,12 @@ TEST(NnBuiltins, RnnBidirectionalWithLengthsAndActivations) {
        {t.in(random(DType::F32, {S, B, I})), t.in(random(DType::F32, {2, H, I})),
         t.in(random(DType::F32, {2, H, H})), t.in(random(DType::F32, {2, 2 * H})),
         t.in(Tensor::from_vector<int32_t>({B}, {4, 0, 2})), t.in(random(DType::F32, {2, B, H}))},
-       {{"direction", str("bidirectional")}, {"hidden_size", int_attr(H)},
-        {"activations", strs({"Relu", "ScaledTanh"})}, {"activation_alpha", floats_attr({0.7f})},
-        {"activation_beta", floats_attr({1.3f})}, {"clip", float_attr(1.5f)}},
+       {{"direction", str("bidirectional")},
+        {"hidden_size", int_attr(H)},
+        {"activations", strs({"Relu", "ScaledTanh"})},
+        {"activation_alpha", floats_attr({0.7f})},
+        {"activation_beta", floats_attr({1.3f})},
+        {"clip", float_attr(1.5f)}},
        2);
   t.check();
 }
@@ -334,9 +376,12 @@ TEST(NnBuiltins, GruLinearBeforeResetBatchMajor) {
        {t.in(random(DType::F64, {B, S, I})), t.in(random(DType::F64, {2, 3 * H, I})),
         t.in(random(DType::F64, {2, 3 * H, H})), t.in(random(DType::F64, {2, 6 * H})),
         t.in(Tensor::from_vector<int64_t>({B}, {2, 3})), t.in(random(DType::F64, {B, 2, H}))},
-       {{"direction", str("bidirectional")}, {"linear_before_reset", int_attr(1)}, {"layout", int_attr(1)},
+       {{"direction", str("bidirectional")},
+        {"linear_before_reset", int_attr(1)},
+        {"layout", int_attr(1)},
         {"activations", strs({"HardSigmoid", "LeakyRelu", "sigmoid", "tanh"})},
-        {"activation_alpha", floats_attr({0.3f, 0.1f})}, {"activation_beta", floats_attr({0.4f})}},
+        {"activation_alpha", floats_attr({0.3f, 0.1f})},
+        {"activation_beta", floats_attr({0.4f})}},
        2);
   t.check();
 }
@@ -349,8 +394,7 @@ TEST(NnBuiltins, LstmPeepholesInputForgetReverse) {
         t.in(random(DType::F32, {1, 4 * H, H})), t.in(random(DType::F32, {1, 8 * H})),
         t.in(Tensor::from_vector<int32_t>({B}, {3, 5})), t.in(random(DType::F32, {1, B, H})),
         t.in(random(DType::F32, {1, B, H})), t.in(random(DType::F32, {1, 3 * H}))},
-       {{"direction", str("reverse")}, {"input_forget", int_attr(1)}},
-       3);
+       {{"direction", str("reverse")}, {"input_forget", int_attr(1)}}, 3);
   t.check();
   OneOp bi(14);  // bidirectional, batch-major, f16
   bi.op(OpKind::LSTM,
@@ -364,8 +408,9 @@ TEST(NnBuiltins, LstmPeepholesInputForgetReverse) {
 
 TEST(NnBuiltins, DftAxesLengthsAndDirections) {
   OneOp t(20);  // axis and dft_length as inputs, zero-padded, inverse, complex
-  t.op(OpKind::DFT, {t.in(random(DType::F32, {2, 5, 3, 2})), t.in(Tensor::scalar<int64_t>(7)),
-                     t.in(Tensor::scalar<int64_t>(1))},
+  t.op(OpKind::DFT,
+       {t.in(random(DType::F32, {2, 5, 3, 2})), t.in(Tensor::scalar<int64_t>(7)),
+        t.in(Tensor::scalar<int64_t>(1))},
        {{"inverse", int_attr(1)}});
   t.check();
   OneOp one(17);  // one-sided, truncated, real, f64
@@ -376,8 +421,9 @@ TEST(NnBuiltins, DftAxesLengthsAndDirections) {
 
 TEST(NnBuiltins, StftWithoutWindow) {
   OneOp t;
-  t.op(OpKind::STFT, {t.in(random(DType::F64, {2, 20, 2})), t.in(Tensor::scalar<int64_t>(3)), nullptr,
-                      t.in(Tensor::scalar<int64_t>(6))},
+  t.op(OpKind::STFT,
+       {t.in(random(DType::F64, {2, 20, 2})), t.in(Tensor::scalar<int64_t>(3)), nullptr,
+        t.in(Tensor::scalar<int64_t>(6))},
        {{"onesided", int_attr(0)}});
   t.check();
 }
@@ -385,7 +431,8 @@ TEST(NnBuiltins, StftWithoutWindow) {
 TEST(NnBuiltins, WindowsAndMelWeights) {
   for (OpKind k : {OpKind::HannWindow, OpKind::HammingWindow, OpKind::BlackmanWindow}) {
     OneOp t;
-    t.op(k, {t.in(Tensor::scalar<int32_t>(9))}, {{"periodic", int_attr(0)}, {"output_datatype", int_attr(11)}});
+    t.op(k, {t.in(Tensor::scalar<int32_t>(9))},
+         {{"periodic", int_attr(0)}, {"output_datatype", int_attr(11)}});
     t.check();
   }
   OneOp mel;
@@ -411,25 +458,31 @@ TEST(NnBuiltins, NonMaxSuppressionCenterBoxes) {
 
 TEST(NnBuiltins, BadDataIsARunError) {
   OneOp unpool;
-  unpool.op(OpKind::MaxUnpool, {unpool.in(random(DType::F32, {1, 1, 2, 2})), unpool.in(ints({1, 1, 2, 2}, {0, 1, 2, 99}))},
-            {{"kernel_shape", ints_attr({2, 2})}, {"strides", ints_attr({2, 2})}});
-  EXPECT_NE(unpool.run_error().find("index 99 is out of range"), std::string::npos) << unpool.run_error();
+  unpool.op(
+      OpKind::MaxUnpool,
+      {unpool.in(random(DType::F32, {1, 1, 2, 2})), unpool.in(ints({1, 1, 2, 2}, {0, 1, 2, 99}))},
+      {{"kernel_shape", ints_attr({2, 2})}, {"strides", ints_attr({2, 2})}});
+  EXPECT_NE(unpool.run_error().find("index 99 is out of range"), std::string::npos)
+      << unpool.run_error();
 
   OneOp align;
-  align.op(OpKind::RoiAlign, {align.in(random(DType::F32, {1, 1, 4, 4})), align.in(random(DType::F32, {1, 4}, 0, 3)),
-                              align.in(ints({1}, {5}))});
+  align.op(OpKind::RoiAlign,
+           {align.in(random(DType::F32, {1, 1, 4, 4})), align.in(random(DType::F32, {1, 4}, 0, 3)),
+            align.in(ints({1}, {5}))});
   EXPECT_NE(align.run_error().find("names batch 5"), std::string::npos) << align.run_error();
 
   OneOp rnn;
-  rnn.op(OpKind::RNN, {rnn.in(random(DType::F32, {2, 1, 2})), rnn.in(random(DType::F32, {1, 3, 2})),
-                       rnn.in(random(DType::F32, {1, 3, 3})), nullptr, rnn.in(ints({1}, {3}))},
+  rnn.op(OpKind::RNN,
+         {rnn.in(random(DType::F32, {2, 1, 2})), rnn.in(random(DType::F32, {1, 3, 2})),
+          rnn.in(random(DType::F32, {1, 3, 3})), nullptr, rnn.in(ints({1}, {3}))},
          {{"hidden_size", int_attr(3)}}, 2);
   EXPECT_NE(rnn.run_error().find("sequence_lens[0] = 3 is outside [0, 2]"), std::string::npos)
       << rnn.run_error();
 
   OneOp window;
   window.op(OpKind::HannWindow, {window.in(Tensor::scalar<int64_t>(-1))});
-  EXPECT_NE(window.run_error().find("size must be an integer"), std::string::npos) << window.run_error();
+  EXPECT_NE(window.run_error().find("size must be an integer"), std::string::npos)
+      << window.run_error();
 }
 
 // A Conv step with one operand is refused when the model loads, naming the op.
@@ -444,7 +497,8 @@ TEST(NnBuiltins, MalformedStepIsRefusedAtLoad) {
     RuntimeModel::load_memory(w.bytes());
     ADD_FAILURE() << "the model loaded";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("Conv takes 2 to 3 inputs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Conv takes 2 to 3 inputs"), std::string::npos)
+        << e.what();
   }
 }
 

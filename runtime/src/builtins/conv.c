@@ -36,8 +36,8 @@ static int is_8bit(eave_dtype t) { return t == EAVE_DTYPE_U8 || t == EAVE_DTYPE_
 eave_status eave_builtin_conv_check(const eave_model* m, const eave_step* step,
                                     const uint8_t* params) {
   const conv_desc* d = find_desc(step->id);
-  EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, d->name, d->min_in, d->max_in,
-                                              d->min_in, 1));
+  EAVE_RETURN_IF_ERROR(
+      eave_nn_check_operands(m, step, d->name, d->min_in, d->max_in, d->min_in, 1));
   uint32_t out = step->input_count, r = eave_nn_rank(m, step, 0);
   eave_dtype x = eave_nn_dtype(m, step, 0), w = eave_nn_dtype(m, step, d->w);
   eave_dtype y = eave_nn_dtype(m, step, out);
@@ -46,26 +46,21 @@ eave_status eave_builtin_conv_check(const eave_model* m, const eave_step* step,
   int ok;
   switch (step->id) {
     case EAVE_BUILTIN_CONV_INTEGER:
-      ok = is_8bit(x) && is_8bit(w) && y == EAVE_DTYPE_I32 &&
-           (step->input_count < 3 || eave_nn_dtype(m, step, 2) == x ||
-            eave_nn_dtype(m, step, 2) == EAVE_DTYPE_UNDEFINED) &&
-           (step->input_count < 4 || eave_nn_dtype(m, step, 3) == w ||
-            eave_nn_dtype(m, step, 3) == EAVE_DTYPE_UNDEFINED);
+      ok = is_8bit(x) && is_8bit(w) && y == EAVE_DTYPE_I32 && eave_nn_absent_or(m, step, 2, x) &&
+           eave_nn_absent_or(m, step, 3, w);
       break;
     case EAVE_BUILTIN_QLINEAR_CONV:
       ok = is_8bit(x) && is_8bit(w) && eave_nn_dtype(m, step, 2) == x &&
            eave_nn_dtype(m, step, 5) == w && eave_nn_dtype(m, step, 7) == y &&
            (is_8bit(y) || y == EAVE_DTYPE_U16 || y == EAVE_DTYPE_I16) &&
-           (step->input_count < 9 || eave_nn_dtype(m, step, 8) == EAVE_DTYPE_I32 ||
-            eave_nn_dtype(m, step, 8) == EAVE_DTYPE_UNDEFINED);
-      ok &= eave_dtype_is_float(eave_nn_dtype(m, step, 1)) &&
-            eave_dtype_is_float(eave_nn_dtype(m, step, 4)) &&
-            eave_dtype_is_float(eave_nn_dtype(m, step, 6));
+           eave_nn_absent_or(m, step, 8, EAVE_DTYPE_I32) &&
+           eave_dtype_is_float(eave_nn_dtype(m, step, 1)) &&
+           eave_dtype_is_float(eave_nn_dtype(m, step, 4)) &&
+           eave_dtype_is_float(eave_nn_dtype(m, step, 6));
       break;
     default:
       ok = eave_dtype_is_float(x) && y == x;
-      for (uint32_t k = 1; k < step->input_count; ++k)
-        ok &= eave_nn_dtype(m, step, k) == x || eave_nn_dtype(m, step, k) == EAVE_DTYPE_UNDEFINED;
+      for (uint32_t k = 1; k < step->input_count; ++k) ok &= eave_nn_absent_or(m, step, k, x);
   }
   return ok ? NULL : EAVE_INVALID("%s: unsupported element types", d->name);
 }
@@ -85,8 +80,10 @@ typedef struct conv {
 } conv;
 
 static void put(eave_nn_kind kind, void* p, int64_t i, double v) {
-  if (kind == EAVE_NN_F32) ((float*)p)[i] = (float)v;
-  else ((double*)p)[i] = v;
+  if (kind == EAVE_NN_F32)
+    ((float*)p)[i] = (float)v;
+  else
+    ((double*)p)[i] = v;
 }
 
 static void* at(eave_nn_kind kind, const void* p, int64_t i) {
@@ -96,14 +93,12 @@ static void* at(eave_nn_kind kind, const void* p, int64_t i) {
 /* Output geometry of ConvTranspose, as a window whose taps are transposed: input position i
  * feeds output i * stride - pad_begin + k * dilation. */
 static eave_status transposed_window(const uint8_t* params, uint32_t size, uint32_t rank,
-                                     const int64_t* in, const int64_t* kernel,
-                                     eave_nn_window* w) {
+                                     const int64_t* in, const int64_t* kernel, eave_nn_window* w) {
   int64_t out_pad[EAVE_NN_MAX_SPATIAL], pads[2 * EAVE_NN_MAX_SPATIAL], shape[EAVE_MAX_RANK];
   memset(w, 0, sizeof *w);
   w->rank = rank;
   EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "strides", rank, 1, 1, 1, w->stride));
-  EAVE_RETURN_IF_ERROR(
-      eave_nn_spatial_attr(params, size, "dilations", rank, 1, 1, 1, w->dilation));
+  EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "dilations", rank, 1, 1, 1, w->dilation));
   EAVE_RETURN_IF_ERROR(
       eave_nn_spatial_attr(params, size, "output_padding", rank, 1, 0, 0, out_pad));
   EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "pads", rank, 2, 0, 0, pads));
@@ -115,8 +110,8 @@ static eave_status transposed_window(const uint8_t* params, uint32_t size, uint3
   if (has_shape) {
     /* Some exporters give the full (N, C, spatial...) shape. */
     uint32_t skip = os.n == rank + 2 ? 2 : 0;
-    EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "output_shape", rank + skip, 1, 0, 0,
-                                              shape));
+    EAVE_RETURN_IF_ERROR(
+        eave_nn_spatial_attr(params, size, "output_shape", rank + skip, 1, 0, 0, shape));
     memmove(shape, shape + skip, rank * sizeof *shape);
   }
   for (uint32_t d = 0; d < rank; ++d) {
@@ -151,7 +146,8 @@ static eave_status load_weights(eave_builtin_ctx* ctx, conv* c, const eave_tenso
   if (!transposed && !zp->data && eave_nn_kind_of(c->w.dtype) == c->kind)
     return eave_nn_load(ctx, &c->w, c->kind, &c->wk);
   int64_t k_size = c->win.kernel_size, per_m = c->cg * k_size;
-  if (zp->data && eave_nn_numel(zp) != 1 && (zp->rank > 1 || eave_nn_numel(zp) != (uint64_t)c->m_out))
+  if (zp->data && eave_nn_numel(zp) != 1 &&
+      (zp->rank > 1 || eave_nn_numel(zp) != (uint64_t)c->m_out))
     return EAVE_RUN_ERROR("the weights' zero point must be one value or one per output channel");
   void* wk;
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)c->m_out, (uint64_t)per_m, 8, &wk));
@@ -160,8 +156,8 @@ static eave_status load_weights(eave_builtin_ctx* ctx, conv* c, const eave_tenso
     int64_t g = m / c->mg;
     for (int64_t j = 0; j < per_m; ++j) {
       int64_t ch = j / k_size, k = j % k_size;
-      int64_t src = transposed ? ((g * c->cg + ch) * c->mg + m % c->mg) * k_size + k
-                               : m * per_m + j;
+      int64_t src =
+          transposed ? ((g * c->cg + ch) * c->mg + m % c->mg) * k_size + k : m * per_m + j;
       put(c->kind, wk, m * per_m + j, eave_elem_f64(c->w.dtype, c->w.data, src) - z);
     }
   }
@@ -277,8 +273,7 @@ static eave_status single(eave_builtin_ctx* ctx, uint32_t k, const char* what, d
   return eave_nn_scalar(ctx, k, what, 0, out);
 }
 
-eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params,
-                                  uint32_t size) {
+eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
   const eave_step* step = eave_builtin_step(ctx);
   const conv_desc* d = find_desc(step->id);
   conv c;
@@ -299,22 +294,25 @@ eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params,
   c.cg = c.c_in / group;
   if (transposed) {
     if (c.w.dims[0] != c.c_in)
-      return EAVE_RUN_ERROR("W has %lld input channels (dim 0), X has %lld",
-                            (long long)c.w.dims[0], (long long)c.c_in);
+      return EAVE_RUN_ERROR("W has %lld input channels (dim 0), X has %lld", (long long)c.w.dims[0],
+                            (long long)c.c_in);
     c.mg = c.w.dims[1];
     c.m_out = c.mg * group;
   } else {
     c.m_out = c.w.dims[0];
     c.mg = c.m_out / group;
     if (c.m_out % group || c.w.dims[1] != c.cg)
-      return EAVE_RUN_ERROR("W must have %lld input channels per group and a multiple of %lld "
-                            "output channels",
-                            (long long)c.cg, (long long)group);
+      return EAVE_RUN_ERROR(
+          "W must have %lld input channels per group and a multiple of %lld "
+          "output channels",
+          (long long)c.cg, (long long)group);
   }
   if (c.b.data && (c.b.rank != 1 || c.b.dims[0] != c.m_out))
     return EAVE_RUN_ERROR("B must have shape [%lld]", (long long)c.m_out);
   int64_t kernel[EAVE_NN_MAX_SPATIAL];
   EAVE_RETURN_IF_ERROR(eave_nn_kernel_shape(params, size, rank, c.w.dims + 2, kernel));
+  if (eave_nn_prod(kernel, rank) > (INT64_MAX >> 4) / (c.c_in + 1))
+    return EAVE_RUN_ERROR("the kernel is too large");
   if (transposed)
     EAVE_RETURN_IF_ERROR(transposed_window(params, size, rank, c.x.dims + 2, kernel, &c.win));
   else

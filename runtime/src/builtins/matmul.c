@@ -20,14 +20,13 @@ eave_status eave_builtin_matmul_check(const eave_model* m, const eave_step* step
       EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, "MatMulInteger", 2, 4, 2, 1));
       ok = is_8bit(a) && is_8bit(eave_nn_dtype(m, step, 1)) && y == EAVE_DTYPE_I32;
       for (uint32_t k = 2; k < in; ++k)
-        ok &= eave_nn_dtype(m, step, k) == eave_nn_dtype(m, step, k - 2) ||
-              eave_nn_dtype(m, step, k) == EAVE_DTYPE_UNDEFINED;
+        ok &= eave_nn_absent_or(m, step, k, eave_nn_dtype(m, step, k - 2));
       ok &= r0 >= 1 && r1 >= 1;
       break;
     case EAVE_BUILTIN_QLINEAR_MATMUL:
       EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, "QLinearMatMul", 8, 8, 8, 1));
-      ok = is_8bit(a) && is_8bit(eave_nn_dtype(m, step, 3)) &&
-           eave_nn_dtype(m, step, 2) == a && eave_nn_dtype(m, step, 5) == eave_nn_dtype(m, step, 3) &&
+      ok = is_8bit(a) && is_8bit(eave_nn_dtype(m, step, 3)) && eave_nn_dtype(m, step, 2) == a &&
+           eave_nn_dtype(m, step, 5) == eave_nn_dtype(m, step, 3) &&
            eave_nn_dtype(m, step, 7) == y &&
            (is_8bit(y) || y == EAVE_DTYPE_U16 || y == EAVE_DTYPE_I16) &&
            eave_dtype_is_float(eave_nn_dtype(m, step, 1)) &&
@@ -36,16 +35,20 @@ eave_status eave_builtin_matmul_check(const eave_model* m, const eave_step* step
            eave_nn_rank(m, step, 3) >= 1;
       break;
     default: {
-      static const struct { uint32_t id; const char* name; uint8_t min_in, max_in; } sig[] = {
-          {EAVE_BUILTIN_MATMUL, "MatMul", 2, 2}, {EAVE_BUILTIN_GEMM, "Gemm", 2, 3},
-          {EAVE_BUILTIN_EINSUM, "Einsum", 1, 16}, {EAVE_BUILTIN_DET, "Det", 1, 1}};
+      static const struct {
+        uint32_t id;
+        const char* name;
+        uint8_t min_in, max_in;
+      } sig[] = {{EAVE_BUILTIN_MATMUL, "MatMul", 2, 2},
+                 {EAVE_BUILTIN_GEMM, "Gemm", 2, 3},
+                 {EAVE_BUILTIN_EINSUM, "Einsum", 1, 16},
+                 {EAVE_BUILTIN_DET, "Det", 1, 1}};
       size_t i = 0;
       while (i < 3 && sig[i].id != step->id) ++i;
       EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, sig[i].name, sig[i].min_in,
                                                   sig[i].max_in, sig[i].min_in, 1));
       ok = y == a && a != EAVE_DTYPE_BOOL && eave_dtype_size(a) > 0;
-      for (uint32_t k = 1; k < in; ++k)
-        ok &= eave_nn_dtype(m, step, k) == a || eave_nn_dtype(m, step, k) == EAVE_DTYPE_UNDEFINED;
+      for (uint32_t k = 1; k < in; ++k) ok &= eave_nn_absent_or(m, step, k, a);
       if (step->id == EAVE_BUILTIN_MATMUL) ok &= r0 >= 1 && r1 >= 1;
       if (step->id == EAVE_BUILTIN_GEMM)
         ok &= r0 == 2 && r1 == 2 && eave_nn_rank(m, step, in) == 2 && eave_nn_rank(m, step, 2) <= 2;
@@ -59,15 +62,15 @@ eave_status eave_builtin_matmul_check(const eave_model* m, const eave_step* step
 /* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. Rows
  * of b are added into rows of acc (each sum still runs over p in order), which keeps the inner
  * loop contiguous when bcs is 1. */
-#define MATMUL_2D(T)                                                  \
-  for (int64_t i = 0; i < m; ++i) {                                   \
-    T* y = (T*)acc + i * n;                                           \
-    for (int64_t j = 0; j < n; ++j) y[j] = 0;                         \
-    for (int64_t p = 0; p < k; ++p) {                                 \
-      T x = ((const T*)a)[i * ars + p * acs];                         \
-      const T* row = (const T*)b + p * brs;                           \
-      for (int64_t j = 0; j < n; ++j) y[j] += x * row[j * bcs];       \
-    }                                                                 \
+#define MATMUL_2D(T)                                            \
+  for (int64_t i = 0; i < m; ++i) {                             \
+    T* y = (T*)acc + i * n;                                     \
+    for (int64_t j = 0; j < n; ++j) y[j] = 0;                   \
+    for (int64_t p = 0; p < k; ++p) {                           \
+      T x = ((const T*)a)[i * ars + p * acs];                   \
+      const T* row = (const T*)b + p * brs;                     \
+      for (int64_t j = 0; j < n; ++j) y[j] += x * row[j * bcs]; \
+    }                                                           \
   }
 
 static void matmul_2d(eave_nn_kind kind, const void* a, int64_t ars, int64_t acs, const void* b,
@@ -98,9 +101,10 @@ static eave_status mm_shape_of(const eave_tensor_view* a, const eave_tensor_view
   s->k = s->a[s->ra - 1];
   s->n = s->b[s->rb - 1];
   if (s->b[s->rb - 2] != s->k || !eave_nn_bcast_shape(s->ra - 2, s->a, s->rb - 2, s->b, s->batch))
-    return EAVE_RUN_ERROR("cannot multiply these shapes (inner dims %lld and %lld, or batch dims "
-                          "that do not broadcast)",
-                          (long long)s->k, (long long)s->b[s->rb - 2]);
+    return EAVE_RUN_ERROR(
+        "cannot multiply these shapes (inner dims %lld and %lld, or batch dims "
+        "that do not broadcast)",
+        (long long)s->k, (long long)s->b[s->rb - 2]);
   s->rbatch = (s->ra > s->rb ? s->ra : s->rb) - 2;
   s->batches = eave_nn_prod(s->batch, s->rbatch);
   memcpy(s->y, s->batch, s->rbatch * sizeof *s->y);
@@ -162,8 +166,9 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
     int ok = bcast ? eave_nn_bcast_strides(c.rank, c.dims, 2, dims, cs)
                    : c.rank == 2 && c.dims[0] == m && c.dims[1] == n &&
                          eave_nn_bcast_strides(2, c.dims, 2, dims, cs);
-    if (!ok) return EAVE_RUN_ERROR("C does not %s [%lld, %lld]", bcast ? "broadcast to" : "have the shape",
-                                   (long long)m, (long long)n);
+    if (!ok)
+      return EAVE_RUN_ERROR("C does not %s [%lld, %lld]", bcast ? "broadcast to" : "have the shape",
+                            (long long)m, (long long)n);
     if (beta == 0) c.data = NULL;
   }
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, 2, dims, &y));
@@ -180,8 +185,10 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
       if (kind == EAVE_NN_INT) {
         uint64_t v = ((uint64_t*)acc)[o];
         int64_t cv = c.data ? eave_elem_i64(c.dtype, c.data, co) : 0;
-        if (alpha == 1 && beta == 1) v += (uint64_t)cv;
-        else v = (uint64_t)(int64_t)(alpha * (double)(int64_t)v + beta * (double)cv);
+        if (alpha == 1 && beta == 1)
+          v += (uint64_t)cv;
+        else
+          v = (uint64_t)(int64_t)(alpha * (double)(int64_t)v + beta * (double)cv);
         eave_elem_set_i64(y.dtype, y.data, o, (int64_t)v);
       } else {
         double cv = c.data ? beta * eave_elem_f64(c.dtype, c.data, co) : 0;
@@ -231,7 +238,8 @@ static eave_status parse_term(const char* s, size_t len, term* t) {
 static int expand(const term* t, int count, int ell_rank, int8_t* out) {
   int n = 0;
   for (int i = 0; i < t->n; ++i) {
-    if (t->l[i] != MARK) out[n++] = t->l[i];
+    if (t->l[i] != MARK)
+      out[n++] = t->l[i];
     else
       for (int p = ell_rank - count; p < ell_rank; ++p) out[n++] = (int8_t)(ELLIPSIS + p);
   }
@@ -276,7 +284,8 @@ static eave_status einsum(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t
     ++nterms;
     start = i + 1;
   }
-  if (nterms != num) return EAVE_RUN_ERROR("the equation has %u input terms for %u inputs", nterms, num);
+  if (nterms != num)
+    return EAVE_RUN_ERROR("the equation has %u input terms for %u inputs", nterms, num);
 
   /* Each label's size (-1: unused) and number of uses. */
   int64_t lsize[NUM_LABELS];
@@ -289,7 +298,8 @@ static eave_status einsum(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t
       int64_t dim = in[i].dims[d];
       ++uses[l];
       if (lsize[l] != -1 && lsize[l] != dim && lsize[l] != 1 && dim != 1)
-        return EAVE_RUN_ERROR("a label has sizes %lld and %lld", (long long)lsize[l], (long long)dim);
+        return EAVE_RUN_ERROR("a label has sizes %lld and %lld", (long long)lsize[l],
+                              (long long)dim);
       if (lsize[l] == -1 || lsize[l] == 1) lsize[l] = dim;
     }
   }
@@ -335,6 +345,8 @@ static eave_status einsum(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, (uint32_t)nout, sizes, &y));
   int64_t summed = eave_nn_prod(sizes + nout, (uint32_t)(nall - nout));
   uint64_t out_n = eave_nn_numel(&y);
+  if (summed == INT64_MAX || (out_n && (uint64_t)summed > UINT64_MAX / out_n))
+    return EAVE_RUN_ERROR("the summed labels span too many elements");
   int integer = eave_nn_kind_of(y.dtype) == EAVE_NN_INT;
   memset(y.data, 0, (size_t)y.bytes);
   if (!summed) return NULL;
@@ -347,15 +359,19 @@ static eave_status einsum(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t
     double p = 1;
     uint64_t ip = 1;
     for (uint32_t q = 0; q < num; ++q) {
-      if (integer) ip *= (uint64_t)eave_elem_i64(in[q].dtype, in[q].data, (uint64_t)off[q]);
-      else p *= eave_elem_f64(in[q].dtype, in[q].data, (uint64_t)off[q]);
+      if (integer)
+        ip *= (uint64_t)eave_elem_i64(in[q].dtype, in[q].data, (uint64_t)off[q]);
+      else
+        p *= eave_elem_f64(in[q].dtype, in[q].data, (uint64_t)off[q]);
     }
     acc += p;
     iacc += ip;
     if ((i + 1) % (uint64_t)summed == 0) {
       uint64_t o = i / (uint64_t)summed;
-      if (integer) eave_elem_set_i64(y.dtype, y.data, o, (int64_t)iacc);
-      else eave_elem_set_f64(y.dtype, y.data, o, acc);
+      if (integer)
+        eave_elem_set_i64(y.dtype, y.data, o, (int64_t)iacc);
+      else
+        eave_elem_set_f64(y.dtype, y.data, o, acc);
       acc = 0;
       iacc = 0;
     }
@@ -463,11 +479,13 @@ static eave_status quantized_matmul(eave_builtin_ctx* ctx) {
   memcpy(fa, s.batch, s.rbatch * sizeof *fa);
   memcpy(fb, s.batch, s.rbatch * sizeof *fb);
   memcpy(fy, s.batch, s.rbatch * sizeof *fy);
-  fa[r - 2] = s.m, fa[r - 1] = s.k, fb[r - 2] = s.k, fb[r - 1] = s.n, fy[r - 2] = s.m, fy[r - 1] = s.n;
+  fa[r - 2] = s.m, fa[r - 1] = s.k, fb[r - 2] = s.k, fb[r - 1] = s.n, fy[r - 2] = s.m,
+         fy[r - 1] = s.n;
   double *pa, *pb, *acc;
   EAVE_RETURN_IF_ERROR(shifted(ctx, &a, s.ra, s.a, &azp, s.m, r, fa, &pa));
   EAVE_RETURN_IF_ERROR(shifted(ctx, &b, s.rb, s.b, &bzp, 1, r, fb, &pb));
-  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)s.batches, (uint64_t)(s.m * s.n), 8, (void**)&acc));
+  EAVE_RETURN_IF_ERROR(
+      eave_nn_scratch(ctx, (uint64_t)s.batches, (uint64_t)(s.m * s.n), 8, (void**)&acc));
   for (int64_t i = 0; i < s.batches; ++i)
     matmul_2d(EAVE_NN_F64, pa + i * s.m * s.k, s.k, 1, pb + i * s.k * s.n, s.n, 1, s.m, s.k, s.n,
               acc + i * s.m * s.n);
@@ -477,7 +495,8 @@ static eave_status quantized_matmul(eave_builtin_ctx* ctx) {
     return NULL;
   }
   eave_tensor_view as, bs, ys, yz;
-  int64_t sas[EAVE_MAX_RANK + 2], sbs[EAVE_MAX_RANK + 2], sys[EAVE_MAX_RANK + 2], syz[EAVE_MAX_RANK + 2];
+  int64_t sas[EAVE_MAX_RANK + 2], sbs[EAVE_MAX_RANK + 2], sys[EAVE_MAX_RANK + 2],
+      syz[EAVE_MAX_RANK + 2];
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 1, "a_scale", &as));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 4, "b_scale", &bs));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 6, "y_scale", &ys));
@@ -496,15 +515,16 @@ static eave_status quantized_matmul(eave_builtin_ctx* ctx) {
       oy += idx[d] * sys[d];
       oz += idx[d] * syz[d];
     }
-    double real = acc[i] * eave_elem_f64(as.dtype, as.data, oa) * eave_elem_f64(bs.dtype, bs.data, ob);
-    eave_elem_set_f64(y.dtype, y.data, i, nearbyint(real / eave_elem_f64(ys.dtype, ys.data, oy)) +
-                                              eave_elem_f64(yz.dtype, yz.data, oz));
+    double real =
+        acc[i] * eave_elem_f64(as.dtype, as.data, oa) * eave_elem_f64(bs.dtype, bs.data, ob);
+    eave_elem_set_f64(y.dtype, y.data, i,
+                      nearbyint(real / eave_elem_f64(ys.dtype, ys.data, oy)) +
+                          eave_elem_f64(yz.dtype, yz.data, oz));
   }
   return NULL;
 }
 
-eave_status eave_builtin_matmul_run(eave_builtin_ctx* ctx, const uint8_t* params,
-                                    uint32_t size) {
+eave_status eave_builtin_matmul_run(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
   switch (eave_builtin_step(ctx)->id) {
     case EAVE_BUILTIN_GEMM: return gemm(ctx, params, size);
     case EAVE_BUILTIN_EINSUM: return einsum(ctx, params, size);

@@ -40,7 +40,8 @@ eave_status eave_builtin_nms_check(const eave_model* m, const eave_step* step,
   EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, "NonMaxSuppression", 2, 5, 2, 1));
   int ok = eave_dtype_is_float(eave_nn_dtype(m, step, 0)) &&
            eave_dtype_is_float(eave_nn_dtype(m, step, 1)) && eave_nn_rank(m, step, 0) == 3 &&
-           eave_nn_rank(m, step, 1) == 3 && eave_nn_dtype(m, step, step->input_count) == EAVE_DTYPE_I64 &&
+           eave_nn_rank(m, step, 1) == 3 &&
+           eave_nn_dtype(m, step, step->input_count) == EAVE_DTYPE_I64 &&
            eave_nn_rank(m, step, step->input_count) == 2;
   return ok ? NULL : EAVE_INVALID("NonMaxSuppression: unsupported element types or ranks");
 }
@@ -58,6 +59,7 @@ eave_status eave_builtin_nms_run(eave_builtin_ctx* ctx, const uint8_t* params, u
   EAVE_RETURN_IF_ERROR(eave_nn_scalar(ctx, 4, "score_threshold", -INFINITY, &score_threshold));
   int center = eave_attr_int(params, size, "center_point_box", 0) != 0;
   int64_t per_class = max_out < (double)ns ? (max_out > 0 ? (int64_t)max_out : 0) : ns;
+  if (!per_class) nb = 0; /* nothing to select (and nb * nc * ns may not fit when ns is 0) */
 
   /* Scratch: a batch's boxes as (y1, x1, y2, x2), a class's candidates, the kept boxes, and
    * all selected rows. */
@@ -67,15 +69,17 @@ eave_status eave_builtin_nms_run(eave_builtin_ctx* ctx, const uint8_t* params, u
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)ns, 4, sizeof *bx, (void**)&bx));
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)ns, 1, sizeof *order, (void**)&order));
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)ns, 1, sizeof *kept, (void**)&kept));
-  EAVE_RETURN_IF_ERROR(
-      eave_nn_scratch(ctx, (uint64_t)(nb * nc), (uint64_t)per_class * 3, sizeof *rows, (void**)&rows));
+  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)(nb * nc), (uint64_t)per_class * 3,
+                                       sizeof *rows, (void**)&rows));
   int64_t count = 0;
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t s = 0; s < ns; ++s) {
       double v[4], *o = bx + s * 4;
-      for (int j = 0; j < 4; ++j) v[j] = eave_elem_f64(boxes.dtype, boxes.data, (uint64_t)((b * ns + s) * 4 + j));
+      for (int j = 0; j < 4; ++j)
+        v[j] = eave_elem_f64(boxes.dtype, boxes.data, (uint64_t)((b * ns + s) * 4 + j));
       if (center) { /* (x_center, y_center, width, height) */
-        o[0] = v[1] - v[3] / 2, o[1] = v[0] - v[2] / 2, o[2] = v[1] + v[3] / 2, o[3] = v[0] + v[2] / 2;
+        o[0] = v[1] - v[3] / 2, o[1] = v[0] - v[2] / 2, o[2] = v[1] + v[3] / 2,
+        o[3] = v[0] + v[2] / 2;
       } else {
         o[0] = v[0] < v[2] ? v[0] : v[2], o[2] = v[0] < v[2] ? v[2] : v[0];
         o[1] = v[1] < v[3] ? v[1] : v[3], o[3] = v[1] < v[3] ? v[3] : v[1];
@@ -85,12 +89,14 @@ eave_status eave_builtin_nms_run(eave_builtin_ctx* ctx, const uint8_t* params, u
       int64_t n = 0, nk = 0;
       for (int64_t s = 0; s < ns; ++s) {
         double score = eave_elem_f64(scores.dtype, scores.data, (uint64_t)((b * nc + c) * ns + s));
-        if (score > score_threshold || score_threshold == -INFINITY) order[n++] = (candidate){score, s};
+        if (score > score_threshold || score_threshold == -INFINITY)
+          order[n++] = (candidate){score, s};
       }
       qsort(order, (size_t)n, sizeof *order, by_score);
       for (int64_t i = 0; i < n && nk < per_class; ++i) {
         int64_t s = order[i].box, keep = 1;
-        for (int64_t t = 0; t < nk && keep; ++t) keep = iou(bx + s * 4, bx + kept[t] * 4) <= iou_threshold;
+        for (int64_t t = 0; t < nk && keep; ++t)
+          keep = iou(bx + s * 4, bx + kept[t] * 4) <= iou_threshold;
         if (!keep) continue;
         kept[nk++] = s;
         rows[count * 3] = b, rows[count * 3 + 1] = c, rows[count * 3 + 2] = s;

@@ -27,6 +27,11 @@ eave_dtype eave_nn_dtype(const eave_model* m, const eave_step* step, uint32_t k)
   return v ? (eave_dtype)v->dtype : EAVE_DTYPE_UNDEFINED;
 }
 
+int eave_nn_absent_or(const eave_model* m, const eave_step* step, uint32_t k, eave_dtype t) {
+  eave_dtype d = k < step->input_count ? eave_nn_dtype(m, step, k) : EAVE_DTYPE_UNDEFINED;
+  return d == EAVE_DTYPE_UNDEFINED || d == t;
+}
+
 uint32_t eave_nn_rank(const eave_model* m, const eave_step* step, uint32_t k) {
   const eave_value* v =
       k < step->input_count + step->output_count ? eave_step_value(m, step, k) : NULL;
@@ -45,11 +50,16 @@ eave_status eave_nn_input(eave_builtin_ctx* ctx, uint32_t k, const char* what,
 
 int64_t eave_nn_prod(const int64_t* dims, uint32_t n) {
   int64_t p = 1;
-  for (uint32_t i = 0; i < n; ++i) p *= dims[i];
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!dims[i]) return 0;
+    p = p > INT64_MAX / dims[i] ? INT64_MAX : p * dims[i];
+  }
   return p;
 }
 
-uint64_t eave_nn_numel(const eave_tensor_view* v) { return (uint64_t)eave_nn_prod(v->dims, v->rank); }
+uint64_t eave_nn_numel(const eave_tensor_view* v) {
+  return (uint64_t)eave_nn_prod(v->dims, v->rank);
+}
 
 eave_status eave_nn_scalar(eave_builtin_ctx* ctx, uint32_t k, const char* what, double dflt,
                            double* out) {
@@ -93,9 +103,12 @@ eave_status eave_nn_load(eave_builtin_ctx* ctx, const eave_tensor_view* v, eave_
   void* p;
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, n, 1, kind_size(kind), &p));
   for (uint64_t i = 0; i < n; ++i) {
-    if (kind == EAVE_NN_F32) ((float*)p)[i] = (float)eave_elem_f64(v->dtype, v->data, i);
-    else if (kind == EAVE_NN_F64) ((double*)p)[i] = eave_elem_f64(v->dtype, v->data, i);
-    else ((uint64_t*)p)[i] = (uint64_t)eave_elem_i64(v->dtype, v->data, i);
+    if (kind == EAVE_NN_F32)
+      ((float*)p)[i] = (float)eave_elem_f64(v->dtype, v->data, i);
+    else if (kind == EAVE_NN_F64)
+      ((double*)p)[i] = eave_elem_f64(v->dtype, v->data, i);
+    else
+      ((uint64_t*)p)[i] = (uint64_t)eave_elem_i64(v->dtype, v->data, i);
   }
   *out = p;
   return NULL;
@@ -156,8 +169,8 @@ double eave_nn_dot(eave_nn_kind kind, const void* a, int64_t as, const void* b, 
 
 /* ---- broadcasting */
 
-int eave_nn_bcast_strides(uint32_t rank, const int64_t* dims, uint32_t out_rank,
-                          const int64_t* out, int64_t* strides) {
+int eave_nn_bcast_strides(uint32_t rank, const int64_t* dims, uint32_t out_rank, const int64_t* out,
+                          int64_t* strides) {
   if (rank > out_rank) return 0;
   int64_t s = 1;
   for (uint32_t d = out_rank; d-- > 0;) {
@@ -230,16 +243,6 @@ eave_status eave_nn_kernel_shape(const uint8_t* params, uint32_t size, uint32_t 
   return NULL;
 }
 
-/* Product of n non-negative dims; -1 when it overflows int64. */
-static int64_t checked_prod(const int64_t* dims, uint32_t n) {
-  int64_t p = 1;
-  for (uint32_t i = 0; i < n; ++i) {
-    if (dims[i] && p > INT64_MAX / dims[i]) return -1;
-    p *= dims[i];
-  }
-  return p;
-}
-
 eave_status eave_nn_sliding_window(const uint8_t* params, uint32_t size, uint32_t rank,
                                    const int64_t* in, const int64_t* kernel, eave_nn_window* w) {
   if (rank > EAVE_NN_MAX_SPATIAL) return EAVE_RUN_ERROR("too many spatial axes (%u)", rank);
@@ -247,8 +250,7 @@ eave_status eave_nn_sliding_window(const uint8_t* params, uint32_t size, uint32_
   w->rank = rank;
   int64_t pads[2 * EAVE_NN_MAX_SPATIAL];
   EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "strides", rank, 1, 1, 1, w->stride));
-  EAVE_RETURN_IF_ERROR(
-      eave_nn_spatial_attr(params, size, "dilations", rank, 1, 1, 1, w->dilation));
+  EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "dilations", rank, 1, 1, 1, w->dilation));
   EAVE_RETURN_IF_ERROR(eave_nn_spatial_attr(params, size, "pads", rank, 2, 0, 0, pads));
   int same_upper = eave_attr_string_is(params, size, "auto_pad", "SAME_UPPER", 0);
   int same_lower = eave_attr_string_is(params, size, "auto_pad", "SAME_LOWER", 0);
@@ -275,9 +277,10 @@ eave_status eave_nn_sliding_window(const uint8_t* params, uint32_t size, uint32_
       if (valid) pb = pe = 0;
       int64_t span = in[d] + pb + pe - extent;
       if (span < 0)
-        return EAVE_RUN_ERROR("the window (extent %lld) is larger than spatial axis %u (%lld "
-                              "plus padding %lld)",
-                              (long long)extent, d, (long long)in[d], (long long)(pb + pe));
+        return EAVE_RUN_ERROR(
+            "the window (extent %lld) is larger than spatial axis %u (%lld "
+            "plus padding %lld)",
+            (long long)extent, d, (long long)in[d], (long long)(pb + pe));
       out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
       /* In ceil mode a last window that would start in the end padding is dropped. */
       if (ceil_mode && (out - 1) * s >= in[d] + pb) --out;
@@ -288,10 +291,11 @@ eave_status eave_nn_sliding_window(const uint8_t* params, uint32_t size, uint32_
     w->pad_begin[d] = pb;
     w->pad_end[d] = pe;
   }
-  w->in_size = checked_prod(w->in, rank);
-  w->out_size = checked_prod(w->out, rank);
-  w->kernel_size = checked_prod(w->kernel, rank);
-  if (w->out_size < 0 || w->kernel_size < 0) return EAVE_RUN_ERROR("the window is too large");
+  w->in_size = eave_nn_prod(w->in, rank);
+  w->out_size = eave_nn_prod(w->out, rank);
+  w->kernel_size = eave_nn_prod(w->kernel, rank);
+  if (w->out_size == INT64_MAX || w->kernel_size == INT64_MAX)
+    return EAVE_RUN_ERROR("the window is too large");
   return NULL;
 }
 

@@ -25,17 +25,18 @@ eave_status eave_nn_check_operands(const eave_model* m, const eave_step* step, c
                                    uint32_t max_out);
 /* Operand k's dtype, or UNDEFINED when absent (or out of range). */
 eave_dtype eave_nn_dtype(const eave_model* m, const eave_step* step, uint32_t k);
+/* Input k is absent (or beyond the step's inputs) or has dtype t. */
+int eave_nn_absent_or(const eave_model* m, const eave_step* step, uint32_t k, eave_dtype t);
 /* Operand k's rank (0 when absent). */
 uint32_t eave_nn_rank(const eave_model* m, const eave_step* step, uint32_t k);
 
 /* ---- operands at run time */
 
 /* Input k, which must be present (an error naming `what` otherwise). */
-eave_status eave_nn_input(eave_builtin_ctx* ctx, uint32_t k, const char* what,
-                          eave_tensor_view* v);
+eave_status eave_nn_input(eave_builtin_ctx* ctx, uint32_t k, const char* what, eave_tensor_view* v);
 /* The product of v's dims. */
 uint64_t eave_nn_numel(const eave_tensor_view* v);
-/* Product of dims[0, n). */
+/* Product of the non-negative dims[0, n), saturating at INT64_MAX. */
 int64_t eave_nn_prod(const int64_t* dims, uint32_t n);
 /* Scalar (one-element) input k as double: `dflt` when absent, an error when it has more or
  * fewer than one element. */
@@ -66,11 +67,10 @@ double eave_nn_dot(eave_nn_kind kind, const void* a, int64_t as, const void* b, 
 /* Strides (in elements) for reading a tensor of `rank` dims `dims` as the `out_rank` dims
  * `out` (right-aligned numpy broadcasting: size-1 axes get stride 0). 0 if it does not
  * broadcast. */
-int eave_nn_bcast_strides(uint32_t rank, const int64_t* dims, uint32_t out_rank,
-                          const int64_t* out, int64_t* strides);
+int eave_nn_bcast_strides(uint32_t rank, const int64_t* dims, uint32_t out_rank, const int64_t* out,
+                          int64_t* strides);
 /* The numpy broadcast of two shapes into out (rank max(ra, rb)); 0 if incompatible. */
-int eave_nn_bcast_shape(uint32_t ra, const int64_t* a, uint32_t rb, const int64_t* b,
-                        int64_t* out);
+int eave_nn_bcast_shape(uint32_t ra, const int64_t* a, uint32_t rb, const int64_t* b, int64_t* out);
 /* Advances the row-major multi-index idx over dims; 0 after the last one. */
 int eave_nn_next_index(uint32_t rank, const int64_t* dims, int64_t* idx);
 

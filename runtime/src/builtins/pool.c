@@ -42,8 +42,8 @@ eave_status eave_builtin_pool_check(const eave_model* m, const eave_step* step,
         ok &= in == 2;
       break;
     default:
-      EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, "pool", 1, 1, 1,
-                                                  id == EAVE_BUILTIN_MAX_POOL ? 2 : 1));
+      EAVE_RETURN_IF_ERROR(
+          eave_nn_check_operands(m, step, "pool", 1, 1, 1, id == EAVE_BUILTIN_MAX_POOL ? 2 : 1));
       ok &= eave_dtype_is_float(x) ||
             (id == EAVE_BUILTIN_MAX_POOL && (x == EAVE_DTYPE_I8 || x == EAVE_DTYPE_U8));
       ok &= r >= (is_global(id) ? 2u : 3u) && (y == EAVE_DTYPE_UNDEFINED || yr == r);
@@ -101,11 +101,13 @@ static eave_status window_pool(eave_builtin_ctx* ctx, const uint8_t* params, uin
   int64_t col_strides[EAVE_NN_MAX_SPATIAL];
   for (uint32_t d = 0; d < rank; ++d) col_strides[d] = d ? col_strides[d - 1] * win.in[d - 1] : 1;
   /* A max over no input (the window is all padding) is the type's lowest value. */
-  double lowest = x.dtype == EAVE_DTYPE_F64 ? -DBL_MAX
+  double lowest = x.dtype == EAVE_DTYPE_F64      ? -DBL_MAX
                   : eave_dtype_is_float(x.dtype) ? -FLT_MAX
-                  : x.dtype == EAVE_DTYPE_I8 ? -128 : 0;
+                  : x.dtype == EAVE_DTYPE_I8     ? -128
+                                                 : 0;
   eave_nn_tap* taps;
-  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)win.kernel_size, 1, sizeof *taps, (void**)&taps));
+  EAVE_RETURN_IF_ERROR(
+      eave_nn_scratch(ctx, (uint64_t)win.kernel_size, 1, sizeof *taps, (void**)&taps));
   int64_t planes = x.dims[0] * x.dims[1], o[EAVE_NN_MAX_SPATIAL] = {0};
   for (int64_t pos = 0; pos < win.out_size; ++pos, eave_nn_next_index(rank, win.out, o)) {
     int64_t count = eave_nn_window_taps(&win, o, 0, taps);
@@ -121,8 +123,10 @@ static eave_status window_pool(eave_builtin_ctx* ctx, const uint8_t* params, uin
           acc += lp ? pow(fabs(v), p) : v;
         }
       }
-      if (is_max(id)) acc = best < 0 ? lowest : acc;
-      else acc = lp ? pow(acc, 1 / p) : acc / (double)divisor;
+      if (is_max(id))
+        acc = best < 0 ? lowest : acc;
+      else
+        acc = lp ? pow(acc, 1 / p) : acc / (double)divisor;
       if (y.data) eave_elem_set_f64(y.dtype, y.data, out_i, acc);
       if (!idx.data) continue;
       /* Indices count over the whole input: the plane's offset, then the position in the
@@ -130,7 +134,8 @@ static eave_status window_pool(eave_builtin_ctx* ctx, const uint8_t* params, uin
       int64_t index = best;
       if (best >= 0 && column_major) {
         index = 0;
-        for (uint32_t d = rank; d-- > 0; best /= win.in[d]) index += best % win.in[d] * col_strides[d];
+        for (uint32_t d = rank; d-- > 0; best /= win.in[d])
+          index += best % win.in[d] * col_strides[d];
       }
       eave_elem_set_i64(EAVE_DTYPE_I64, idx.data, out_i, index < 0 ? -1 : base + index);
     }
@@ -225,10 +230,10 @@ static eave_status roi_pool(eave_builtin_ctx* ctx, const uint8_t* params, uint32
   if (!avg && !eave_attr_string_is(params, size, "mode", "max", 0))
     return EAVE_RUN_ERROR("unknown mode (expected avg or max)");
   /* RoiAlign-10 behaves as output_half_pixel; the half_pixel default came with opset 16. */
-  int half_pixel = eave_attr_string_is(params, size, "coordinate_transformation_mode",
-                                       "half_pixel", eave_attrs_opset(params, size) >= 16);
-  if (!half_pixel && !eave_attr_string_is(params, size, "coordinate_transformation_mode",
-                                          "output_half_pixel", 1))
+  int half_pixel = eave_attr_string_is(params, size, "coordinate_transformation_mode", "half_pixel",
+                                       eave_attrs_opset(params, size) >= 16);
+  if (!half_pixel &&
+      !eave_attr_string_is(params, size, "coordinate_transformation_mode", "output_half_pixel", 1))
     return EAVE_RUN_ERROR("unknown coordinate_transformation_mode");
   double scale = eave_attr_float(params, size, "spatial_scale", 1.0);
   int64_t channels = x.dims[1], height = x.dims[2], width = x.dims[3];
@@ -264,7 +269,8 @@ static eave_status roi_pool(eave_builtin_ctx* ctx, const uint8_t* params, uint32
       int f32 = x.dtype != EAVE_DTYPE_F64;
       int64_t c[4];
       for (int j = 0; j < 4; ++j)
-        c[j] = clamp_i64(f32 ? roundf((float)roi[j + 1] * (float)scale) : round(roi[j + 1] * scale));
+        c[j] =
+            clamp_i64(f32 ? roundf((float)roi[j + 1] * (float)scale) : round(roi[j + 1] * scale));
       x0 = (double)c[0];
       y0 = (double)c[1];
       bin_h = (double)(c[3] - c[1] + 1 > 1 ? c[3] - c[1] + 1 : 1) / (double)out_h;
@@ -314,8 +320,10 @@ static eave_status roi_pool(eave_builtin_ctx* ctx, const uint8_t* params, uint32
                * interpolated value: what onnxruntime does and ONNX's own tests expect. */
               double mx = corner[0];
               for (int q = 1; q < 4; ++q) mx = corner[q] > mx ? corner[q] : mx;
-              if (avg) acc += corner[0] + corner[1] + corner[2] + corner[3];
-              else acc = gy == 0 && gx == 0 ? mx : (mx > acc ? mx : acc);
+              if (avg)
+                acc += corner[0] + corner[1] + corner[2] + corner[3];
+              else
+                acc = gy == 0 && gx == 0 ? mx : (mx > acc ? mx : acc);
             }
           if (align && avg) acc /= count;
           eave_elem_set_f64(y.dtype, y.data, ((r * channels + ch) * out_h + i) * out_w + j, acc);

@@ -11,8 +11,18 @@
 #include "nn.h"
 
 typedef enum act_kind {
-  RELU, TANH, SIGMOID, AFFINE, LEAKY_RELU, THRESHOLDED_RELU, SCALED_TANH, HARD_SIGMOID, ELU,
-  SOFTSIGN, SOFTPLUS, NUM_ACTS
+  RELU,
+  TANH,
+  SIGMOID,
+  AFFINE,
+  LEAKY_RELU,
+  THRESHOLDED_RELU,
+  SCALED_TANH,
+  HARD_SIGMOID,
+  ELU,
+  SOFTSIGN,
+  SOFTPLUS,
+  NUM_ACTS
 } act_kind;
 
 /* By act_kind: the ONNX name (compared case-insensitively), which of alpha / beta the
@@ -22,10 +32,12 @@ static const struct {
   uint8_t has_alpha, has_beta;
   double alpha, beta;
 } known[NUM_ACTS] = {
-    {"relu", 0, 0, 0, 0},         {"tanh", 0, 0, 0, 0},          {"sigmoid", 0, 0, 0, 0},
-    {"affine", 1, 1, 1.0, 0.0},   {"leakyrelu", 1, 0, 0.01, 0},  {"thresholdedrelu", 1, 0, 1.0, 0},
-    {"scaledtanh", 1, 1, 1.0, 1.0}, {"hardsigmoid", 1, 1, 0.2, 0.5}, {"elu", 1, 0, 1.0, 0},
-    {"softsign", 0, 0, 0, 0},     {"softplus", 0, 0, 0, 0},
+    {"relu", 0, 0, 0, 0},           {"tanh", 0, 0, 0, 0},
+    {"sigmoid", 0, 0, 0, 0},        {"affine", 1, 1, 1.0, 0.0},
+    {"leakyrelu", 1, 0, 0.01, 0},   {"thresholdedrelu", 1, 0, 1.0, 0},
+    {"scaledtanh", 1, 1, 1.0, 1.0}, {"hardsigmoid", 1, 1, 0.2, 0.5},
+    {"elu", 1, 0, 1.0, 0},          {"softsign", 0, 0, 0, 0},
+    {"softplus", 0, 0, 0, 0},
 };
 
 typedef struct act {
@@ -67,7 +79,7 @@ typedef struct rnn {
   eave_tensor_view x, lens, y, yh, yc;
   const double *w, *r;
   double *b, *p, *h0, *c0, *h, *c, *xt, *xw, *hr, *rh, *hrh; /* scratch */
-  act act[2][3];                                   /* per direction: f, g, h */
+  act act[2][3];                                             /* per direction: f, g, h */
 } rnn;
 
 /* The activations of each direction: `names` (absent: the op's defaults) hold per_dir functions
@@ -77,14 +89,15 @@ static eave_status read_activations(rnn* R, const uint8_t* params, uint32_t size
   static const act_kind defaults[3][3] = {{TANH}, {SIGMOID, TANH}, {SIGMOID, TANH, TANH}};
   uint32_t per_dir = R->id == EAVE_BUILTIN_RNN ? 1 : R->id == EAVE_BUILTIN_GRU ? 2 : 3;
   eave_attr names, alphas, betas;
-  int given = eave_attrs_find(params, size, "activations", &names) && names.kind == EAVE_ATTR_STRINGS;
+  int given =
+      eave_attrs_find(params, size, "activations", &names) && names.kind == EAVE_ATTR_STRINGS;
   if (given && names.n != per_dir && names.n != per_dir * R->dirs)
     return EAVE_RUN_ERROR("activations has %u functions, expected %u per direction", names.n,
                           per_dir);
-  int has_a = eave_attrs_find(params, size, "activation_alpha", &alphas) &&
-              alphas.kind == EAVE_ATTR_FLOATS;
-  int has_b = eave_attrs_find(params, size, "activation_beta", &betas) &&
-              betas.kind == EAVE_ATTR_FLOATS;
+  int has_a =
+      eave_attrs_find(params, size, "activation_alpha", &alphas) && alphas.kind == EAVE_ATTR_FLOATS;
+  int has_b =
+      eave_attrs_find(params, size, "activation_beta", &betas) && betas.kind == EAVE_ATTR_FLOATS;
   uint32_t ai = 0, bi = 0;
   for (uint32_t i = 0; i < per_dir * R->dirs; ++i) {
     act* f = &R->act[i / per_dir][i % per_dir];
@@ -99,17 +112,22 @@ static eave_status read_activations(rnn* R, const uint8_t* params, uint32_t size
     }
     f->alpha = known[f->kind].alpha;
     f->beta = known[f->kind].beta;
-    if (known[f->kind].has_alpha && has_a && ai < alphas.n) f->alpha = eave_attr_floats_at(&alphas, ai++);
-    if (known[f->kind].has_beta && has_b && bi < betas.n) f->beta = eave_attr_floats_at(&betas, bi++);
+    if (known[f->kind].has_alpha && has_a && ai < alphas.n)
+      f->alpha = eave_attr_floats_at(&alphas, ai++);
+    if (known[f->kind].has_beta && has_b && bi < betas.n)
+      f->beta = eave_attr_floats_at(&betas, bi++);
   }
   return NULL;
 }
 
-static double clipped(const rnn* R, double v) { return v < -R->clip ? -R->clip : v > R->clip ? R->clip : v; }
+static double clipped(const rnn* R, double v) {
+  return v < -R->clip ? -R->clip : v > R->clip ? R->clip : v;
+}
 
 /* out[i] = sum_k m[i * cols + k] * v[k] for i in [0, rows). */
 static void matvec(const double* m, int64_t rows, int64_t cols, const double* v, double* out) {
-  for (int64_t i = 0; i < rows; ++i) out[i] = eave_nn_dot(EAVE_NN_F64, m + i * cols, 1, v, 1, cols, NULL);
+  for (int64_t i = 0; i < rows; ++i)
+    out[i] = eave_nn_dot(EAVE_NN_F64, m + i * cols, 1, v, 1, cols, NULL);
 }
 
 /* One step of direction d: h (and LSTM's c) updated from input row R->xt. */
@@ -148,7 +166,8 @@ static void cell(rnn* R, int64_t d, int input_forget, int linear_before_reset) {
       const double* p = R->p + d * 3 * H;
       for (int64_t j = 0; j < H; ++j) {
         double pre[4], cj = R->c[j];
-        for (int q = 0; q < 4; ++q) pre[q] = xw[q * H + j] + hr[q * H + j] + wb[q * H + j] + rb[q * H + j];
+        for (int q = 0; q < 4; ++q)
+          pre[q] = xw[q * H + j] + hr[q * H + j] + wb[q * H + j] + rb[q * H + j];
         double i = apply(f, clipped(R, pre[0] + p[j] * cj));
         double fg = input_forget ? 1 - i : apply(f, clipped(R, pre[2] + p[2 * H + j] * cj));
         double cn = fg * cj + i * apply(g, clipped(R, pre[3]));
@@ -176,7 +195,9 @@ static eave_status read_input(eave_builtin_ctx* ctx, const rnn* R, uint32_t k, c
     uint64_t to = i;
     if (state && R->batch_major) { /* stored [batch][dirs][hidden] */
       uint64_t hh = i % (uint64_t)R->hidden, nd = i / (uint64_t)R->hidden;
-      to = ((nd % (uint64_t)R->dirs) * (uint64_t)R->batch + nd / (uint64_t)R->dirs) * (uint64_t)R->hidden + hh;
+      to = ((nd % (uint64_t)R->dirs) * (uint64_t)R->batch + nd / (uint64_t)R->dirs) *
+               (uint64_t)R->hidden +
+           hh;
     }
     dst[to] = eave_elem_f64(v.dtype, v.data, i);
   }
@@ -186,15 +207,19 @@ static eave_status read_input(eave_builtin_ctx* ctx, const rnn* R, uint32_t k, c
 eave_status eave_builtin_rnn_check(const eave_model* m, const eave_step* step,
                                    const uint8_t* params) {
   int lstm = step->id == EAVE_BUILTIN_LSTM;
-  EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, "recurrent layer", 3, lstm ? 8 : 6, 3,
-                                              lstm ? 3 : 2));
+  EAVE_RETURN_IF_ERROR(
+      eave_nn_check_operands(m, step, "recurrent layer", 3, lstm ? 8 : 6, 3, lstm ? 3 : 2));
   eave_dtype x = eave_nn_dtype(m, step, 0);
-  int ok = eave_dtype_is_float(x) && eave_nn_rank(m, step, 0) == 3 && eave_nn_rank(m, step, 1) == 3 &&
-           eave_nn_rank(m, step, 2) == 3;
-  for (uint32_t k = 1; k < step->input_count + step->output_count; ++k) {
+  int ok = eave_dtype_is_float(x) && eave_nn_rank(m, step, 0) == 3 &&
+           eave_nn_rank(m, step, 1) == 3 && eave_nn_rank(m, step, 2) == 3;
+  for (uint32_t k = 1; k < step->input_count; ++k) {
     eave_dtype t = eave_nn_dtype(m, step, k);
-    if (k == 4 && k < step->input_count) ok &= t == EAVE_DTYPE_UNDEFINED || eave_nn_kind_of(t) == EAVE_NN_INT;
-    else ok &= t == EAVE_DTYPE_UNDEFINED || t == x;
+    ok &= k == 4 ? t == EAVE_DTYPE_UNDEFINED || eave_nn_kind_of(t) == EAVE_NN_INT
+                 : t == x || t == EAVE_DTYPE_UNDEFINED;
+  }
+  for (uint32_t k = 0; k < step->output_count; ++k) {
+    eave_dtype t = eave_nn_dtype(m, step, step->input_count + k);
+    ok &= t == x || t == EAVE_DTYPE_UNDEFINED;
   }
   return ok ? NULL : EAVE_INVALID("recurrent layer: unsupported element types or ranks");
 }
@@ -247,17 +272,16 @@ eave_status eave_builtin_rnn_run(eave_builtin_ctx* ctx, const uint8_t* params, u
   EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &w, EAVE_NN_F64, (const void**)&R.w));
   EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &r, EAVE_NN_F64, (const void**)&R.r));
   /* One scratch block: B, P, both initial states, the working state and the gate sums. */
-  uint64_t dbh = (uint64_t)(D * R.batch * H), parts[] = {(uint64_t)(D * 2 * G * H), (uint64_t)(D * 3 * H), dbh, dbh,
-                                         (uint64_t)H, (uint64_t)H, (uint64_t)R.input, (uint64_t)(G * H),
-                                         (uint64_t)(G * H), (uint64_t)H, (uint64_t)H};
-  double** where[] = {&R.b, &R.p, &R.h0, &R.c0, &R.h, &R.c, &R.xt, &R.xw, &R.hr, &R.rh, &R.hrh};
-  uint64_t total = 0;
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; ++i) total += parts[i];
-  double* block;
-  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, total, 1, sizeof(double), (void**)&block));
-  memset(block, 0, (size_t)total * sizeof *block);
-  for (size_t i = 0, at = 0; i < sizeof parts / sizeof parts[0]; at += parts[i++])
-    *where[i] = block + at;
+  int64_t B = R.batch, I = R.input;
+  if ((double)D * (double)(2 * G * H + 3 * H + 2 * B * H) + (double)(4 * H + I + 2 * G * H) > 1e15)
+    return EAVE_RUN_ERROR("the layer is too large");
+  int64_t total = D * (2 * G * H + 3 * H + 2 * B * H) + 4 * H + I + 2 * G * H;
+  double* at;
+  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)total, 1, sizeof *at, (void**)&at));
+  memset(at, 0, (size_t)total * sizeof *at);
+  double** parts[] = {&R.b, &R.p, &R.h0, &R.c0, &R.h, &R.c, &R.xt, &R.xw, &R.hr, &R.rh, &R.hrh};
+  int64_t sizes[] = {D * 2 * G * H, D * 3 * H, D * B * H, D * B * H, H, H, I, G * H, G * H, H, H};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; at += sizes[i++]) *parts[i] = at;
   int64_t b_dims[2] = {D, 2 * G * H}, p_dims[2] = {D, 3 * H};
   EAVE_RETURN_IF_ERROR(read_input(ctx, &R, 3, "B", 2, b_dims, 0, R.b));
   EAVE_RETURN_IF_ERROR(read_input(ctx, &R, 5, "initial_h", 3, state_dims, 1, R.h0));

@@ -12,12 +12,14 @@
 
 /* The eave dtype of an ONNX element type code (output_datatype); UNDEFINED if unsupported. */
 static eave_dtype onnx_dtype(int64_t code) {
-  static const eave_dtype map[] = {
-      EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_F32, EAVE_DTYPE_U8,  EAVE_DTYPE_I8,  EAVE_DTYPE_U16,
-      EAVE_DTYPE_I16,       EAVE_DTYPE_I32, EAVE_DTYPE_I64, EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_UNDEFINED,
-      EAVE_DTYPE_F16,       EAVE_DTYPE_F64, EAVE_DTYPE_U32, EAVE_DTYPE_U64, EAVE_DTYPE_UNDEFINED,
-      EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_BF16};
-  return code >= 0 && code < (int64_t)(sizeof map / sizeof map[0]) ? map[code] : EAVE_DTYPE_UNDEFINED;
+  static const eave_dtype map[] = {EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_F32, EAVE_DTYPE_U8,
+                                   EAVE_DTYPE_I8,        EAVE_DTYPE_U16, EAVE_DTYPE_I16,
+                                   EAVE_DTYPE_I32,       EAVE_DTYPE_I64, EAVE_DTYPE_UNDEFINED,
+                                   EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_F16, EAVE_DTYPE_F64,
+                                   EAVE_DTYPE_U32,       EAVE_DTYPE_U64, EAVE_DTYPE_UNDEFINED,
+                                   EAVE_DTYPE_UNDEFINED, EAVE_DTYPE_BF16};
+  return code >= 0 && code < (int64_t)(sizeof map / sizeof map[0]) ? map[code]
+                                                                   : EAVE_DTYPE_UNDEFINED;
 }
 
 eave_status eave_builtin_signal_check(const eave_model* m, const eave_step* step,
@@ -31,9 +33,9 @@ eave_status eave_builtin_signal_check(const eave_model* m, const eave_step* step
       int dft = step->id == EAVE_BUILTIN_DFT;
       EAVE_RETURN_IF_ERROR(eave_nn_check_operands(m, step, dft ? "DFT" : "STFT", dft ? 1 : 2,
                                                   dft ? 3 : 4, dft ? 1 : 2, 1));
-      ok = eave_dtype_is_float(x) && y == x && (eave_nn_rank(m, step, 0) == 3 ||
-                                               (dft && eave_nn_rank(m, step, 0) > 3));
-      if (!dft && in > 2) ok &= eave_nn_dtype(m, step, 2) == x || eave_nn_dtype(m, step, 2) == EAVE_DTYPE_UNDEFINED;
+      ok = eave_dtype_is_float(x) && y == x &&
+           (eave_nn_rank(m, step, 0) == 3 || (dft && eave_nn_rank(m, step, 0) > 3));
+      if (!dft && in > 2) ok &= eave_nn_absent_or(m, step, 2, x);
       break;
     }
     default: {
@@ -61,8 +63,8 @@ static eave_status int_scalar(eave_builtin_ctx* ctx, uint32_t k, const char* wha
 
 /* The DFT of line (n complex values, re/im interleaved) at bins [0, n_out), written to output
  * element pairs out_at + k * out_step; tw holds the n twiddle factors e^(-+2 pi i m / n). */
-static void dft_line(const double* line, const double* tw, int64_t n, int inverse,
-                     int64_t n_out, const eave_tensor_view* y, uint64_t out_at, uint64_t out_step) {
+static void dft_line(const double* line, const double* tw, int64_t n, int inverse, int64_t n_out,
+                     const eave_tensor_view* y, uint64_t out_at, uint64_t out_step) {
   for (int64_t k = 0; k < n_out; ++k) {
     double re = 0, im = 0;
     for (int64_t j = 0; j < n; ++j) {
@@ -96,7 +98,8 @@ static eave_status dft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t si
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "input", &x));
   uint32_t r = x.rank, in = eave_builtin_step(ctx)->input_count;
   int64_t comps = x.dims[r - 1], axis, n;
-  if (comps != 1 && comps != 2) return EAVE_RUN_ERROR("the input must end in a dimension of 1 or 2");
+  if (comps != 1 && comps != 2)
+    return EAVE_RUN_ERROR("the input must end in a dimension of 1 or 2");
   eave_tensor_view opt = {0};
   if (eave_attrs_opset(params, size) >= 20) {
     if (in > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &opt));
@@ -106,7 +109,8 @@ static eave_status dft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t si
     axis = eave_attr_int(params, size, "axis", 1);
   }
   int64_t a = axis < 0 ? axis + r : axis;
-  if (a < 0 || a > (int64_t)r - 2) return EAVE_RUN_ERROR("axis %lld is not a signal axis", (long long)axis);
+  if (a < 0 || a > (int64_t)r - 2)
+    return EAVE_RUN_ERROR("axis %lld is not a signal axis", (long long)axis);
   int inverse = eave_attr_int(params, size, "inverse", 0) != 0;
   int onesided = eave_attr_int(params, size, "onesided", 0) != 0;
   int64_t n_in = x.dims[a];
@@ -146,7 +150,8 @@ static eave_status stft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
   int64_t step, frame = -1;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "signal", &x));
   int64_t comps = x.dims[2], batch = x.dims[0], len = x.dims[1];
-  if (comps != 1 && comps != 2) return EAVE_RUN_ERROR("the signal must end in a dimension of 1 or 2");
+  if (comps != 1 && comps != 2)
+    return EAVE_RUN_ERROR("the signal must end in a dimension of 1 or 2");
   EAVE_RETURN_IF_ERROR(int_scalar(ctx, 1, "frame_step", 1, &step));
   if (in > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &window));
   if (in > 3) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 3, &opt));
@@ -180,7 +185,8 @@ static eave_status stft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
 /* A cosine-sum window w[n] = sum_k a_k cos(2 pi k n / N), n in [0, size), N = size
  * (periodic) or size - 1 (symmetric). */
 static eave_status cosine_window(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
-  static const double coeffs[3][3] = {{0.5, -0.5, 0}, {25.0 / 46.0, -21.0 / 46.0, 0}, {0.42, -0.5, 0.08}};
+  static const double coeffs[3][3] = {
+      {0.5, -0.5, 0}, {25.0 / 46.0, -21.0 / 46.0, 0}, {0.42, -0.5, 0.08}};
   const double* a = coeffs[eave_builtin_step(ctx)->id - EAVE_BUILTIN_HANN_WINDOW];
   int64_t n;
   eave_tensor_view y;
@@ -237,8 +243,7 @@ static eave_status mel_weight_matrix(eave_builtin_ctx* ctx) {
   return NULL;
 }
 
-eave_status eave_builtin_signal_run(eave_builtin_ctx* ctx, const uint8_t* params,
-                                    uint32_t size) {
+eave_status eave_builtin_signal_run(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
   switch (eave_builtin_step(ctx)->id) {
     case EAVE_BUILTIN_DFT: return dft(ctx, params, size);
     case EAVE_BUILTIN_STFT: return stft(ctx, params, size);
