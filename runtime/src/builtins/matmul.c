@@ -185,10 +185,12 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
       if (kind == EAVE_NN_INT) {
         uint64_t v = ((uint64_t*)acc)[o];
         int64_t cv = c.data ? eave_elem_i64(c.dtype, c.data, co) : 0;
-        if (alpha == 1 && beta == 1)
+        if (alpha == 1 && beta == 1) {
           v += (uint64_t)cv;
-        else
-          v = (uint64_t)(int64_t)(alpha * (double)(int64_t)v + beta * (double)cv);
+        } else { /* scaled in double, truncated back (saturating) */
+          double r = alpha * (double)(int64_t)v + beta * (double)cv;
+          v = (uint64_t)eave_elem_i64(EAVE_DTYPE_F64, &r, 0);
+        }
         eave_elem_set_i64(y.dtype, y.data, o, (int64_t)v);
       } else {
         double cv = c.data ? beta * eave_elem_f64(c.dtype, c.data, co) : 0;
