@@ -266,13 +266,6 @@ static eave_status run_core(eave_builtin_ctx* ctx, const conv* c) {
   return NULL;
 }
 
-/* A one-element input as double. */
-static eave_status single(eave_builtin_ctx* ctx, uint32_t k, const char* what, double* out) {
-  eave_tensor_view v;
-  EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, k, what, &v));
-  return eave_nn_scalar(ctx, k, what, 0, out);
-}
-
 eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
   const eave_step* step = eave_builtin_step(ctx);
   const conv_desc* d = find_desc(step->id);
@@ -330,9 +323,10 @@ eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, 
     if (wz < step->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, wz, &w_zp));
   }
   if (c.id == EAVE_BUILTIN_QLINEAR_CONV) {
-    EAVE_RETURN_IF_ERROR(single(ctx, 1, "x_scale", &c.x_scale));
-    EAVE_RETURN_IF_ERROR(single(ctx, 6, "y_scale", &c.y_scale));
-    EAVE_RETURN_IF_ERROR(single(ctx, 7, "y_zero_point", &c.y_zp));
+    /* Inputs 0 to 7 are present (checked at load). */
+    EAVE_RETURN_IF_ERROR(eave_nn_scalar(ctx, 1, "x_scale", 0, &c.x_scale));
+    EAVE_RETURN_IF_ERROR(eave_nn_scalar(ctx, 6, "y_scale", 0, &c.y_scale));
+    EAVE_RETURN_IF_ERROR(eave_nn_scalar(ctx, 7, "y_zero_point", 0, &c.y_zp));
     EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 4, "w_scale", &c.w_scale));
     uint64_t n = eave_nn_numel(&c.w_scale);
     if (c.w_scale.rank > 1 || (n != 1 && n != (uint64_t)c.m_out))
