@@ -59,29 +59,6 @@ eave_status eave_builtin_matmul_check(const eave_model* m, const eave_step* step
   return ok ? NULL : EAVE_INVALID("matrix product: unsupported element types or ranks");
 }
 
-/* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. Rows
- * of b are added into rows of acc (each sum still runs over p in order), which keeps the inner
- * loop contiguous when bcs is 1. */
-#define MATMUL_2D(T)                                            \
-  for (int64_t i = 0; i < m; ++i) {                             \
-    T* y = (T*)acc + i * n;                                     \
-    for (int64_t j = 0; j < n; ++j) y[j] = 0;                   \
-    for (int64_t p = 0; p < k; ++p) {                           \
-      T x = ((const T*)a)[i * ars + p * acs];                   \
-      const T* row = (const T*)b + p * brs;                     \
-      for (int64_t j = 0; j < n; ++j) y[j] += x * row[j * bcs]; \
-    }                                                           \
-  }
-
-static void matmul_2d(eave_nn_kind kind, const void* a, int64_t ars, int64_t acs, const void* b,
-                      int64_t brs, int64_t bcs, int64_t m, int64_t k, int64_t n, void* acc) {
-  switch (kind) {
-    case EAVE_NN_F32: MATMUL_2D(float) break;
-    case EAVE_NN_F64: MATMUL_2D(double) break;
-    default: MATMUL_2D(uint64_t)
-  }
-}
-
 /* The shapes of a numpy matmul: a and b promoted to at least 2-D ([K] -> [1, K] and [K, 1]),
  * the broadcast batch, and the result's dims (promoted axes dropped). */
 typedef struct mm_shape {
@@ -136,9 +113,9 @@ static eave_status matmul(eave_builtin_ctx* ctx) {
   for (int64_t i = 0; i < s.batches; ++i, eave_nn_next_index(s.rbatch, s.batch, idx)) {
     int64_t oa = 0, ob = 0;
     for (uint32_t d = 0; d < s.rbatch; ++d) oa += idx[d] * sa[d], ob += idx[d] * sb[d];
-    matmul_2d(kind, (const uint8_t*)pa + (size_t)(oa * mk) * es, s.k, 1,
-              (const uint8_t*)pb + (size_t)(ob * kn) * es, s.n, 1, s.m, s.k, s.n,
-              (uint8_t*)acc + (size_t)(i * mn) * es);
+    eave_nn_matmul(kind, (const uint8_t*)pa + (size_t)(oa * mk) * es, s.k, 1,
+                   (const uint8_t*)pb + (size_t)(ob * kn) * es, s.n, 1, s.m, s.k, s.n,
+                   (uint8_t*)acc + (size_t)(i * mn) * es);
   }
   eave_nn_store(&y, kind, acc);
   return NULL;
@@ -178,7 +155,7 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
   EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &a, kind, &pa));
   EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &b, kind, &pb));
   EAVE_RETURN_IF_ERROR(eave_nn_result(ctx, &y, kind, &acc));
-  matmul_2d(kind, pa, ta ? 1 : k, ta ? m : 1, pb, tb ? 1 : n, tb ? k : 1, m, k, n, acc);
+  eave_nn_matmul(kind, pa, ta ? 1 : k, ta ? m : 1, pb, tb ? 1 : n, tb ? k : 1, m, k, n, acc);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       int64_t o = i * n + j, co = i * cs[0] + j * cs[1];
@@ -489,8 +466,8 @@ static eave_status quantized_matmul(eave_builtin_ctx* ctx) {
   EAVE_RETURN_IF_ERROR(
       eave_nn_scratch(ctx, (uint64_t)s.batches, (uint64_t)(s.m * s.n), 8, (void**)&acc));
   for (int64_t i = 0; i < s.batches; ++i)
-    matmul_2d(EAVE_NN_F64, pa + i * s.m * s.k, s.k, 1, pb + i * s.k * s.n, s.n, 1, s.m, s.k, s.n,
-              acc + i * s.m * s.n);
+    eave_nn_matmul(EAVE_NN_F64, pa + i * s.m * s.k, s.k, 1, pb + i * s.k * s.n, s.n, 1, s.m, s.k,
+                   s.n, acc + i * s.m * s.n);
   uint64_t total = (uint64_t)(s.batches * s.m * s.n);
   if (!q) {
     for (uint64_t i = 0; i < total; ++i) eave_elem_set_i64(y.dtype, y.data, i, (int64_t)acc[i]);

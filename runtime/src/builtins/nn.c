@@ -167,6 +167,29 @@ double eave_nn_dot(eave_nn_kind kind, const void* a, int64_t as, const void* b, 
   }
 }
 
+/* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. Rows
+ * of b are added into rows of acc (each sum still runs over p in order), which keeps the inner
+ * loop contiguous when bcs is 1. */
+#define MATMUL_2D(T)                                            \
+  for (int64_t i = 0; i < m; ++i) {                             \
+    T* y = (T*)acc + i * n;                                     \
+    for (int64_t j = 0; j < n; ++j) y[j] = 0;                   \
+    for (int64_t p = 0; p < k; ++p) {                           \
+      T x = ((const T*)a)[i * ars + p * acs];                   \
+      const T* row = (const T*)b + p * brs;                     \
+      for (int64_t j = 0; j < n; ++j) y[j] += x * row[j * bcs]; \
+    }                                                           \
+  }
+
+void eave_nn_matmul(eave_nn_kind kind, const void* a, int64_t ars, int64_t acs, const void* b,
+                    int64_t brs, int64_t bcs, int64_t m, int64_t k, int64_t n, void* acc) {
+  switch (kind) {
+    case EAVE_NN_F32: MATMUL_2D(float) break;
+    case EAVE_NN_F64: MATMUL_2D(double) break;
+    default: MATMUL_2D(uint64_t)
+  }
+}
+
 /* ---- broadcasting */
 
 int eave_nn_bcast_strides(uint32_t rank, const int64_t* dims, uint32_t out_rank, const int64_t* out,
