@@ -10,11 +10,16 @@
 #include <random>
 
 #include "codegen/artifact_writer.h"
+#include "codegen/builtin_attrs.h"
 #include "compiler/compile.h"
 #include "tests/runtime/test_models.h"
 #include "tests/test_util.h"
 #include "tools/runtime_session.h"
 #include "tools/tolerance.h"
+
+extern "C" {
+#include "runtime/src/builtins/attrs.h"
+}
 
 namespace eave {
 namespace {
@@ -483,6 +488,29 @@ TEST(NnBuiltins, BadDataIsARunError) {
   window.op(OpKind::HannWindow, {window.in(Tensor::scalar<int64_t>(-1))});
   EXPECT_NE(window.run_error().find("size must be an integer"), std::string::npos)
       << window.run_error();
+}
+
+// RNN activations travel as a STRINGS attribute; a truncated list is refused.
+TEST(NnBuiltins, StringListAttributes) {
+  GraphBuilder b;
+  Node* n = b.g->create_node(OpKind::LSTM, {}, 1, nullptr);
+  n->set_attr("activations", strs({"Sigmoid", "", "Tanh"}));
+  std::vector<uint8_t> blob = encode_builtin_attrs(*n);
+  ASSERT_EQ(eave_attrs_check(blob.data(), uint32_t(blob.size())), nullptr);
+  eave_attr a;
+  ASSERT_TRUE(eave_attrs_find(blob.data(), uint32_t(blob.size()), "activations", &a));
+  ASSERT_EQ(a.kind, EAVE_ATTR_STRINGS);
+  ASSERT_EQ(a.n, 3u);
+  uint32_t len;
+  const char* s = eave_attr_strings_at(&a, 2, &len);
+  EXPECT_EQ(std::string(s, len), "Tanh");
+  eave_attr_strings_at(&a, 1, &len);
+  EXPECT_EQ(len, 0u);
+  eave_status st = eave_attrs_check(blob.data(), uint32_t(blob.size() - 1));
+  ASSERT_NE(st, nullptr);
+  EXPECT_NE(std::string(eave_status_get_message(st)).find("malformed or truncated"),
+            std::string::npos);
+  eave_status_release(st);
 }
 
 // A Conv step with one operand is refused when the model loads, naming the op.
