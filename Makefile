@@ -12,7 +12,7 @@ CMAKE_CONFIGURE = cmake -G Ninja -S . -B $(BUILD) \
 	-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-.PHONY: all deps configure build test bench demo models fuzz clean
+.PHONY: all deps configure build test test-sanitize bench cross demo models fuzz clean
 
 all: build
 
@@ -39,20 +39,42 @@ test: build models
 
 # Benchmarks are programs, not tests (never in ctest). The machine may be shared: see the
 # bench's header for how it measures.
-bench: build
+# Benchmarks (programs, not tests): GEMM against OpenBLAS, then the real models against ONNX
+# Runtime and PyTorch (BENCH_MODELS_ARGS, e.g. --models resnet18 --runs 50).
+bench: build models
 	$(BUILD)/bin/gemm_bench $(BENCH_ARGS)
+	/usr/bin/python3 bench/models_bench.py --build $(BUILD) --markdown $(BUILD)/bench-models.md $(BENCH_MODELS_ARGS)
 
 demo: build
-	$(BUILD)/bin/eave run-reference examples/models/tiny_cnn.onnx \
-		--input input=examples/models/tiny_cnn_input.npy --output-dir $(BUILD)/demo-out
+	$(BUILD)/bin/eave compile examples/models/tiny_cnn.onnx -o $(BUILD)/demo/tiny_cnn.eave
+	$(BUILD)/bin/eave run $(BUILD)/demo/tiny_cnn.eave --input input=examples/models/tiny_cnn_input.npy \
+		--output-dir $(BUILD)/demo --reference examples/models/tiny_cnn.onnx
+	$(BUILD)/bin/eave bench $(BUILD)/demo/tiny_cnn.eave --runs 200
+
+# ASan + UBSan build (build-asan) running the unit tests, the conformance suites on both
+# backends, the runtime tests and examples, and the stress test. EAVE_SANITIZE_TESTS narrows it
+# (a ctest -R regex); CI runs the subset in .ci/run.
+EAVE_SANITIZE_TESTS ?= .
+test-sanitize: deps models
+	cmake -G Ninja -S . -B build-asan -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEAVE_SANITIZE=ON
+	ninja -C build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS) -LE slow -R '$(EAVE_SANITIZE_TESTS)'
+
+# The runtime-only runner for each cross target: build/cross/<arch>/eave-run.
+cross: build
+	scripts/build-cross $(BUILD)
 
 # libFuzzer targets with ASan+UBSan in their own build folder, each run for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz: build
 	cmake -G Ninja -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
 		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEAVE_FUZZ=ON -DEAVE_TESTS=OFF
-	ninja -C build-fuzz -j $(JOBS) import_fuzzer npy_fuzzer
+	ninja -C build-fuzz -j $(JOBS) import_fuzzer npy_fuzzer artifact_fuzzer
 	scripts/run-fuzzers $(FUZZ_SECONDS)
 
 clean:

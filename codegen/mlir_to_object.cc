@@ -162,14 +162,17 @@ mlir::LogicalResult lower_to_llvm(mlir::ModuleOp module, const PipelineContext& 
                     "buffer-deallocation-pipeline,"
                     "convert-linalg-to-loops,"
                     "convert-vector-to-scf{full-unroll=true},"
+                    // Subviews with dynamic offsets expand into affine.apply: before lower-affine.
+                    "expand-strided-metadata,"
                     "lower-affine,"
                     "convert-scf-to-cf,"
                     "convert-vector-to-llvm,"
-                    "expand-strided-metadata,"
                     "finalize-memref-to-llvm,"
                     "arith-expand,"
                     "convert-arith-to-llvm,"
                     "convert-math-to-llvm,"
+                    // What LLVM has no intrinsic for (tan, asin, sinh, ...) calls libm.
+                    "convert-math-to-libm,"
                     "convert-index-to-llvm,"
                     "convert-func-to-llvm,"
                     "convert-cf-to-llvm,"

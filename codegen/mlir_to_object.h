@@ -71,9 +71,19 @@ Bytes compile_to_object(mlir::ModuleOp module, const std::vector<KernelBinding>&
 Bytes compile_source_to_object(const std::string& source, const std::vector<KernelBinding>& kernels,
                                const TargetSpec& target, const CompileOptions& options = {});
 
-// An object defining the exported `eave_kernels` table over the given kernel symbols (defined
-// in other objects of the same link), in this order.
-Bytes emit_kernel_table_object(const std::vector<std::string>& symbols, const TargetSpec& target);
+// An object defining the exported `eave_kernels` table (or `table_symbol`) over the given kernel
+// symbols (defined in other objects of the same link), in this order.
+Bytes emit_kernel_table_object(const std::vector<std::string>& symbols, const TargetSpec& target,
+                               const std::string& table_symbol = "eave_kernels");
+
+// For firmware (`eave compile --emit static-lib`): an object defining
+// `const eave_static_model <symbol>` over the artifact bytes (64-byte aligned, without CODE)
+// and the kernel table `table_symbol` defined by another object of the link.
+Bytes emit_static_model_object(const std::string& symbol, const std::vector<uint8_t>& artifact,
+                               const std::string& table_symbol, const TargetSpec& target);
+
+// Links objects into one relocatable object (ld.lld -r): model.o.
+Bytes link_relocatable(const std::vector<Bytes>& objects, const TargetSpec& target);
 
 // The symbols generated code may import: what the runtime's import table provides.
 const std::vector<std::string>& default_allowed_imports();

@@ -23,7 +23,8 @@
 
 namespace eave::codegen {
 
-Bytes emit_kernel_table_object(const std::vector<std::string>& symbols, const TargetSpec& target) {
+Bytes emit_kernel_table_object(const std::vector<std::string>& symbols, const TargetSpec& target,
+                                const std::string& table_symbol) {
   std::unique_ptr<llvm::TargetMachine> tm = detail::make_target_machine(target);
   llvm::LLVMContext ctx;
   llvm::Module m("eave_kernel_table", ctx);
@@ -45,12 +46,36 @@ Bytes emit_kernel_table_object(const std::vector<std::string>& symbols, const Ta
                    llvm::ConstantInt::get(i32, symbols.size()), llvm::ConstantInt::get(i32, 0),
                    llvm::ConstantArray::get(fns_type, fns)});
   auto* g = new llvm::GlobalVariable(m, table_type, /*isConstant=*/true,
-                                     llvm::GlobalValue::ExternalLinkage, table,
-                                     EAVE_KERNEL_TABLE_SYMBOL);
+                                     llvm::GlobalValue::ExternalLinkage, table, table_symbol);
   g->setAlignment(llvm::Align(8));
   detail::prepare_llvm_module(m, *tm, target);
   return detail::emit_object(m, *tm);
 }
+
+Bytes emit_static_model_object(const std::string& symbol, const std::vector<uint8_t>& artifact,
+                               const std::string& table_symbol, const TargetSpec& target) {
+  std::unique_ptr<llvm::TargetMachine> tm = detail::make_target_machine(target);
+  llvm::LLVMContext ctx;
+  llvm::Module m("eave_static_model", ctx);
+  llvm::Type* ptr = llvm::PointerType::get(ctx, 0);
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  auto* data = llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(artifact));
+  auto* bytes = new llvm::GlobalVariable(m, data->getType(), /*isConstant=*/true,
+                                         llvm::GlobalValue::InternalLinkage, data,
+                                         symbol + "_artifact");
+  bytes->setAlignment(llvm::Align(64));
+  auto* table = new llvm::GlobalVariable(m, llvm::Type::getInt8Ty(ctx), true,
+                                         llvm::GlobalValue::ExternalLinkage, nullptr, table_symbol);
+  // eave_static_model: {const void* artifact; size_t artifact_size; const void* kernel_table;}
+  auto* type = llvm::StructType::get(ctx, {ptr, i64, ptr});
+  auto* value = llvm::ConstantStruct::get(
+      type, {bytes, llvm::ConstantInt::get(i64, artifact.size()), table});
+  auto* g = new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::ExternalLinkage, value, symbol);
+  g->setAlignment(llvm::Align(8));
+  detail::prepare_llvm_module(m, *tm, target);
+  return detail::emit_object(m, *tm);
+}
+
 
 const std::vector<std::string>& default_allowed_imports() {
   // Keep in step with the runtime's import table (docs/design/runtime-artifact.md).
@@ -163,6 +188,29 @@ Bytes link_shared_object(const std::vector<Bytes>& objects, const TargetSpec& ta
     EAVE_CHECK(allowed.count(s), "generated code for ", target.triple, " imports '", s,
                "', which the runtime does not provide");
   return so;
+}
+
+Bytes link_relocatable(const std::vector<Bytes>& objects, const TargetSpec& target) {
+  EAVE_CHECK(!objects.empty(), "link_relocatable: no objects to link");
+  TempDir dir;
+  std::vector<std::string> args = {kLinker, "-r", "--build-id=none", "-o", dir.file("model.o")};
+  for (size_t i = 0; i < objects.size(); ++i) {
+    std::string path = dir.file("part" + std::to_string(i) + ".o");
+    write_file(path, objects[i]);
+    args.push_back(path);
+  }
+  std::string log = dir.file("ld.log");
+  std::vector<llvm::StringRef> argv(args.begin(), args.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  std::string exec_error;
+  int rc = llvm::sys::ExecuteAndWait(kLinker, argv, std::nullopt, redirects, 0, 0, &exec_error);
+  if (rc != 0) {
+    Bytes b = llvm::sys::fs::exists(log) ? read_file(log) : Bytes{};
+    fail("linking model.o for ", target.triple, " with ", kLinker, " failed",
+         exec_error.empty() ? "" : ": " + exec_error, b.empty() ? "" : ":\n" + std::string(b.begin(), b.end()));
+  }
+  return read_file(dir.file("model.o"));
 }
 
 }  // namespace eave::codegen

@@ -83,13 +83,13 @@ constexpr CheckableFeature kX86Features[] = {
 };
 
 constexpr CheckableFeature kAArch64Features[] = {
-    {"fp-armv8", "fp"}, {"neon", "neon"}, {"fullfp16", "fp16"}, {"dotprod", "dotprod"},
+    {"fp-armv8", "fp-armv8"}, {"neon", "neon"}, {"fullfp16", "fullfp16"}, {"dotprod", "dotprod"},
     {"bf16", "bf16"},   {"i8mm", "i8mm"}, {"sve", "sve"},       {"sve2", "sve2"},
 };
 
 constexpr CheckableFeature kRiscV64Features[] = {
     {"m", "m"},     {"a", "a"},     {"f", "f"},     {"d", "d"},     {"c", "c"},
-    {"v", "v"},     {"zfh", "zfh"}, {"zvfh", "zvfh"}, {"zba", "zba"}, {"zbb", "zbb"},
+    {"v", "v"},     {"zba", "zba"}, {"zbb", "zbb"},
     {"zbs", "zbs"},
 };
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "codegen/artifact_writer.h"
+#include "codegen/mlir_to_object.h"
 #include "codegen/target.h"
 #include "import/onnx_shape_fallback.h"
 #include "ir/shape_inference.h"
@@ -93,6 +94,8 @@ void apply_input_shapes(Model& m, const std::map<std::string, std::string>& shap
 }
 
 CompiledModel compile_model(Model& m, const CompileOptions& opts) {
+  std::vector<std::string> output_names;
+  for (const Value* v : m.graph->outputs()) output_names.push_back(v->name());
   apply_input_shapes(m, opts.input_shapes);
   optimize_graph(m, opts.pipeline);
 
@@ -101,8 +104,9 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
                                    : codegen::preset_target(opts.target, opts.cpu);
   std::unique_ptr<KernelGenerator> gen;
   if (opts.generate_kernels && factory()) gen = factory()(opts);
-  KernelSupport none{[](const Node&) { return false; }, [](const Node&) { return false; },
-                     [](const Node&) { return false; }};
+  KernelSupport none;
+  none.generates = [](const Node&) { return false; };
+  none.is_elementwise = [](const Node&) { return false; };
   CompiledModel out;
   out.dispatches = partition_graph(*m.graph, gen ? gen->support() : none);
   if (opts.pipeline.print_ir_after.count("partition") || opts.pipeline.print_ir_after.count("all")) {
@@ -120,8 +124,22 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
   w.set_target({to_arch(target.arch()), target.triple, target.cpu, features});
   EmitOptions eo;
   eo.bounds = opts.dim_bounds;
+  eo.output_names = output_names;
   emit_program(*m.graph, out.dispatches, gen.get(), eo, w);
+  if (!opts.static_lib) {
+    if (gen) w.set_code(gen->finish());
+    out.artifact = w.bytes();
+    return out;
+  }
+  // Firmware: the program as a constant array next to the kernels, in one relocatable object.
+  std::string table = opts.symbol + "_kernels";
+  std::vector<std::vector<uint8_t>> objects;
+  if (gen) objects = gen->finish_objects(table);
+  else objects.push_back(codegen::emit_kernel_table_object({}, target, table));
   out.artifact = w.bytes();
+  objects.push_back(codegen::emit_static_model_object(opts.symbol, out.artifact, table, target));
+  out.object = codegen::link_relocatable(objects, target);
+  out.header = artifact::ArtifactWriter::static_model_header(opts.symbol);
   return out;
 }
 

@@ -25,6 +25,10 @@ struct CompileOptions {
   std::map<std::string, DimBounds> dim_bounds;  // named dims' bounds and planning size
   PipelineOptions pipeline;
   bool generate_kernels = true;  // false: every op runs as a runtime builtin
+  // Static library (model.o + model.h) instead of a .eave file; `symbol` names the model's
+  // eave_static_model (and prefixes its kernels so several models link together).
+  bool static_lib = false;
+  std::string symbol = "eave_model";
 };
 
 // Something that makes the kernel generator for a target (lowering/ provides the MLIR one;
@@ -34,7 +38,9 @@ using KernelGeneratorFactory =
 void set_kernel_generator_factory(KernelGeneratorFactory f);
 
 struct CompiledModel {
-  std::vector<uint8_t> artifact;
+  std::vector<uint8_t> artifact;  // the .eave file (static_lib: the program without CODE)
+  std::vector<uint8_t> object;    // static_lib: model.o, kernels and program together
+  std::string header;             // static_lib: model.h
   std::vector<Dispatch> dispatches;  // for reports (pointers into the model's graph)
   size_t kernel_count = 0;
   size_t builtin_count = 0;

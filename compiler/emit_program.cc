@@ -61,9 +61,13 @@ class Emitter {
     // Output slots, in order. A value produced by a step is written into its slot in place; one
     // that is an input, a constant, a view or a second slot of the same value gets a copy.
     std::unordered_set<const Value*> claimed;
-    for (const Value* v : g.outputs()) {
+    for (size_t i = 0; i < g.outputs().size(); ++i) {
+      const Value* v = g.outputs()[i];
       check_tensor(v, "output");
-      ValueId slot = p_.add_output(v->name(), to_eave_dtype(v->dtype()), dims_of(v));
+      // Passes may have replaced an output value (a folded constant, a recognized pattern):
+      // the slot keeps the model's own name.
+      const std::string& name = i < opts_.output_names.size() ? opts_.output_names[i] : v->name();
+      ValueId slot = p_.add_output(name, to_eave_dtype(v->dtype()), dims_of(v));
       bool in_place = v->producer() && !is_alias_output(v, dispatches) && claimed.insert(v).second;
       if (in_place) ids_[v] = slot;
       else copies_.push_back({v, slot});
@@ -71,9 +75,6 @@ class Emitter {
     for (const Dispatch& d : dispatches) emit(d);
     for (const auto& [v, slot] : copies_)
       p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot});
-    if (gen_) {
-      w_.set_code(gen_->finish());
-    }
   }
 
  private:
@@ -132,11 +133,18 @@ class Emitter {
 
   // The symbol holding a symbolic dim. Expressions over known symbols are computed by the
   // runtime (at program start when they only involve input dims); dims nothing defines yet are
-  // RUNTIME symbols that the builtin producing them sets.
+  // RUNTIME symbols that the builtin producing them sets. An expression met before its symbols
+  // are (an output slot's dims, made before any step) gets a RUNTIME symbol of its own, which
+  // the step writing the slot defines; values made once its symbols are known compute it.
   SymbolId symbol_of(const Dim& d) {
     EAVE_ASSERT(!d.is_const());
     std::string key = d.str();
-    if (auto it = symbols_.find(key); it != symbols_.end()) return it->second;
+    if (auto it = symbols_.find(key); it != symbols_.end()) {
+      if (!early_.count(key)) return it->second;
+      if (!expr_of(d)) return it->second;
+      symbols_.erase(it);
+      early_.erase(key);
+    }
     SymbolId id;
     if (auto e = expr_of(d)) {
       bool start = only_start_time(d);
@@ -144,6 +152,7 @@ class Emitter {
       if (start) start_time_.insert(id);
     } else {
       id = w_.add_runtime_symbol(key);
+      if (!d.is_symbol()) early_.insert(key);
     }
     symbols_[key] = id;
     return id;
@@ -272,6 +281,7 @@ class Emitter {
   std::unordered_map<const Value*, ValueId> ids_;
   std::unordered_map<std::string, SymbolId> symbols_;
   std::unordered_set<SymbolId> start_time_;
+  std::unordered_set<std::string> early_;  // expressions given a RUNTIME symbol (symbol_of)
   std::vector<std::pair<const Value*, ValueId>> copies_;
 };
 

@@ -23,10 +23,13 @@ struct DimBounds {
 struct EmitOptions {
   // Bounds of named input dims (--dim-bound batch=16); unknown symbols get the defaults.
   std::map<std::string, DimBounds> bounds;
+  // The model's output names, in order (graph passes may rename the values behind them).
+  std::vector<std::string> output_names;
 };
 
 // Emits `g` (the main graph, already partitioned into `dispatches`) into `w`. Kernels come from
-// `gen` (nullptr: every dispatch that needs code runs as a builtin instead).
+// `gen` (nullptr: every dispatch that needs code runs as a builtin instead); the caller
+// finishes the generator and sets the artifact's code.
 void emit_program(const Graph& g, const std::vector<Dispatch>& dispatches, KernelGenerator* gen,
                   const EmitOptions& opts, artifact::ArtifactWriter& w);
 

@@ -21,7 +21,7 @@ using KernelOperand = std::variant<Value*, Tensor>;
 
 struct KernelPlan {
   uint32_t index = 0;                  // position in the kernel table
-  std::vector<KernelOperand> operands; // buffers[k], in order
+  std::vector<KernelOperand> operands; // buffers[k], in order: inputs first, then the outputs
   Dim tiles = Dim(1);                  // how many tiles the runtime splits across threads
 };
 
@@ -34,6 +34,9 @@ class KernelGenerator {
   virtual KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) = 0;
   // Compiles every kernel added so far into the CODE shared object (empty if none).
   virtual std::vector<uint8_t> finish() = 0;
+  // For static libraries: the kernels and a kernel table named `table_symbol`, as object files
+  // to link into model.o.
+  virtual std::vector<std::vector<uint8_t>> finish_objects(const std::string& table_symbol) = 0;
   // CPU features the generated code requires, spelled as the runtime's cpu_features.def.
   virtual std::vector<std::string> required_features() const = 0;
 };

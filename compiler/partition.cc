@@ -90,7 +90,8 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
           bool ok = in->uses().size() == 1 && !in->is_graph_output() &&
                     same_shape(in, n->output(0)) && n->num_outputs() == 1 &&
                     (support.is_elementwise(*prod.anchor()) ||
-                     (support.takes_epilogue && support.takes_epilogue(*prod.anchor())));
+                     (support.takes_epilogue && support.takes_epilogue(*prod.anchor()) &&
+                      (!support.fuses || support.fuses(*prod.anchor(), *n))));
           if (!ok) continue;
           prod.nodes.push_back(n);
           // The fused kernel now runs here: move it to the end.

@@ -40,6 +40,9 @@ struct KernelSupport {
   std::function<bool(const Node&)> generates;        // a kernel can compute this node
   std::function<bool(const Node&)> is_elementwise;   // it can be fused into a producer's epilogue
   std::function<bool(const Node&)> takes_epilogue;   // as an anchor, it accepts fused consumers
+  // Whether `consumer` (elementwise, reading the anchor's result) can join the anchor's kernel;
+  // absent means yes whenever takes_epilogue(anchor).
+  std::function<bool(const Node& anchor, const Node& consumer)> fuses;
 };
 
 std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support);

@@ -169,7 +169,8 @@ EAVE_UNARY_FLOAT(ceil_k, std::ceil(x))
 EAVE_UNARY_FLOAT(round_k, std::nearbyint(x))  // round half to even under the default mode
 EAVE_UNARY_FLOAT(reciprocal_k, decltype(x)(1) / x)
 EAVE_UNARY_FLOAT(sigmoid_k, decltype(x)(1) / (decltype(x)(1) + std::exp(-x)))
-EAVE_UNARY_FLOAT(softplus_k, std::log1p(std::exp(x)) + (x > 30 ? x - std::log1p(std::exp(x)) : 0))
+// log(1 + e^x) = x + log(1 + e^-x): the second form for large x, where e^x overflows.
+EAVE_UNARY_FLOAT(softplus_k, x > 30 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)))
 EAVE_UNARY_FLOAT(softsign_k, x / (decltype(x)(1) + std::abs(x)))
 EAVE_UNARY_FLOAT(mish_k, x * std::tanh(std::log1p(std::exp(x))))
 EAVE_UNARY_FLOAT(hardswish_k, x * std::max(decltype(x)(0), std::min(decltype(x)(1), x / 6 + decltype(x)(0.5))))

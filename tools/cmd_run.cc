@@ -2,7 +2,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "import/onnx_importer.h"
 #include "ir/npy_io.h"
+#include "reference/interpreter.h"
+#include "tools/tolerance.h"
 #include "support/args.h"
 #include "support/error.h"
 #include "tools/commands.h"
@@ -20,6 +23,9 @@ int cmd_run(int argc, char** argv) {
   p.repeated("--input", &inputs, "an input, as NAME=FILE.npy (repeat for each input)", "NAME=FILE");
   p.option("--output-dir", &out_dir, "where to write OUTPUT_NAME.npy files", "DIR");
   p.option("--threads", &threads, "threads that run kernel tiles (default 1; 0: all CPUs)");
+  std::string reference;
+  p.option("--reference", &reference,
+           "also run MODEL.onnx with the reference interpreter and report agreement", "MODEL.onnx");
   p.example("eave run model.eave --input x=x.npy --output-dir out/");
   if (!p.parse(argc, argv, 2)) return 0;
 
@@ -45,6 +51,25 @@ int cmd_run(int argc, char** argv) {
     }
   }
   std::printf("run: %.3f ms\n", ms);
+  if (!reference.empty()) {
+    auto onnx = import_onnx_file(reference);
+    ref::NamedValues rin;
+    for (const auto& [n, t] : named) rin.emplace_back(n, t);
+    std::vector<ValueData> want = ref::run_model(*onnx, rin);
+    bool ok = true;
+    for (size_t i = 0; i < outs.size() && i < want.size(); ++i) {
+      if (!want[i].is_tensor()) continue;
+      Agreement a = agreement(outs[i], want[i].tensor);
+      std::printf("agreement with the reference interpreter, %s: max abs error %.3g, max rel error "
+                  "%.3g, cosine %.7f\n",
+                  infos[i].name.c_str(), a.max_abs, a.max_rel, a.cosine);
+      ok &= a.cosine >= 0.9999 || a.max_abs <= 1e-5;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "error: the compiled model disagrees with the reference interpreter\n");
+      return 1;
+    }
+  }
   return 0;
 }
 

@@ -6,6 +6,8 @@ namespace eave {
 
 int cmd_compile(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 int cmd_conformance(int argc, char** argv);
 int cmd_run_reference(int argc, char** argv);
 int cmd_print(int argc, char** argv);

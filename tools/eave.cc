@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "lowering/mlir_kernel_generator.h"
 #include "support/error.h"
 #include "tools/commands.h"
 
@@ -17,6 +18,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"compile", eave::cmd_compile, "compile an ONNX model into a .eave artifact"},
     {"run", eave::cmd_run, "run a .eave artifact with the runtime"},
+    {"bench", eave::cmd_bench, "time a .eave artifact: median, p90, min latency, peak RSS"},
+    {"inspect", eave::cmd_inspect, "describe a .eave artifact: signature, target, steps, memory"},
     {"run-reference", eave::cmd_run_reference, "run a model with the reference interpreter"},
     {"conformance", eave::cmd_conformance, "run the ONNX backend test suite"},
     {"print", eave::cmd_print, "print a model's graph IR"},
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
+  eave::use_mlir_kernel_generator();
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {

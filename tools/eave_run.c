@@ -1,6 +1,11 @@
 /* eave-run: runs a compiled model on .npy inputs and writes its outputs as .npy files.
  *
  *   eave-run MODEL.eave --input NAME=FILE.npy ... --output-dir DIR [--threads N]
+ *   eave-run MODEL.eave --input NAME=FILE.npy ... --bench RUNS [--threads N]
+ *
+ * --bench times RUNS runs (after 3 untimed ones) and prints one JSON line with median_ms,
+ * p90_ms, min_ms and peak_rss_mb: the process holds nothing but the runtime, so its peak RSS
+ * is what a deployment pays.
  *
  * Written over the public runtime header only (plus the shared .npy parser), so it is also
  * the reference for embedding the runtime. Exit codes: 0 success, 1 error, 2 bad usage. */
@@ -9,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "eave/runtime.h"
 #include "runtime/src/npy.h"
@@ -41,7 +48,8 @@ static const char* descr_of_dtype(eave_dtype dtype) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: eave-run MODEL.eave --input NAME=FILE.npy ... --output-dir DIR [--threads N]\n");
+          "usage: eave-run MODEL.eave --input NAME=FILE.npy ... --output-dir DIR [--threads N]\n"
+          "       eave-run MODEL.eave --input NAME=FILE.npy ... --bench RUNS [--threads N]\n");
   return 2;
 }
 
@@ -136,11 +144,44 @@ static int write_output(eave_model* model, eave_session* session, int32_t index,
   return 0;
 }
 
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int compare_double(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
+/* Times `runs` runs after 3 warm-up runs and prints the JSON summary. */
+static int bench(eave_session* session, int runs) {
+  double* ms = malloc(sizeof(double) * (size_t)runs);
+  if (!ms) return 1;
+  for (int i = 0; i < 3; ++i)
+    if (report(eave_session_run(session), "run")) return free(ms), 1;
+  for (int i = 0; i < runs; ++i) {
+    double t0 = now_ms();
+    if (report(eave_session_run(session), "run")) return free(ms), 1;
+    ms[i] = now_ms() - t0;
+  }
+  qsort(ms, (size_t)runs, sizeof(double), compare_double);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  int p90 = (int)((double)runs * 0.9);
+  if (p90 >= runs) p90 = runs - 1;
+  printf("{\"median_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"peak_rss_mb\": %.1f}\n",
+         ms[runs / 2], ms[p90], ms[0], (double)ru.ru_maxrss / 1024.0);
+  free(ms);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* model_path = NULL;
   const char* out_dir = NULL;
   const char* inputs[MAX_INPUTS];
-  int input_count = 0, threads = 1;
+  int input_count = 0, threads = 1, bench_runs = 0;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--input") == 0 && i + 1 < argc) {
       if (input_count == MAX_INPUTS) return usage();
@@ -151,14 +192,18 @@ int main(int argc, char** argv) {
       char* end;
       threads = (int)strtol(argv[++i], &end, 10);
       if (*end || threads < 0) return usage();
+    } else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc) {
+      char* end;
+      bench_runs = (int)strtol(argv[++i], &end, 10);
+      if (*end || bench_runs < 1) return usage();
     } else if (argv[i][0] != '-' && !model_path) {
       model_path = argv[i];
     } else {
       return usage();
     }
   }
-  if (!model_path || !out_dir) return usage();
-  if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+  if (!model_path || (!out_dir && !bench_runs)) return usage();
+  if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "eave-run: cannot create '%s': %s\n", out_dir, strerror(errno));
     return 1;
   }
@@ -173,8 +218,9 @@ int main(int argc, char** argv) {
                report(eave_session_create(model, &options, &session), "session");
   for (int i = 0; i < input_count && !failed; ++i)
     failed = bind_input(model, session, inputs[i], &buffers[i]);
-  if (!failed) failed = report(eave_session_run(session), "run");
-  for (int32_t i = 0; !failed && i < eave_model_output_count(model); ++i)
+  if (!failed && bench_runs) failed = bench(session, bench_runs);
+  if (!failed && out_dir) failed = report(eave_session_run(session), "run");
+  for (int32_t i = 0; !failed && out_dir && i < eave_model_output_count(model); ++i)
     failed = write_output(model, session, i, out_dir);
   eave_session_release(session);
   eave_model_release(model);

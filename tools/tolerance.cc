@@ -66,4 +66,30 @@ std::string compare_values(const ValueData& got, const ValueData& want, const To
   return "";
 }
 
+Agreement agreement(const Tensor& got, const Tensor& want) {
+  EAVE_CHECK(got.dims() == want.dims(), "shapes differ: ", dims_str(got.dims()), " vs ",
+             dims_str(want.dims()));
+  Agreement a;
+  int64_t n = got.numel();
+  double peak = 0;
+  for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(want.as_double(i)));
+  double floor = std::max(peak * 1e-6, 1e-30);
+  double dot = 0, gg = 0, ww = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double g = got.as_double(i), w = want.as_double(i);
+    double err = std::abs(g - w);
+    if (std::isnan(g) != std::isnan(w)) err = INFINITY;
+    if (std::isnan(g) && std::isnan(w)) err = 0;
+    a.max_abs = std::max(a.max_abs, err);
+    a.max_rel = std::max(a.max_rel, err / std::max(std::abs(w), floor));
+    if (!std::isnan(g) && !std::isnan(w)) {
+      dot += g * w;
+      gg += g * g;
+      ww += w * w;
+    }
+  }
+  a.cosine = (gg == 0 && ww == 0) ? 1.0 : dot / std::sqrt(std::max(gg * ww, 1e-300));
+  return a;
+}
+
 }  // namespace eave

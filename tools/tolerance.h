@@ -31,4 +31,13 @@ inline constexpr Tolerance kF32ApproximateMathTolerance{3e-7, 1.2e-38};
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol);
 std::string compare_values(const ValueData& got, const ValueData& want, const Tolerance& tol);
 
+// Summary statistics of how close `got` is to `want` (same shape): the largest absolute error,
+// the largest error relative to max(|want|, 1e-6 * max|want|), and the cosine similarity.
+struct Agreement {
+  double max_abs = 0;
+  double max_rel = 0;
+  double cosine = 1;
+};
+Agreement agreement(const Tensor& got, const Tensor& want);
+
 }  // namespace eave

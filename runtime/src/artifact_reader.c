@@ -113,6 +113,18 @@ static eave_status check_target(eave_model* m, const eave_section_entry* e) {
                         (unsigned long long)e->size);
   if (t.triple >= m->strings_size || t.cpu >= m->strings_size)
     return EAVE_INVALID("section TARGET: triple or cpu string out of range");
+  m->target = t;
+  m->target_features = m->bytes + e->offset + sizeof t;
+  if (m->inspect_only) {
+    for (uint32_t i = 0; i < t.feature_count; ++i) {
+      uint32_t ref;
+      memcpy(&ref, m->target_features + 4 * i, 4);
+      if (ref >= m->strings_size)
+        return EAVE_INVALID("section TARGET: feature %u string out of range", i);
+    }
+    m->arch = (eave_arch)t.arch;
+    return NULL;
+  }
   eave_cpu_info cpu;
   eave_cpu_detect(&cpu);
   if (t.arch != (uint32_t)cpu.arch)
@@ -303,6 +315,7 @@ eave_status eave_artifact_read(eave_model* m, int verify_weights, int need_code,
   if (need_code && has_kernels && !c) return EAVE_INVALID("missing section CODE");
   *code = c ? m->bytes + c->offset : NULL;
   *code_size = c ? (size_t)c->size : 0;
+  m->code_section_size = *code_size;
   EAVE_RETURN_IF_ERROR(eave_program_check(m));
   return derive_tables(m);
 }

@@ -20,7 +20,7 @@ typedef struct feature_desc {
 } feature_desc;
 
 /* Where a feature's bit lives (the `where` column of cpu_features.def). */
-enum { L1_ECX, L1_EDX, L7_EBX, L7_ECX, L7_EDX, L7S1_EAX, HWCAP, HWCAP2, HWPROBE, WHERE_COUNT };
+enum { L1_ECX, L1_EDX, L7_EBX, L7_ECX, L7_EDX, L7S1_EAX, LX1_ECX, HWCAP, HWCAP2, HWPROBE, WHERE_COUNT };
 
 static const feature_desc features[EAVE_CPU_FEATURE_COUNT] = {
 #define EAVE_CPU_FEATURE(arch, id, name, where, bit) {EAVE_ARCH_##arch, name, where, bit},
@@ -63,6 +63,9 @@ static void read_words(uint64_t words[WHERE_COUNT]) {
       words[L7S1_EAX] = a;
     }
   }
+  if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u &&
+      __get_cpuid(0x80000001u, &a, &b, &c, &d))
+    words[LX1_ECX] = c;
   int osxsave = (words[L1_ECX] >> 27) & 1;
   uint64_t xcr0 = osxsave ? read_xcr0() : 0;
   if ((xcr0 & 0x6) != 0x6) { /* no YMM state: no AVX at all */

@@ -144,6 +144,32 @@ eave_status eave_model_load_memory(const void* data, size_t size, const eave_mod
   return load_common(m, options, NULL, out_model);
 }
 
+eave_status eave_model_inspect(const void* data, size_t size, eave_model** out_model) {
+  if (!out_model || (!data && size))
+    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "eave_model_inspect: null argument");
+  *out_model = NULL;
+  eave_model* m;
+  EAVE_RETURN_IF_ERROR(model_new(NULL, &m));
+  m->owned_copy = m->allocator.alloc(m->allocator.self, size ? size : 1, 4096);
+  if (!m->owned_copy) {
+    model_free(m);
+    return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "out of memory copying the artifact");
+  }
+  if (size) memcpy(m->owned_copy, data, size);
+  m->bytes = m->owned_copy;
+  m->size = size;
+  m->inspect_only = 1;
+  const uint8_t* code;
+  size_t code_size;
+  eave_status st = eave_artifact_read(m, 1, 0, &code, &code_size);
+  if (st) {
+    model_free(m);
+    return st;
+  }
+  *out_model = m;
+  return NULL;
+}
+
 eave_status eave_model_load_static(const eave_static_model* model,
                                    const eave_model_options* options, eave_model** out_model) {
   if (!out_model || !model || !model->artifact || !model->kernel_table)

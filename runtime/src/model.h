@@ -81,6 +81,13 @@ struct eave_model {
 
   eave_code_image code_image; /* when the kernels came from CODE */
   const eave_kernel_table* kernels;
+
+  /* TARGET, validated: the section header and its feature string offsets. */
+  eave_target_section target;
+  const uint8_t* target_features; /* target.feature_count uint32 string offsets (unaligned) */
+  uint64_t code_section_size;     /* bytes of the CODE section (0 if none) */
+  /* Loaded for inspection only (eave_model_inspect): no CPU check, no code, cannot run. */
+  int inspect_only;
 };
 
 /* A string of the artifact (validated offsets only). */
@@ -96,6 +103,10 @@ void eave_allocator_or_default(const eave_allocator* in, eave_allocator* out);
  * eave_model_options; `need_code` is 0 for static models. */
 eave_status eave_artifact_read(eave_model* m, int verify_weights, int need_code,
                                const uint8_t** code, size_t* code_size);
+
+/* For tools (`eave inspect`): validates an artifact (a copy of `data`) like a load does, but
+ * for any target architecture and CPU, and without loading its code; the model cannot run. */
+eave_status eave_model_inspect(const void* data, size_t size, eave_model** out_model);
 
 /* Checks every PROGRAM table entry (artifact_program_check.c). */
 eave_status eave_program_check(const eave_model* m);

@@ -38,6 +38,9 @@ eave_status eave_session_create(eave_model* model, const eave_session_options* o
                                 eave_session** out_session) {
   if (!model || !out_session)
     return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT, "eave_session_create: null argument");
+  if (model->inspect_only)
+    return eave_make_status(EAVE_STATUS_INVALID_ARGUMENT,
+                            "eave_session_create: the model was loaded for inspection only");
   *out_session = NULL;
   eave_session_options defaults;
   if (!options) {

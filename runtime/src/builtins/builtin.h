@@ -7,6 +7,10 @@
 
 #include "../model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct eave_builtin_ctx eave_builtin_ctx;
 
 /* A resolved tensor: dims are evaluated and data is placed. */
@@ -31,10 +35,11 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
  * compiler could only shape symbolically, tells the runtime the real shape. */
 eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
                                        const int64_t* dims, eave_tensor_view* out);
-/* Scratch memory for this call of the builtin: `bytes` (64-byte aligned, contents undefined),
- * valid until the builtin returns. Each call hands out the next of a few blocks the session
- * keeps across steps and runs, growing them when too small, so a steady state allocates
- * nothing. Out of memory, or more blocks than the session has, is an error status. */
+/* Scratch memory for the running step: `bytes` bytes, 64-byte aligned, contents undefined,
+ * valid until its builtin returns. Each call hands out another block (earlier ones stay valid),
+ * up to EAVE_BUILTIN_SCRATCH_BLOCKS (session.h) per call of a builtin; the session keeps them
+ * across steps and runs and grows them when too small, so a run no larger than an earlier one
+ * allocates nothing. Out of memory, or one block too many, is an error status. */
 eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
@@ -77,5 +82,9 @@ enum {
                                       uint32_t params_size);
 #include "builtins.def"
 #undef EAVE_BUILTIN
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* EAVE_BUILTIN_H_ */

@@ -17,7 +17,13 @@ eave_status eave_builtin_copy_run(eave_builtin_ctx* ctx, const uint8_t* params,
                                   uint32_t params_size) {
   eave_tensor_view in, out;
   EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 0, &in));
-  EAVE_RETURN_IF_ERROR(eave_builtin_output(ctx, 0, &out));
+  /* Same rank: the output has the input's dims, which define any RUNTIME symbol among the
+   * output's (an output slot whose dims the compiler could not compute before the run). */
+  const eave_value* v = eave_step_value(eave_builtin_model(ctx), eave_builtin_step(ctx), 1);
+  if (v->rank == in.rank)
+    EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, in.rank, in.dims, &out));
+  else
+    EAVE_RETURN_IF_ERROR(eave_builtin_output(ctx, 0, &out));
   if (in.bytes != out.bytes)
     return eave_make_status(EAVE_STATUS_RUN_ERROR, "COPY: input has %llu bytes, output %llu",
                             (unsigned long long)in.bytes, (unsigned long long)out.bytes);

@@ -5,6 +5,12 @@
 
 #include "../imports.h"
 
+uint64_t eave_numel(uint32_t rank, const int64_t* dims) {
+  uint64_t n = 1;
+  for (uint32_t d = 0; d < rank; ++d) n *= (uint64_t)dims[d];
+  return n;
+}
+
 int eave_dtype_is_float(eave_dtype t) {
   return t == EAVE_DTYPE_F32 || t == EAVE_DTYPE_F64 || t == EAVE_DTYPE_F16 || t == EAVE_DTYPE_BF16;
 }
@@ -73,11 +79,12 @@ int64_t eave_elem_i64(eave_dtype t, const void* base, uint64_t i) {
     return;                                                         \
   } while (0)
 
-/* Truncates toward zero and saturates to [lo, hi]; NaN gives 0. */
-static int64_t saturate(double v, double lo, double hi) {
+/* Truncates toward zero and saturates to [lo, hi]; NaN gives 0. The comparisons are in double,
+ * where INT64_MAX rounds up to 2^63: anything from 2^63 on saturates, anything below converts. */
+static int64_t saturate(double v, int64_t lo, int64_t hi) {
   if (v != v) return 0;
-  if (v <= lo) return (int64_t)lo;
-  if (v >= hi) return (int64_t)hi;
+  if (v <= (double)lo) return lo;
+  if (v >= (double)hi) return hi;
   return (int64_t)v;
 }
 
@@ -87,13 +94,13 @@ void eave_elem_set_f64(eave_dtype t, void* base, uint64_t i, double v) {
     case EAVE_DTYPE_F64: STORE(double, v);
     case EAVE_DTYPE_F16: STORE(uint16_t, eave_f32_to_f16((float)v));
     case EAVE_DTYPE_BF16: STORE(uint16_t, eave_f32_to_bf16((float)v));
-    case EAVE_DTYPE_I8: STORE(int8_t, saturate(v, -128.0, 127.0));
-    case EAVE_DTYPE_U8: STORE(uint8_t, saturate(v, 0.0, 255.0));
-    case EAVE_DTYPE_I16: STORE(int16_t, saturate(v, -32768.0, 32767.0));
-    case EAVE_DTYPE_U16: STORE(uint16_t, saturate(v, 0.0, 65535.0));
-    case EAVE_DTYPE_I32: STORE(int32_t, saturate(v, -2147483648.0, 2147483647.0));
-    case EAVE_DTYPE_U32: STORE(uint32_t, saturate(v, 0.0, 4294967295.0));
-    case EAVE_DTYPE_I64: STORE(int64_t, saturate(v, -9.2233720368547758e18, 9.2233720368547748e18));
+    case EAVE_DTYPE_I8: STORE(int8_t, saturate(v, INT8_MIN, INT8_MAX));
+    case EAVE_DTYPE_U8: STORE(uint8_t, saturate(v, 0, UINT8_MAX));
+    case EAVE_DTYPE_I16: STORE(int16_t, saturate(v, INT16_MIN, INT16_MAX));
+    case EAVE_DTYPE_U16: STORE(uint16_t, saturate(v, 0, UINT16_MAX));
+    case EAVE_DTYPE_I32: STORE(int32_t, saturate(v, INT32_MIN, INT32_MAX));
+    case EAVE_DTYPE_U32: STORE(uint32_t, saturate(v, 0, UINT32_MAX));
+    case EAVE_DTYPE_I64: STORE(int64_t, saturate(v, INT64_MIN, INT64_MAX));
     case EAVE_DTYPE_U64:
       STORE(uint64_t, v != v || v <= 0 ? 0 : v >= 1.8446744073709552e19 ? UINT64_MAX : (uint64_t)v);
     case EAVE_DTYPE_BOOL: STORE(uint8_t, v != 0);

@@ -13,6 +13,8 @@ double eave_elem_f64(eave_dtype t, const void* base, uint64_t i);
 int64_t eave_elem_i64(eave_dtype t, const void* base, uint64_t i);
 void eave_elem_set_f64(eave_dtype t, void* base, uint64_t i, double v);
 void eave_elem_set_i64(eave_dtype t, void* base, uint64_t i, int64_t v);
+/* The product of `rank` dims (1 for a scalar). */
+uint64_t eave_numel(uint32_t rank, const int64_t* dims);
 /* 1 for f16, bf16, f32, f64. */
 int eave_dtype_is_float(eave_dtype t);
 /* 1 for the signed integer types. */

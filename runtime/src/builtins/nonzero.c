@@ -1,6 +1,7 @@
 /* NONZERO (ONNX NonZero): the indices of the nonzero elements of X, as an i64 [rank, n]
- * tensor in row-major order of X. n is data-dependent: the builtin counts, defines the
- * RUNTIME symbol n, then has its output allocated. */
+ * tensor in row-major order of X. n is data-dependent: the builtin counts, then has its output
+ * allocated with the dims it found (eave_builtin_output_shaped defines n when the compiler made
+ * it a RUNTIME symbol, and checks it when the compiler knew it). */
 #include <string.h>
 
 #include "builtin.h"
@@ -22,17 +23,9 @@ eave_status eave_builtin_nonzero_check(const eave_model* m, const eave_step* ste
                                        const uint8_t* params) {
   if (step->input_count != 1 || step->output_count != 1 || !eave_step_value(m, step, 0))
     return EAVE_INVALID("NONZERO takes 1 input and 1 output");
-  const eave_value* in = eave_step_value(m, step, 0);
   const eave_value* out = eave_step_value(m, step, 1);
-  int64_t count_dim = out->rank == 2 ? m->dims[out->dims + 1] : 0;
-  if (out->dtype != EAVE_DTYPE_I64 || out->rank != 2 || m->dims[out->dims] != in->rank ||
-      !EAVE_DIM_IS_SYMBOL(count_dim) ||
-      m->symbols[EAVE_DIM_SYMBOL_INDEX(count_dim)].kind != EAVE_SYMBOL_RUNTIME)
-    return eave_make_status(EAVE_STATUS_INVALID_ARTIFACT,
-                            "NONZERO: output must be i64 [input rank, RUNTIME symbol]");
-  if (out->storage != EAVE_STORAGE_HEAP && out->storage != EAVE_STORAGE_OUTPUT)
-    return eave_make_status(EAVE_STATUS_INVALID_ARTIFACT,
-                            "NONZERO: output must have HEAP or OUTPUT storage");
+  if (out && (out->dtype != EAVE_DTYPE_I64 || out->rank != 2))
+    return EAVE_INVALID("NONZERO: output must be i64 [input rank, count]");
   return NULL;
 }
 
@@ -44,15 +37,11 @@ eave_status eave_builtin_nonzero_run(eave_builtin_ctx* ctx, const uint8_t* param
   uint64_t numel = esize ? in.bytes / esize : 0, count = 0;
   const uint8_t* x = in.data;
   for (uint64_t i = 0; i < numel; ++i) count += is_nonzero(in.dtype, x + i * esize, esize);
-  /* The output's dims were checked at load: [rank, RUNTIME symbol]. */
-  const eave_model* m = eave_builtin_model(ctx);
-  const eave_value* v = eave_step_value(m, eave_builtin_step(ctx), 1);
-  uint32_t symbol = EAVE_DIM_SYMBOL_INDEX(m->dims[v->dims + 1]);
-  EAVE_RETURN_IF_ERROR(eave_builtin_set_symbol(ctx, symbol, (int64_t)count));
-  EAVE_RETURN_IF_ERROR(eave_builtin_output(ctx, 0, &out));
+  int64_t dims[2] = {in.rank, (int64_t)count};
+  EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, 2, dims, &out));
   int64_t* idx = out.data;
   uint64_t n = 0;
-  for (uint64_t i = 0; i < numel; ++i) {
+  for (uint64_t i = 0; idx && i < numel; ++i) {
     if (!is_nonzero(in.dtype, x + i * esize, esize)) continue;
     uint64_t rest = i;
     for (uint32_t a = in.rank; a-- > 0;) {
