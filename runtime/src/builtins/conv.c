@@ -1,8 +1,9 @@
 /* CONV, CONV_TRANSPOSE, CONV_INTEGER, QLINEAR_CONV and DEFORM_CONV: N-D convolutions of X
  * (N, C, D1, ..., Dn) with one core. For each batch entry and output position the op gathers
  * what its kernel sees into a column, C x kernel size (zero where the window is in the
- * padding); each output channel is then the dot product of its group's part of the column with
- * the channel's weights, laid out [M][C / group][kernel]. The ops differ only in the gather
+ * padding); each group's output channels are then its weights, laid out [M][C / group][kernel],
+ * times its part of the columns, a matrix product over a tile of positions at a time (every
+ * sum still runs over channel and kernel position in order). The ops differ only in the gather
  * (window taps, transposed taps, or DeformConv's bilinear samples at learned offsets) and in
  * what becomes of the sum (bias, int32, requantization). Floats compute in f32 (f64 for f64
  * tensors); the integer ops in f64, exact for any realistic reduction length. */
@@ -189,10 +190,10 @@ static double sample(const conv* c, int64_t base, const double* p) {
   return v;
 }
 
-/* The column of batch entry n at output position o (flat pos): input channel ch, kernel
- * position k at ch * kernel_size + k. */
-static void gather(const conv* c, int64_t n, const int64_t* o, int64_t pos, void* col,
-                   eave_nn_tap* taps) {
+/* Column p of `col` (rows C x kernel size, `cols` wide): what batch entry n sees at output
+ * position o (flat pos). Row ch * kernel_size + k is input channel ch at kernel position k. */
+static void gather(const conv* c, int64_t n, const int64_t* o, int64_t pos, void* col, int64_t p,
+                   int64_t cols, eave_nn_tap* taps) {
   const eave_nn_window* w = &c->win;
   int64_t k_size = w->kernel_size;
   if (c->id == EAVE_BUILTIN_DEFORM_CONV) {
@@ -200,30 +201,29 @@ static void gather(const conv* c, int64_t n, const int64_t* o, int64_t pos, void
      * mask (N, offset_group * kernel, out...) scales each sample. */
     int64_t per_group = c->c_in / c->offset_group, rank = w->rank;
     int64_t kk[EAVE_NN_MAX_SPATIAL] = {0};
-    double p[EAVE_NN_MAX_SPATIAL];
+    double at[EAVE_NN_MAX_SPATIAL];
     for (int64_t k = 0; k < k_size; ++k, eave_nn_next_index(w->rank, w->kernel, kk)) {
       for (int64_t ch = 0; ch < c->c_in; ++ch) {
         int64_t og = ch / per_group;
         for (int64_t d = 0; d < rank; ++d) {
           int64_t oc = ((n * c->offset_group + og) * k_size + k) * rank + d;
-          p[d] = (double)(o[d] * w->stride[d] - w->pad_begin[d] + kk[d] * w->dilation[d]) +
-                 eave_elem_f64(c->offset.dtype, c->offset.data, oc * w->out_size + pos);
+          at[d] = (double)(o[d] * w->stride[d] - w->pad_begin[d] + kk[d] * w->dilation[d]) +
+                  eave_elem_f64(c->offset.dtype, c->offset.data, oc * w->out_size + pos);
         }
-        double v = sample(c, (n * c->c_in + ch) * w->in_size, p);
+        double v = sample(c, (n * c->c_in + ch) * w->in_size, at);
         if (c->mask.data)
           v *= eave_elem_f64(c->mask.dtype, c->mask.data,
                              ((n * c->offset_group + og) * k_size + k) * w->out_size + pos);
-        put(c->kind, col, ch * k_size + k, v);
+        put(c->kind, col, (ch * k_size + k) * cols + p, v);
       }
     }
     return;
   }
   int64_t count = eave_nn_window_taps(w, o, c->id == EAVE_BUILTIN_CONV_TRANSPOSE, taps);
-  memset(col, 0, (size_t)(c->c_in * k_size) * (c->kind == EAVE_NN_F32 ? 4 : 8));
   for (int64_t ch = 0; ch < c->c_in; ++ch) {
     int64_t base = (n * c->c_in + ch) * w->in_size;
     for (int64_t t = 0; t < count; ++t)
-      put(c->kind, col, ch * k_size + taps[t].k,
+      put(c->kind, col, (ch * k_size + taps[t].k) * cols + p,
           eave_elem_f64(c->x.dtype, c->x.data, base + taps[t].x) - c->x_zp);
   }
 }
@@ -245,22 +245,32 @@ static void finish(const conv* c, int64_t i, int64_t m, double acc) {
   }
 }
 
+/* Output positions per matrix product: enough to keep the inner loop long. */
+#define TILE 256
+
 static eave_status run_core(eave_builtin_ctx* ctx, const conv* c) {
-  int64_t k_size = c->win.kernel_size, rows = c->cg * k_size;
-  void* col;
+  int64_t k_size = c->win.kernel_size, rows = c->cg * k_size, out_size = c->win.out_size;
+  size_t es = c->kind == EAVE_NN_F32 ? 4 : 8;
+  void *col, *acc;
   eave_nn_tap* taps;
-  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)c->c_in, (uint64_t)k_size, 8, &col));
+  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)(c->c_in * k_size), TILE, es, &col));
+  EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)c->mg, TILE, es, &acc));
   EAVE_RETURN_IF_ERROR(eave_nn_scratch(ctx, (uint64_t)k_size, 1, sizeof *taps, (void**)&taps));
   for (int64_t n = 0; n < c->batch; ++n) {
     int64_t o[EAVE_NN_MAX_SPATIAL] = {0};
-    for (int64_t pos = 0; pos < c->win.out_size; ++pos) {
-      gather(c, n, o, pos, col, taps);
-      for (int64_t m = 0; m < c->m_out; ++m) {
-        double acc = eave_nn_dot(c->kind, at(c->kind, col, m / c->mg * rows), 1,
-                                 at(c->kind, c->wk, m * rows), 1, rows, NULL);
-        finish(c, (n * c->m_out + m) * c->win.out_size + pos, m, acc);
+    for (int64_t pos = 0; pos < out_size; pos += TILE) {
+      int64_t cols = out_size - pos < TILE ? out_size - pos : TILE;
+      memset(col, 0, (size_t)(c->c_in * k_size * cols) * es);
+      for (int64_t p = 0; p < cols; ++p, eave_nn_next_index(c->win.rank, c->win.out, o))
+        gather(c, n, o, pos + p, col, p, cols, taps);
+      for (int64_t g = 0; g < c->m_out / (c->mg ? c->mg : 1); ++g) {
+        eave_nn_matmul(c->kind, at(c->kind, c->wk, g * c->mg * rows), rows, 1,
+                       at(c->kind, col, g * rows * cols), cols, 1, c->mg, rows, cols, acc);
+        for (int64_t m = g * c->mg; m < (g + 1) * c->mg; ++m)
+          for (int64_t p = 0; p < cols; ++p)
+            finish(c, (n * c->m_out + m) * out_size + pos + p, m,
+                   eave_nn_get(c->kind, acc, (uint64_t)((m - g * c->mg) * cols + p)));
       }
-      eave_nn_next_index(c->win.rank, c->win.out, o);
     }
   }
   return NULL;
@@ -276,7 +286,7 @@ eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, 
   int integer = c.id == EAVE_BUILTIN_CONV_INTEGER || c.id == EAVE_BUILTIN_QLINEAR_CONV;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "X", &c.x));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, d->w, "W", &c.w));
-  if (d->b && d->b < step->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, d->b, &c.b));
+  if (d->b) EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, d->b, &c.b));
   uint32_t rank = c.x.rank - 2;
   int64_t group = eave_attr_int(params, size, "group", 1);
   c.batch = c.x.dims[0];
@@ -320,7 +330,7 @@ eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, 
     /* Zero points: X's one value, W's one value or one per output channel. */
     uint32_t wz = d->w + 2;
     EAVE_RETURN_IF_ERROR(eave_nn_scalar(ctx, 2, "x_zero_point", 0, &c.x_zp));
-    if (wz < step->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, wz, &w_zp));
+    EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, wz, &w_zp));
   }
   if (c.id == EAVE_BUILTIN_QLINEAR_CONV) {
     /* Inputs 0 to 7 are present (checked at load). */
@@ -339,7 +349,7 @@ eave_status eave_builtin_conv_run(eave_builtin_ctx* ctx, const uint8_t* params, 
       return EAVE_RUN_ERROR("offset_group %lld must divide the %lld input channels",
                             (long long)c.offset_group, (long long)c.c_in);
     EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 2, "offset", &c.offset));
-    if (step->input_count > 4) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 4, &c.mask));
+    EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 4, &c.mask));
     /* offset: (N, offset_group * kernel * rank, out...); mask: (N, offset_group * kernel,
      * out...). */
     for (int which = 0; which < 2; ++which) {
