@@ -459,6 +459,22 @@ TEST(NnBuiltins, NonMaxSuppressionCenterBoxes) {
   t.check();
 }
 
+// Empty tensors may come without memory: they are still given inputs, and sums over nothing
+// are zero.
+TEST(NnBuiltins, EmptyTensors) {
+  OneOp mm;
+  mm.op(OpKind::MatMul, {mm.in(random(DType::F32, {2, 0})), mm.in(random(DType::F32, {0, 3}))});
+  mm.check();
+  OneOp conv;
+  conv.op(OpKind::Conv,
+          {conv.in(random(DType::F32, {0, 2, 4, 4})), conv.in(random(DType::F32, {3, 2, 3, 3}))});
+  conv.check();
+  OneOp ein;
+  ein.op(OpKind::Einsum, {ein.in(random(DType::F64, {3, 0})), ein.in(random(DType::F64, {0, 2}))},
+         {{"equation", str("ij,jk->ik")}});
+  ein.check();
+}
+
 // ---------------------------------------------------------------- errors
 
 TEST(NnBuiltins, BadDataIsARunError) {

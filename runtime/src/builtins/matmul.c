@@ -128,7 +128,7 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
   eave_tensor_view a, b, c = {0}, y;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "A", &a));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 1, "B", &b));
-  if (eave_builtin_step(ctx)->input_count > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &c));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 2, &c));
   int ta = eave_attr_int(params, size, "transA", 0) != 0;
   int tb = eave_attr_int(params, size, "transB", 0) != 0;
   double alpha = eave_attr_float(params, size, "alpha", 1.0);
@@ -327,7 +327,7 @@ static eave_status einsum(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t
   if (summed == INT64_MAX || (out_n && (uint64_t)summed > UINT64_MAX / out_n))
     return EAVE_RUN_ERROR("the summed labels span too many elements");
   int integer = eave_nn_kind_of(y.dtype) == EAVE_NN_INT;
-  memset(y.data, 0, (size_t)y.bytes);
+  if (y.data) memset(y.data, 0, (size_t)y.bytes);
   if (!summed) return NULL;
   /* Every combination of all labels, output labels first: the linear index divided by the
    * number of summed combinations is the output element. */
@@ -442,13 +442,13 @@ static eave_status shifted(eave_builtin_ctx* ctx, const eave_tensor_view* x, uin
  * y_scale) + y_zp). a's parameters are per row, b's per column. */
 static eave_status quantized_matmul(eave_builtin_ctx* ctx) {
   int q = eave_builtin_step(ctx)->id == EAVE_BUILTIN_QLINEAR_MATMUL;
-  uint32_t in = eave_builtin_step(ctx)->input_count, ib = q ? 3 : 1;
+  uint32_t ib = q ? 3 : 1;
   eave_tensor_view a, b, azp = {0}, bzp = {0}, y;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "A", &a));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, ib, "B", &b));
   uint32_t ibz = q ? 5 : 3;
-  if (in > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &azp));
-  if (in > ibz) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, ibz, &bzp));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 2, &azp));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, ibz, &bzp));
   mm_shape s;
   EAVE_RETURN_IF_ERROR(mm_shape_of(&a, &b, &s));
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, s.ry, s.y, &y));

@@ -40,12 +40,21 @@ uint32_t eave_nn_rank(const eave_model* m, const eave_step* step, uint32_t k) {
 
 /* ---- operands */
 
+eave_status eave_nn_optional(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_view* v) {
+  /* An empty tensor may have no memory; a given one gets a pointer all the same. */
+  static const uint64_t no_elements;
+  const eave_step* step = eave_builtin_step(ctx);
+  memset(v, 0, sizeof *v);
+  if (k >= step->input_count || !eave_step_value(eave_builtin_model(ctx), step, k)) return NULL;
+  EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, k, v));
+  if (!v->data) v->data = (void*)&no_elements;
+  return NULL;
+}
+
 eave_status eave_nn_input(eave_builtin_ctx* ctx, uint32_t k, const char* what,
                           eave_tensor_view* v) {
-  memset(v, 0, sizeof *v);
-  if (k < eave_builtin_step(ctx)->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, k, v));
-  if (!v->data) return EAVE_RUN_ERROR("input %u (%s) is required", k, what);
-  return NULL;
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, k, v));
+  return v->data ? NULL : EAVE_RUN_ERROR("input %u (%s) is required", k, what);
 }
 
 int64_t eave_nn_prod(const int64_t* dims, uint32_t n) {
@@ -63,9 +72,9 @@ uint64_t eave_nn_numel(const eave_tensor_view* v) {
 
 eave_status eave_nn_scalar(eave_builtin_ctx* ctx, uint32_t k, const char* what, double dflt,
                            double* out) {
-  eave_tensor_view v = {0};
+  eave_tensor_view v;
   *out = dflt;
-  if (k < eave_builtin_step(ctx)->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, k, &v));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, k, &v));
   if (!v.data) return NULL;
   if (eave_nn_numel(&v) != 1)
     return EAVE_RUN_ERROR("%s must hold a single value, got %llu", what,

@@ -33,6 +33,9 @@ uint32_t eave_nn_rank(const eave_model* m, const eave_step* step, uint32_t k);
 
 /* ---- operands at run time */
 
+/* Input k if the step has it: then v->data is never NULL (an empty tensor gets a dummy
+ * pointer), so data != NULL tells a given input. Absent (or k beyond the inputs): a zeroed v. */
+eave_status eave_nn_optional(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_view* v);
 /* Input k, which must be present (an error naming `what` otherwise). */
 eave_status eave_nn_input(eave_builtin_ctx* ctx, uint32_t k, const char* what, eave_tensor_view* v);
 /* The product of v's dims. */

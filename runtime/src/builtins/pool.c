@@ -147,8 +147,7 @@ static eave_status max_unpool(eave_builtin_ctx* ctx, const uint8_t* params, uint
   eave_tensor_view x, ind, shape = {0}, y;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "X", &x));
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 1, "I", &ind));
-  if (eave_builtin_step(ctx)->input_count > 2)
-    EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &shape));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 2, &shape));
   if (memcmp(x.dims, ind.dims, x.rank * sizeof *x.dims))
     return EAVE_RUN_ERROR("I must have the shape of X");
   uint32_t rank = x.rank - 2;
@@ -176,7 +175,7 @@ static eave_status max_unpool(eave_builtin_ctx* ctx, const uint8_t* params, uint
   }
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, x.rank, dims, &y));
   size_t esize = eave_dtype_size(x.dtype);
-  memset(y.data, 0, (size_t)y.bytes);
+  if (y.data) memset(y.data, 0, (size_t)y.bytes);
   uint64_t n = eave_nn_numel(&x), total = (uint64_t)eave_nn_prod(pooled, x.rank);
   for (uint64_t i = 0; i < n; ++i) {
     int64_t at = eave_elem_i64(EAVE_DTYPE_I64, ind.data, i), to = 0, rest = at, step = 1;

@@ -187,7 +187,7 @@ static eave_status read_input(eave_builtin_ctx* ctx, const rnn* R, uint32_t k, c
   eave_tensor_view v = {0};
   uint64_t n = (uint64_t)eave_nn_prod(dims, rank);
   memset(dst, 0, (size_t)n * sizeof *dst);
-  if (k < eave_builtin_step(ctx)->input_count) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, k, &v));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, k, &v));
   if (!v.data) return NULL;
   if (v.rank != rank || memcmp(v.dims, dims, rank * sizeof *dims))
     return EAVE_RUN_ERROR("%s does not have the expected shape", what);
@@ -289,7 +289,7 @@ eave_status eave_builtin_rnn_run(eave_builtin_ctx* ctx, const uint8_t* params, u
     EAVE_RETURN_IF_ERROR(read_input(ctx, &R, 6, "initial_c", 3, state_dims, 1, R.c0));
     EAVE_RETURN_IF_ERROR(read_input(ctx, &R, 7, "P", 2, p_dims, 0, R.p));
   }
-  if (step->input_count > 4) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 4, &R.lens));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 4, &R.lens));
   if (R.lens.data && (R.lens.rank != 1 || R.lens.dims[0] != R.batch))
     return EAVE_RUN_ERROR("sequence_lens must have shape [%lld]", (long long)R.batch);
   int input_forget = eave_attr_int(params, size, "input_forget", 0) != 0;

@@ -85,13 +85,13 @@ static eave_status line_scratch(eave_builtin_ctx* ctx, int64_t n, int inverse, d
 static eave_status dft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
   eave_tensor_view x, y;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "input", &x));
-  uint32_t r = x.rank, in = eave_builtin_step(ctx)->input_count;
+  uint32_t r = x.rank;
   int64_t comps = x.dims[r - 1], axis, n;
   if (comps != 1 && comps != 2)
     return EAVE_RUN_ERROR("the input must end in a dimension of 1 or 2");
   eave_tensor_view opt = {0};
   if (eave_attrs_opset(params, size) >= 20) {
-    if (in > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &opt));
+    EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 2, &opt));
     axis = -2;
     if (opt.data) EAVE_RETURN_IF_ERROR(int_scalar(ctx, 2, "axis", -LIMIT, &axis));
   } else {
@@ -104,8 +104,7 @@ static eave_status dft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t si
   int onesided = eave_attr_int(params, size, "onesided", 0) != 0;
   int64_t n_in = x.dims[a];
   n = n_in;
-  opt.data = NULL;
-  if (in > 1) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 1, &opt));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 1, &opt));
   if (opt.data) EAVE_RETURN_IF_ERROR(int_scalar(ctx, 1, "dft_length", 1, &n));
   if (n < 1 || n >= LIMIT) return EAVE_RUN_ERROR("dft_length must be positive");
   int64_t n_out = onesided ? n / 2 + 1 : n, dims[EAVE_MAX_RANK];
@@ -134,16 +133,15 @@ static eave_status dft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t si
 /* signal [batch, length, 1|2], frame_step, window [frame_length]?, frame_length? -> [batch,
  * frames, bins, 2] with frames = (length - frame_length) / frame_step + 1. */
 static eave_status stft(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t size) {
-  eave_tensor_view x, window = {0}, opt = {0}, y;
-  uint32_t in = eave_builtin_step(ctx)->input_count;
+  eave_tensor_view x, window, opt, y;
   int64_t step, frame = -1;
   EAVE_RETURN_IF_ERROR(eave_nn_input(ctx, 0, "signal", &x));
   int64_t comps = x.dims[2], batch = x.dims[0], len = x.dims[1];
   if (comps != 1 && comps != 2)
     return EAVE_RUN_ERROR("the signal must end in a dimension of 1 or 2");
   EAVE_RETURN_IF_ERROR(int_scalar(ctx, 1, "frame_step", 1, &step));
-  if (in > 2) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 2, &window));
-  if (in > 3) EAVE_RETURN_IF_ERROR(eave_builtin_input(ctx, 3, &opt));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 2, &window));
+  EAVE_RETURN_IF_ERROR(eave_nn_optional(ctx, 3, &opt));
   if (opt.data) EAVE_RETURN_IF_ERROR(int_scalar(ctx, 3, "frame_length", 1, &frame));
   if (window.data) {
     if (window.rank != 1 || (frame >= 0 && frame != window.dims[0]))
@@ -209,7 +207,7 @@ static eave_status mel_weight_matrix(eave_builtin_ctx* ctx) {
   int64_t bins = dft_length / 2 + 1, dims[2] = {bins, bands};
   eave_tensor_view y;
   EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 0, 2, dims, &y));
-  memset(y.data, 0, (size_t)y.bytes);
+  if (y.data) memset(y.data, 0, (size_t)y.bytes);
   double low_mel = 2595.0 * log10(1.0 + lower / 700.0);
   double step = (2595.0 * log10(1.0 + upper / 700.0) - low_mel) / (double)(bands + 2);
   for (int64_t m = 0; m < bands; ++m) {
