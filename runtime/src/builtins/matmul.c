@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "math_util.h"
 #include "nn.h"
 
 static int is_8bit(eave_dtype t) { return t == EAVE_DTYPE_U8 || t == EAVE_DTYPE_I8; }
@@ -165,8 +166,7 @@ static eave_status gemm(eave_builtin_ctx* ctx, const uint8_t* params, uint32_t s
         if (alpha == 1 && beta == 1) {
           v += (uint64_t)cv;
         } else { /* scaled in double, truncated back (saturating) */
-          double r = alpha * (double)(int64_t)v + beta * (double)cv;
-          v = (uint64_t)eave_elem_i64(EAVE_DTYPE_F64, &r, 0);
+          v = (uint64_t)eave_f64_to_i64(alpha * (double)(int64_t)v + beta * (double)cv);
         }
         eave_elem_set_i64(y.dtype, y.data, o, (int64_t)v);
       } else {

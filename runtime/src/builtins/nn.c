@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "math_util.h"
+
 eave_nn_kind eave_nn_kind_of(eave_dtype t) {
   if (t == EAVE_DTYPE_F64) return EAVE_NN_F64;
   return eave_dtype_is_float(t) ? EAVE_NN_F32 : EAVE_NN_INT;
@@ -12,18 +14,14 @@ eave_nn_kind eave_nn_kind_of(eave_dtype t) {
 eave_status eave_nn_check_operands(const eave_model* m, const eave_step* step, const char* op,
                                    uint32_t min_in, uint32_t max_in, uint32_t required,
                                    uint32_t max_out) {
-  if (step->input_count < min_in || step->input_count > max_in || step->output_count < 1 ||
-      step->output_count > max_out)
-    return EAVE_INVALID("%s takes %u to %u inputs and 1 to %u outputs, got %u and %u", op, min_in,
-                        max_in, max_out, step->input_count, step->output_count);
-  for (uint32_t k = 0; k < required; ++k)
-    if (!eave_step_value(m, step, k)) return EAVE_INVALID("%s: input %u is required", op, k);
+  EAVE_RETURN_IF_ERROR(eave_check_arity(step, m, op, min_in, max_in, max_out));
+  for (uint32_t k = 1; k < required; ++k)
+    if (!eave_operand(m, step, k)) return EAVE_INVALID("%s: input %u is required", op, k);
   return NULL;
 }
 
 eave_dtype eave_nn_dtype(const eave_model* m, const eave_step* step, uint32_t k) {
-  const eave_value* v =
-      k < step->input_count + step->output_count ? eave_step_value(m, step, k) : NULL;
+  const eave_value* v = eave_operand(m, step, k);
   return v ? (eave_dtype)v->dtype : EAVE_DTYPE_UNDEFINED;
 }
 
@@ -33,8 +31,7 @@ int eave_nn_absent_or(const eave_model* m, const eave_step* step, uint32_t k, ea
 }
 
 uint32_t eave_nn_rank(const eave_model* m, const eave_step* step, uint32_t k) {
-  const eave_value* v =
-      k < step->input_count + step->output_count ? eave_step_value(m, step, k) : NULL;
+  const eave_value* v = eave_operand(m, step, k);
   return v ? v->rank : 0;
 }
 

@@ -19,8 +19,7 @@ eave_nn_kind eave_nn_kind_of(eave_dtype t);
 
 /* ---- static checks (at load) */
 
-/* The step has between min_in and max_in inputs, the first `required` of them present, and
- * between 1 and max_out outputs. `op` names the op in the message. */
+/* eave_check_arity (math_util.h), and the first `required` inputs present. */
 eave_status eave_nn_check_operands(const eave_model* m, const eave_step* step, const char* op,
                                    uint32_t min_in, uint32_t max_in, uint32_t required,
                                    uint32_t max_out);
