@@ -148,31 +148,6 @@ void eave_nn_store(const eave_tensor_view* v, eave_nn_kind kind, const void* acc
   }
 }
 
-double eave_nn_dot(eave_nn_kind kind, const void* a, int64_t as, const void* b, int64_t bs,
-                   int64_t n, uint64_t* int_out) {
-  switch (kind) {
-    case EAVE_NN_F32: {
-      const float *x = a, *y = b;
-      float s = 0;
-      for (int64_t i = 0; i < n; ++i) s += x[i * as] * y[i * bs];
-      return s;
-    }
-    case EAVE_NN_F64: {
-      const double *x = a, *y = b;
-      double s = 0;
-      for (int64_t i = 0; i < n; ++i) s += x[i * as] * y[i * bs];
-      return s;
-    }
-    default: {
-      const uint64_t *x = a, *y = b;
-      uint64_t s = 0;
-      for (int64_t i = 0; i < n; ++i) s += x[i * as] * y[i * bs];
-      if (int_out) *int_out = s;
-      return (double)(int64_t)s;
-    }
-  }
-}
-
 /* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs], in `kind`. Rows
  * of b are added into rows of acc (each sum still runs over p in order), which keeps the inner
  * loop contiguous when bcs is 1. */

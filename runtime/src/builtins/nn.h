@@ -1,9 +1,9 @@
 /* Helpers shared by the builtins of the heavier ops (matmul.c, conv.c, pool.c, rnn.c,
- * signal.c, nms.c): operand checks, compute-type buffers, the dot and matrix product loops,
+ * signal.c, nms.c): operand checks, compute-type buffers, the matrix product loop,
  * broadcasting and sliding-window geometry. These builtins are the correctness fallback for
  * what code generation does not handle: plain loops, compiled for size, except for the typed
- * inner loops here (f32, f64 or wrapping 64-bit integers), compiled for speed, so that no
- * per-element dtype switch sits inside a dot product. */
+ * matrix product here (f32, f64 or wrapping 64-bit integers), compiled for speed, so that no
+ * per-element dtype switch sits inside a sum of products. */
 #ifndef EAVE_BUILTIN_NN_H_
 #define EAVE_BUILTIN_NN_H_
 
@@ -60,10 +60,6 @@ eave_status eave_nn_result(eave_builtin_ctx* ctx, const eave_tensor_view* v, eav
 void eave_nn_store(const eave_tensor_view* v, eave_nn_kind kind, const void* acc);
 /* Element i of a buffer of `kind` as double. */
 double eave_nn_get(eave_nn_kind kind, const void* p, uint64_t i);
-
-/* dot(a, b) over n terms with strides, in `kind`; INT results are the wrapped uint64 bits. */
-double eave_nn_dot(eave_nn_kind kind, const void* a, int64_t as, const void* b, int64_t bs,
-                   int64_t n, uint64_t* int_out);
 
 /* acc[i * n + j] = sum over p of a[i * ars + p * acs] * b[p * brs + j * bcs] for an m x k
  * times k x n product, in `kind`. */

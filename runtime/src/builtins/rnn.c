@@ -126,8 +126,11 @@ static double clipped(const rnn* R, double v) {
 
 /* out[i] = sum_k m[i * cols + k] * v[k] for i in [0, rows). */
 static void matvec(const double* m, int64_t rows, int64_t cols, const double* v, double* out) {
-  for (int64_t i = 0; i < rows; ++i)
-    out[i] = eave_nn_dot(EAVE_NN_F64, m + i * cols, 1, v, 1, cols, NULL);
+  for (int64_t i = 0; i < rows; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < cols; ++k) s += m[i * cols + k] * v[k];
+    out[i] = s;
+  }
 }
 
 /* One step of direction d: h (and LSTM's c) updated from input row R->xt. */
