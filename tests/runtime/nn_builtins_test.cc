@@ -3,8 +3,10 @@
 // compiles it with every op as a builtin (no generated kernels), runs it through the runtime on
 // seeded random inputs and compares every output with the reference's under the conformance
 // tolerance. The cases cover what the ONNX backend tests leave out (other element types,
-// attribute combinations, DeformConv, MaxRoiPool, LpPool, ...); the last ones check that bad
-// data is a run error naming the problem, and that a malformed step is refused at load.
+// attribute combinations, DeformConv, MaxRoiPool, LpPool, ...). The last ones check that bad
+// data is a run error naming the problem, that random variations of valid steps written
+// straight into artifacts fail with a status rather than crash (run build-asan's copy to see
+// memory errors), and that a malformed step is refused at load.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -12,6 +14,7 @@
 #include "codegen/artifact_writer.h"
 #include "codegen/builtin_attrs.h"
 #include "compiler/compile.h"
+#include "compiler/emit_program.h"
 #include "tests/runtime/test_models.h"
 #include "tests/test_util.h"
 #include "tools/runtime_session.h"
@@ -504,6 +507,260 @@ TEST(NnBuiltins, BadDataIsARunError) {
   window.op(OpKind::HannWindow, {window.in(Tensor::scalar<int64_t>(-1))});
   EXPECT_NE(window.run_error().find("size must be an integer"), std::string::npos)
       << window.run_error();
+}
+
+// ---------------------------------------------------------------- robustness
+
+
+// A valid step of each builtin, as a starting point for the random variations below.
+struct BaseCase {
+  artifact::Builtin op;
+  std::vector<std::pair<DType, std::vector<int64_t>>> ins;
+  std::vector<std::pair<DType, size_t>> outs;  // dtype and rank
+  Attrs attrs;
+};
+
+std::vector<BaseCase> base_cases() {
+  using B = artifact::Builtin;
+  const DType f = DType::F32, u8 = DType::U8, i8 = DType::I8, i64 = DType::I64;
+  Attrs k2 = {{"kernel_shape", ints_attr({2, 2})}};
+  return {
+      {B::MATMUL, {{f, {2, 3, 4}}, {f, {4, 5}}}, {{f, 3}}, {}},
+      {B::GEMM, {{f, {3, 4}}, {f, {4, 5}}, {f, {5}}}, {{f, 2}}, {}},
+      {B::EINSUM, {{f, {2, 3}}, {f, {3, 4}}}, {{f, 2}}, {{"equation", str("ij,jk->ik")}}},
+      {B::DET, {{f, {2, 3, 3}}}, {{f, 1}}, {}},
+      {B::MATMUL_INTEGER,
+       {{u8, {3, 4}}, {u8, {4, 2}}, {u8, {3}}, {u8, {2}}},
+       {{DType::I32, 2}},
+       {}},
+      {B::QLINEAR_MATMUL,
+       {{u8, {2, 3}}, {f, {}}, {u8, {}}, {u8, {3, 2}}, {f, {}}, {u8, {}}, {f, {}}, {u8, {}}},
+       {{u8, 2}},
+       {}},
+      {B::CONV,
+       {{f, {1, 2, 5, 5}}, {f, {4, 2, 3, 3}}, {f, {4}}},
+       {{f, 4}},
+       {{"pads", ints_attr({1, 1, 1, 1})}}},
+      {B::CONV_TRANSPOSE,
+       {{f, {1, 2, 3, 3}}, {f, {2, 3, 3, 3}}, {f, {3}}},
+       {{f, 4}},
+       {{"strides", ints_attr({2, 2})}}},
+      {B::CONV_INTEGER,
+       {{u8, {1, 2, 4, 4}}, {u8, {3, 2, 2, 2}}, {u8, {}}, {u8, {3}}},
+       {{DType::I32, 4}},
+       {}},
+      {B::QLINEAR_CONV,
+       {{u8, {1, 2, 4, 4}},
+        {f, {}},
+        {u8, {}},
+        {i8, {3, 2, 2, 2}},
+        {f, {3}},
+        {i8, {3}},
+        {f, {}},
+        {u8, {}},
+        {DType::I32, {3}}},
+       {{u8, 4}},
+       {}},
+      {B::DEFORM_CONV,
+       {{f, {1, 2, 4, 4}}, {f, {2, 2, 2, 2}}, {f, {1, 8, 3, 3}}, {f, {2}}, {f, {1, 4, 3, 3}}},
+       {{f, 4}},
+       {}},
+      {B::AVERAGE_POOL, {{f, {1, 2, 5, 5}}}, {{f, 4}}, k2},
+      {B::MAX_POOL, {{f, {1, 2, 5, 5}}}, {{f, 4}, {i64, 4}}, k2},
+      {B::LP_POOL, {{f, {1, 2, 5, 5}}}, {{f, 4}}, k2},
+      {B::GLOBAL_AVERAGE_POOL, {{f, {1, 2, 3, 3}}}, {{f, 4}}, {}},
+      {B::GLOBAL_MAX_POOL, {{f, {1, 2, 3, 3}}}, {{f, 4}}, {}},
+      {B::GLOBAL_LP_POOL, {{f, {1, 2, 3, 3}}}, {{f, 4}}, {}},
+      {B::MAX_UNPOOL,
+       {{f, {1, 1, 2, 2}}, {i64, {1, 1, 2, 2}}, {i64, {4}}},
+       {{f, 4}},
+       {{"kernel_shape", ints_attr({2, 2})}, {"strides", ints_attr({2, 2})}}},
+      {B::MAX_ROI_POOL,
+       {{f, {1, 2, 6, 6}}, {f, {2, 5}}},
+       {{f, 4}},
+       {{"pooled_shape", ints_attr({2, 2})}}},
+      {B::ROI_ALIGN, {{f, {1, 2, 6, 6}}, {f, {2, 4}}, {i64, {2}}}, {{f, 4}}, {}},
+      {B::RNN,
+       {{f, {3, 2, 4}},
+        {f, {1, 5, 4}},
+        {f, {1, 5, 5}},
+        {f, {1, 10}},
+        {DType::I32, {2}},
+        {f, {1, 2, 5}}},
+       {{f, 4}, {f, 3}},
+       {{"hidden_size", int_attr(5)}}},
+      {B::GRU,
+       {{f, {3, 2, 4}}, {f, {1, 15, 4}}, {f, {1, 15, 5}}, {f, {1, 30}}},
+       {{f, 4}, {f, 3}},
+       {}},
+      {B::LSTM,
+       {{f, {3, 2, 4}},
+        {f, {1, 20, 4}},
+        {f, {1, 20, 5}},
+        {f, {1, 40}},
+        {DType::I32, {2}},
+        {f, {1, 2, 5}},
+        {f, {1, 2, 5}},
+        {f, {1, 15}}},
+       {{f, 4}, {f, 3}, {f, 3}},
+       {}},
+      {B::DFT, {{f, {2, 8, 1}}, {i64, {}}}, {{f, 3}}, {}},
+      {B::STFT, {{f, {1, 16, 1}}, {i64, {}}, {f, {4}}}, {{f, 4}}, {}},
+      {B::HANN_WINDOW, {{i64, {}}}, {{f, 1}}, {}},
+      {B::MEL_WEIGHT_MATRIX, {{i64, {}}, {i64, {}}, {i64, {}}, {f, {}}, {f, {}}}, {{f, 2}}, {}},
+      {B::NON_MAX_SUPPRESSION,
+       {{f, {1, 6, 4}}, {f, {1, 2, 6}}, {i64, {}}, {f, {}}, {f, {}}},
+       {{i64, 2}},
+       {}},
+  };
+}
+
+// Attributes the builtins read, with values from the useful to the absurd.
+Attribute random_attr(const std::string& name, std::mt19937& rng) {
+  auto pick = [&](auto... v) {
+    std::vector<std::common_type_t<decltype(v)...>> all = {v...};
+    return all[rng() % all.size()];
+  };
+  int64_t huge = int64_t(1) << 40;
+  if (name == "auto_pad") return str(pick("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", "X"));
+  if (name == "direction") return str(pick("forward", "reverse", "bidirectional", "sideways"));
+  if (name == "mode") return str(pick("avg", "max", "min"));
+  if (name == "coordinate_transformation_mode")
+    return str(pick("half_pixel", "output_half_pixel", "x"));
+  if (name == "equation")
+    return str(pick("ij,jk->ik", "ij,jk", "...i,i...->...", "ii->i", "ij->ji", "i,j->ij", "ab,bc->",
+                    "ij,jk->kk", "a..b", "->"));
+  if (name == "activations") {
+    std::vector<std::string> v(rng() % 7);
+    for (auto& a : v)
+      a = pick("Relu", "Tanh", "Sigmoid", "Affine", "HardSigmoid", "Elu", "Softplus", "nope");
+    return strs(v);
+  }
+  if (name == "alpha" || name == "beta" || name == "clip" || name == "spatial_scale")
+    return float_attr(pick(-1.f, 0.f, 0.5f, 2.f, 1e30f, std::nanf("")));
+  if (name == "activation_alpha" || name == "activation_beta") {
+    std::vector<float> v(rng() % 4);
+    for (float& x : v) x = pick(-1.f, 0.1f, 2.f);
+    return floats_attr(v);
+  }
+  if (name == "strides" || name == "dilations" || name == "pads" || name == "kernel_shape" ||
+      name == "output_padding" || name == "output_shape" || name == "pooled_shape") {
+    std::vector<int64_t> v(rng() % 7);
+    for (int64_t& x : v)
+      x = pick(int64_t(-1), int64_t(0), int64_t(1), int64_t(2), int64_t(3), int64_t(7), huge);
+    return ints_attr(v);
+  }
+  return int_attr(
+      pick(int64_t(-1), int64_t(0), int64_t(1), int64_t(2), int64_t(3), int64_t(7), huge));
+}
+
+const char* const kAttrNames[] = {"auto_pad",
+                                  "direction",
+                                  "mode",
+                                  "coordinate_transformation_mode",
+                                  "equation",
+                                  "activations",
+                                  "alpha",
+                                  "beta",
+                                  "clip",
+                                  "spatial_scale",
+                                  "activation_alpha",
+                                  "activation_beta",
+                                  "strides",
+                                  "dilations",
+                                  "pads",
+                                  "kernel_shape",
+                                  "output_padding",
+                                  "output_shape",
+                                  "pooled_shape",
+                                  "group",
+                                  "ceil_mode",
+                                  "count_include_pad",
+                                  "storage_order",
+                                  "transA",
+                                  "transB",
+                                  "broadcast",
+                                  "axis",
+                                  "onesided",
+                                  "inverse",
+                                  "periodic",
+                                  "center_point_box",
+                                  "offset_group",
+                                  "hidden_size",
+                                  "layout",
+                                  "linear_before_reset",
+                                  "input_forget",
+                                  "output_height",
+                                  "output_width",
+                                  "sampling_ratio",
+                                  "p"};
+
+// Random variations of valid steps (dims, element types, ranks, attributes, data) go straight
+// into artifacts, past the compiler's checks: each must load and run, or fail with a status,
+// never crash or touch memory it should not (run it under build-asan to see the latter).
+TEST(NnBuiltins, RandomStepsFailCleanly) {
+  std::mt19937 rng(2024);
+  const DType dtypes[] = {DType::F32, DType::F64, DType::F16, DType::I8,
+                          DType::U8,  DType::I32, DType::I64};
+  int ran = 0, failed = 0;
+  for (int iter = 0; iter < 200; ++iter) {
+    for (BaseCase c : base_cases()) {
+      for (auto& [dt, dims] : c.ins) {
+        if (rng() % 8 == 0) dt = dtypes[rng() % 7];
+        if (rng() % 8 == 0) dims.resize(rng() % 6, 1);
+        for (int64_t& d : dims)
+          if (rng() % 5 == 0) d = rng() % 6;
+      }
+      for (auto& [dt, rank] : c.outs) {
+        if (rng() % 10 == 0) dt = dtypes[rng() % 7];
+        if (rng() % 10 == 0) rank = rng() % 6;
+      }
+      for (auto& [name, a] : c.attrs)
+        if (rng() % 3 == 0) a = random_attr(name, rng);
+      for (int extra = int(rng() % 4); extra > 0; --extra) {
+        std::string name = kAttrNames[rng() % std::size(kAttrNames)];
+        c.attrs.emplace_back(name, random_attr(name, rng));
+      }
+      GraphBuilder g(10 + int64_t(rng() % 12));  // the opset some attribute defaults hang on
+      Node* n = g.g->create_node(OpKind::Identity, {}, 1, nullptr);
+      for (auto& [name, a] : c.attrs) n->set_attr(name, a);
+      std::vector<uint8_t> params = encode_builtin_attrs(*n);
+
+      // Inputs with the chosen dims; outputs whose every dim is a RUNTIME symbol (at most 32),
+      // so that any shape the builtin computes is accepted or refused by its bounds.
+      artifact::ArtifactWriter w;
+      w.set_target(testing::target_for(EAVE_HOST_ARCH));
+      auto& p = w.main();
+      std::vector<artifact::ValueId> ins, outs;
+      std::vector<std::pair<std::string, Tensor>> feeds;
+      for (size_t k = 0; k < c.ins.size(); ++k) {
+        auto [dt, dims] = c.ins[k];
+        std::string name = "in" + std::to_string(k);
+        ins.push_back(p.add_input(name, to_eave_dtype(dt),
+                                  std::vector<artifact::Dim>(dims.begin(), dims.end())));
+        feeds.emplace_back(name, random(dt, dims, -3, 9, uint32_t(rng())));
+      }
+      for (size_t k = 0; k < c.outs.size(); ++k) {
+        std::vector<artifact::Dim> dims;
+        for (size_t d = 0; d < c.outs[k].second; ++d)
+          dims.push_back(artifact::Dim::sym(
+              w.add_runtime_symbol("o" + std::to_string(k) + "_" + std::to_string(d), {0, 32})));
+        outs.push_back(
+            p.add_output("out" + std::to_string(k), to_eave_dtype(c.outs[k].first), dims));
+      }
+      p.add_builtin("op", c.op, ins, outs, params);
+      try {
+        RuntimeSession session(RuntimeModel::load_memory(w.bytes()), 1);
+        session.run(feeds);
+        ++ran;
+      } catch (const Error&) {
+        ++failed;
+      }
+    }
+  }
+  // Enough variations get through the checks to exercise the kernels, not just the checks.
+  std::printf("%d variations ran, %d failed cleanly\n", ran, failed);
+  EXPECT_GT(ran, failed / 10);
 }
 
 // RNN activations travel as a STRINGS attribute; a truncated list is refused.
