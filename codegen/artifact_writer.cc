@@ -68,13 +68,20 @@ Expr select(const Expr& c, const Expr& a, const Expr& b) {
 // ---- ProgramBuilder ------------------------------------------------------------------------
 
 ValueId ProgramBuilder::add_value(const std::string& name, eave_dtype dtype,
-                                  const std::vector<Dim>& dims, uint8_t storage) {
+                                  const std::vector<Dim>& dims, uint8_t storage,
+                                  eave_value_kind kind) {
   EAVE_CHECK(eave_dtype_size(dtype) != 0, "value '", name, "': unsupported dtype ", int(dtype));
   writer_->check_dims(str_cat("value '", name, "'"), dims);
+  if (kind != EAVE_VALUE_TENSOR)
+    EAVE_CHECK(dims.empty() && (storage == EAVE_STORAGE_INPUT || storage == EAVE_STORAGE_OUTPUT ||
+                                storage == EAVE_STORAGE_HEAP),
+               "value '", name, "': a sequence or optional has no dims and is an input, an "
+               "output or a heap value");
   ArtifactWriter::Value v;
   v.name = name;
   v.dtype = dtype;
   v.storage = storage;
+  v.kind = kind;
   v.program = id_;
   v.dims = dims;
   writer_->values_.push_back(std::move(v));
@@ -83,21 +90,21 @@ ValueId ProgramBuilder::add_value(const std::string& name, eave_dtype dtype,
 
 ValueId ProgramBuilder::add_slot(const std::string& name, eave_dtype dtype,
                                  const std::vector<Dim>& dims, uint8_t storage,
-                                 std::vector<ValueId>& slots) {
-  ValueId v = add_value(name, dtype, dims, storage);
+                                 std::vector<ValueId>& slots, eave_value_kind kind) {
+  ValueId v = add_value(name, dtype, dims, storage, kind);
   writer_->values_[v].index = uint32_t(slots.size());
   slots.push_back(v);
   return v;
 }
 
 ValueId ProgramBuilder::add_input(const std::string& name, eave_dtype dtype,
-                                  const std::vector<Dim>& dims) {
-  return add_slot(name, dtype, dims, EAVE_STORAGE_INPUT, inputs_);
+                                  const std::vector<Dim>& dims, eave_value_kind kind) {
+  return add_slot(name, dtype, dims, EAVE_STORAGE_INPUT, inputs_, kind);
 }
 
 ValueId ProgramBuilder::add_output(const std::string& name, eave_dtype dtype,
-                                   const std::vector<Dim>& dims) {
-  return add_slot(name, dtype, dims, EAVE_STORAGE_OUTPUT, outputs_);
+                                   const std::vector<Dim>& dims, eave_value_kind kind) {
+  return add_slot(name, dtype, dims, EAVE_STORAGE_OUTPUT, outputs_, kind);
 }
 
 void ProgramBuilder::add_output_value(ValueId v) {
@@ -111,8 +118,8 @@ ValueId ProgramBuilder::add_arena(const std::string& name, eave_dtype dtype,
 }
 
 ValueId ProgramBuilder::add_heap(const std::string& name, eave_dtype dtype,
-                                 const std::vector<Dim>& dims) {
-  return add_value(name, dtype, dims, EAVE_STORAGE_HEAP);
+                                 const std::vector<Dim>& dims, eave_value_kind kind) {
+  return add_value(name, dtype, dims, EAVE_STORAGE_HEAP, kind);
 }
 
 ValueId ProgramBuilder::add_alias(const std::string& name, eave_dtype dtype,
@@ -140,6 +147,16 @@ ValueId ProgramBuilder::add_weight(const std::string& name, eave_dtype dtype,
   writer_->values_[v].offset = w.size();
   writer_->values_[v].size = bytes.size();
   w.insert(w.end(), bytes.begin(), bytes.end());
+  return v;
+}
+
+ValueId ProgramBuilder::add_shared_weight(const std::string& name, ValueId w) {
+  EAVE_CHECK(w < writer_->values_.size() && writer_->values_[w].storage == EAVE_STORAGE_WEIGHT,
+             "shared weight '", name, "': value ", w, " is not a weight");
+  ArtifactWriter::Value base = writer_->values_[w];
+  ValueId v = add_value(name, base.dtype, base.dims, EAVE_STORAGE_WEIGHT);
+  writer_->values_[v].offset = base.offset;
+  writer_->values_[v].size = base.size;
   return v;
 }
 
@@ -197,40 +214,81 @@ StepId ProgramBuilder::add_builtin(const std::string& name, Builtin builtin,
   return add_step(std::move(s));
 }
 
+void ProgramBuilder::check_nested(const std::string& step, ProgramId p) const {
+  EAVE_CHECK(p > id_ && p < writer_->programs_.size(), "step '", step,
+             "': a nested program must be added after the program of its step");
+}
+
+namespace {
+
+template <class T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+}  // namespace
+
+ProgramBuilder::Step ProgramBuilder::control_step(
+    uint32_t kind, const std::string& name, uint32_t id, ProgramId body,
+    std::initializer_list<std::optional<ValueId>> optional,
+    std::initializer_list<const std::vector<ValueId>*> groups,
+    const std::vector<ValueId>& outputs) const {
+  check_nested(name, body);
+  Step s;
+  s.kind = kind;
+  s.id = id;
+  s.name = name;
+  for (const std::optional<ValueId>& v : optional) s.inputs.push_back(v ? operand(*v, false) : -1);
+  for (const std::vector<ValueId>* g : groups)
+    append(s.inputs, map_ids(*g, [&](ValueId v) { return operand(v, false); }));
+  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, true); });
+  s.programs[0] = body;
+  return s;
+}
+
 StepId ProgramBuilder::add_if(const std::string& name, ValueId cond,
-                              const std::vector<ValueId>& inputs,
+                              const std::vector<ValueId>& then_inputs,
+                              const std::vector<ValueId>& else_inputs,
                               const std::vector<ValueId>& outputs, ProgramId then_program,
                               ProgramId else_program) {
-  for (ProgramId p : {then_program, else_program})
-    EAVE_CHECK(p > id_ && p < writer_->programs_.size(), "IF '", name,
-               "': branches must be nested programs added after this one");
-  Step s;
-  s.kind = EAVE_STEP_IF;
-  s.name = name;
-  s.inputs.push_back(operand(cond, false));
-  for (ValueId v : inputs) s.inputs.push_back(operand(v, false));
-  s.outputs = map_ids(outputs, [&](ValueId v) { return operand(v, false); });
-  s.programs[0] = then_program;
+  check_nested(name, else_program);
+  Step s = control_step(EAVE_STEP_IF, name, 0, then_program, {cond}, {&then_inputs, &else_inputs},
+                        outputs);
   s.programs[1] = else_program;
   return add_step(std::move(s));
 }
 
 StepId ProgramBuilder::add_loop(const std::string& name, std::optional<ValueId> max_trip,
                                 std::optional<ValueId> cond, const std::vector<ValueId>& state_in,
-                                const std::vector<ValueId>& state_out, ProgramId body) {
-  EAVE_CHECK(body > id_ && body < writer_->programs_.size(), "LOOP '", name,
-             "': the body must be a nested program added after this one");
-  EAVE_CHECK(state_in.size() == state_out.size(), "LOOP '", name,
-             "': state inputs and outputs differ in number");
-  Step s;
-  s.kind = EAVE_STEP_LOOP;
-  s.name = name;
-  s.inputs.push_back(max_trip ? operand(*max_trip, false) : -1);
-  s.inputs.push_back(cond ? operand(*cond, false) : -1);
-  for (ValueId v : state_in) s.inputs.push_back(operand(v, false));
-  s.outputs = map_ids(state_out, [&](ValueId v) { return operand(v, false); });
-  s.programs[0] = body;
+                                const std::vector<ValueId>& outputs, ProgramId body,
+                                const std::vector<ValueId>& captures) {
+  EAVE_CHECK(outputs.size() >= state_in.size(), "LOOP '", name, "': ", state_in.size(),
+             " loop-carried values but only ", outputs.size(), " outputs");
+  return add_step(control_step(EAVE_STEP_LOOP, name, uint32_t(state_in.size()), body,
+                               {max_trip, cond}, {&state_in, &captures}, outputs));
+}
+
+StepId ProgramBuilder::add_scan(const std::string& name, std::optional<ValueId> sequence_lens,
+                                const std::vector<ValueId>& state_in,
+                                const std::vector<ValueId>& scan_in,
+                                const std::vector<ValueId>& outputs, ProgramId body,
+                                std::span<const uint8_t> params,
+                                const std::vector<ValueId>& captures) {
+  EAVE_CHECK(outputs.size() >= state_in.size(), "SCAN '", name, "': ", state_in.size(),
+             " state values but only ", outputs.size(), " outputs");
+  Step s = control_step(EAVE_STEP_SCAN, name, uint32_t(state_in.size()), body, {sequence_lens},
+                        {&state_in, &scan_in, &captures}, outputs);
+  s.params.assign(params.begin(), params.end());
   return add_step(std::move(s));
+}
+
+StepId ProgramBuilder::add_sequence_map(const std::string& name,
+                                        const std::vector<ValueId>& inputs,
+                                        const std::vector<ValueId>& outputs, ProgramId body,
+                                        const std::vector<ValueId>& captures) {
+  EAVE_CHECK(!inputs.empty(), "SEQUENCE_MAP '", name, "': needs the input sequence");
+  return add_step(control_step(EAVE_STEP_SEQUENCE_MAP, name, uint32_t(inputs.size()), body, {},
+                               {&inputs, &captures}, outputs));
 }
 
 // ---- ArtifactWriter: building ----------------------------------------------------------------
@@ -282,9 +340,13 @@ SymbolId ArtifactWriter::add_expr_symbol(const std::string& name, const Expr& ex
   return id;
 }
 
-SymbolId ArtifactWriter::add_runtime_symbol(const std::string& name, Bounds bounds) {
+SymbolId ArtifactWriter::add_runtime_symbol(const std::string& name, Bounds bounds,
+                                            ProgramId program) {
+  EAVE_CHECK(program < programs_.size(), "symbol '", name, "': program ", program,
+             " does not exist");
   SymbolId id = add_dim_symbol(name, bounds, 0);
   symbols_[id].kind = EAVE_SYMBOL_RUNTIME;
+  symbols_[id].program = program;
   return id;
 }
 
@@ -435,6 +497,50 @@ void ArtifactWriter::plan(std::vector<Symbol>& symbols, std::vector<Value>& valu
   }
 }
 
+void ArtifactWriter::set_step_info(ProgramId program, StepId step, std::vector<StepNode> nodes,
+                                   std::optional<Expr> flops) {
+  EAVE_ASSERT(program < programs_.size() && step < programs_[program].steps_.size());
+  step_info_.push_back({program, step, std::move(nodes), std::move(flops)});
+}
+
+// The STEP_INFO section (artifact_format.h), empty when no step has information.
+std::vector<uint8_t> ArtifactWriter::step_info_section() const {
+  if (step_info_.empty()) return {};
+  StringTable strings;
+  std::vector<eave_step_info> entries;
+  std::vector<eave_step_node> nodes;
+  std::vector<uint8_t> code;
+  for (const StepInfo& si : step_info_) {
+    eave_step_info e{};
+    e.program = si.program;
+    e.step = si.step;
+    e.first_node = uint32_t(nodes.size());
+    e.node_count = uint32_t(si.nodes.size());
+    for (const StepNode& n : si.nodes)
+      nodes.push_back({strings.add(n.name), strings.add(n.op_type)});
+    if (si.flops) {
+      const std::vector<uint8_t>& c = si.flops->code();
+      EAVE_ASSERT(!eave_expr_check(c.data(), c.size(), uint32_t(symbols_.size()), 0, nullptr));
+      e.flops = uint32_t(code.size());
+      e.flops_size = uint32_t(c.size());
+      code.insert(code.end(), c.begin(), c.end());
+    }
+    entries.push_back(e);
+  }
+  Bytes out;
+  eave_step_info_section head{uint32_t(entries.size()), uint32_t(nodes.size()),
+                              uint32_t(code.size()), uint32_t(strings.blob().size())};
+  out.append(&head, sizeof head);
+  out.append_all(entries);
+  out.align(8);
+  out.append_all(nodes);
+  out.align(8);
+  out.append_all(code);
+  out.align(8);
+  out.append_all(strings.blob());
+  return std::move(out.data());
+}
+
 // The serialized PROGRAM tables.
 struct ArtifactWriter::Layout {
   std::vector<eave_symbol> symbols;
@@ -476,6 +582,7 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
     out.name = strings.add(v.name);
     out.dtype = uint8_t(v.dtype);
     out.storage = v.storage;
+    out.kind = uint8_t(v.kind);
     out.rank = uint8_t(v.dims.size());
     out.program = v.program;
     out.dims = uint32_t(L.dims.size());
@@ -560,6 +667,7 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
     uint32_t kind;
     const uint8_t* data;
     size_t size;
+    uint32_t flags = 0;
   };
   std::vector<Section> sections = {
       {EAVE_SECTION_STRINGS, reinterpret_cast<const uint8_t*>(strings.blob().data()),
@@ -568,6 +676,10 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
       {EAVE_SECTION_PROGRAM, prog.data().data(), prog.size()},
   };
   if (!code_.empty()) sections.push_back({EAVE_SECTION_CODE, code_.data(), code_.size()});
+  std::vector<uint8_t> step_info = step_info_section();
+  if (!step_info.empty())
+    sections.push_back({EAVE_SECTION_STEP_INFO, step_info.data(), step_info.size(),
+                        EAVE_SECTION_FLAG_OPTIONAL});
   if (!weights_.empty())
     sections.push_back({EAVE_SECTION_WEIGHTS, weights_.data(), weights_.size()});
 
@@ -583,7 +695,7 @@ std::vector<uint8_t> ArtifactWriter::bytes() const {
   file.append_all(entries);
   for (size_t i = 0; i < sections.size(); ++i) {
     file.align(sections[i].kind == EAVE_SECTION_WEIGHTS ? EAVE_WEIGHTS_ALIGNMENT : 8);
-    entries[i] = {sections[i].kind, 0, file.size(), sections[i].size,
+    entries[i] = {sections[i].kind, sections[i].flags, file.size(), sections[i].size,
                   eave_artifact_hash(sections[i].data, sections[i].size)};
     file.append(sections[i].data, sections[i].size);
   }

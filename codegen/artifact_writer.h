@@ -100,29 +100,38 @@ struct Bounds {
 
 class ArtifactWriter;
 
-// One program: the model (program 0) or a nested body of IF / LOOP. Values and steps added
-// here belong to it; steps run in the order they are added.
+// One program: the model (program 0) or a nested body of IF / LOOP / SCAN / SEQUENCE_MAP.
+// Values and steps added here belong to it; steps run in the order they are added.
+//
+// Values are tensors unless given another eave_value_kind: a sequence or optional is a list the
+// session holds (no dims; `dtype` is its elements'), as an input, an output or a heap value.
 class ProgramBuilder {
  public:
   ProgramId id() const { return id_; }
   uint32_t step_count() const { return uint32_t(steps_.size()); }
+  uint32_t input_count() const { return uint32_t(inputs_.size()); }
 
   // The next input slot: a caller's tensor (program 0) or what the control-flow step passes.
-  ValueId add_input(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims);
+  ValueId add_input(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
+                    eave_value_kind kind = EAVE_VALUE_TENSOR);
   // The next output slot, written in place by the step that produces it.
-  ValueId add_output(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims);
+  ValueId add_output(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
+                     eave_value_kind kind = EAVE_VALUE_TENSOR);
   // Any value of this program as the next output slot (copied into the slot at the end).
   void add_output_value(ValueId v);
   // An activation in the arena; dims may use input symbols and start-time expressions only.
   ValueId add_arena(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims);
   // Memory sized when first written: for dims that depend on RUNTIME or late symbols.
-  ValueId add_heap(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims);
+  ValueId add_heap(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
+                   eave_value_kind kind = EAVE_VALUE_TENSOR);
   // A view of bytes [byte_offset, ...) of an earlier value of this program.
   ValueId add_alias(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
                     ValueId base, uint64_t byte_offset = 0);
   // A constant, stored in WEIGHTS (64-byte aligned); bytes must match dtype and dims.
   ValueId add_weight(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
                      std::span<const uint8_t> bytes);
+  // The bytes of weight `w` (of any program) as a weight of this one, stored once.
+  ValueId add_shared_weight(const std::string& name, ValueId w);
 
   // eave_kernels.fns[kernel](operands..., syms, tiles), tiles split across threads.
   StepId add_kernel(const std::string& name, uint32_t kernel, Dim tiles,
@@ -131,16 +140,32 @@ class ProgramBuilder {
   // output the graph does not use (the builtin then skips it).
   StepId add_builtin(const std::string& name, Builtin builtin, const std::vector<ValueId>& inputs,
                      const std::vector<ValueId>& outputs, std::span<const uint8_t> params = {});
-  // Runs then_program if cond's one element is nonzero, else else_program; both take
-  // `inputs` and give `outputs`, whose dims must be known before the step.
-  StepId add_if(const std::string& name, ValueId cond, const std::vector<ValueId>& inputs,
-                const std::vector<ValueId>& outputs, ProgramId then_program,
-                ProgramId else_program);
-  // ONNX Loop without scan outputs: body takes [iter i64, cond bool, state...] and gives
-  // [cond bool, state...]; `state_out` receives the final state.
+  // Runs then_program on then_inputs if cond's one element is nonzero, else else_program on
+  // else_inputs; either gives `outputs` (kAbsent for an unused one).
+  StepId add_if(const std::string& name, ValueId cond, const std::vector<ValueId>& then_inputs,
+                const std::vector<ValueId>& else_inputs, const std::vector<ValueId>& outputs,
+                ProgramId then_program, ProgramId else_program);
+  // ONNX Loop: body takes [iter i64, cond bool, state..., captures...] and gives
+  // [cond bool, state..., scan elements...]; `outputs` are the final state values then the
+  // stacked scan outputs (kAbsent for an unused one).
   StepId add_loop(const std::string& name, std::optional<ValueId> max_trip,
                   std::optional<ValueId> cond, const std::vector<ValueId>& state_in,
-                  const std::vector<ValueId>& state_out, ProgramId body);
+                  const std::vector<ValueId>& outputs, ProgramId body,
+                  const std::vector<ValueId>& captures = {});
+  // ONNX Scan: body takes [state..., one slice of each scan input..., captures...] and gives
+  // [state..., scan elements...]. `params` is an attribute blob (builtins/attrs.h) with
+  // num_scan_inputs and the axes/directions; its opset < 9 means the opset-8 form, which may
+  // take `sequence_lens`.
+  StepId add_scan(const std::string& name, std::optional<ValueId> sequence_lens,
+                  const std::vector<ValueId>& state_in, const std::vector<ValueId>& scan_in,
+                  const std::vector<ValueId>& outputs, ProgramId body,
+                  std::span<const uint8_t> params, const std::vector<ValueId>& captures = {});
+  // ONNX SequenceMap: body runs per element of inputs[0] (a sequence) taking element i of each
+  // sequence among `inputs` and the rest whole, then the captures; each output collects one
+  // tensor per element.
+  StepId add_sequence_map(const std::string& name, const std::vector<ValueId>& inputs,
+                          const std::vector<ValueId>& outputs, ProgramId body,
+                          const std::vector<ValueId>& captures = {});
 
   static constexpr ValueId kAbsent = 0xffffffffu;
 
@@ -157,11 +182,18 @@ class ProgramBuilder {
   ProgramBuilder(ArtifactWriter* w, ProgramId id, std::string name)
       : writer_(w), id_(id), name_(std::move(name)) {}
   ValueId add_value(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
-                    uint8_t storage);
+                    uint8_t storage, eave_value_kind kind = EAVE_VALUE_TENSOR);
   // A value in the next input or output slot.
   ValueId add_slot(const std::string& name, eave_dtype dtype, const std::vector<Dim>& dims,
-                   uint8_t storage, std::vector<ValueId>& slots);
+                   uint8_t storage, std::vector<ValueId>& slots, eave_value_kind kind);
   StepId add_step(Step step);
+  void check_nested(const std::string& step, ProgramId p) const;
+  // A control-flow step running `body`: the `optional` operands (-1 when absent), then each
+  // group of values, then the outputs (kAbsent for an unused one).
+  Step control_step(uint32_t kind, const std::string& name, uint32_t id, ProgramId body,
+                    std::initializer_list<std::optional<ValueId>> optional,
+                    std::initializer_list<const std::vector<ValueId>*> groups,
+                    const std::vector<ValueId>& outputs) const;
   int32_t operand(ValueId v, bool optional) const;
 
   ArtifactWriter* writer_;
@@ -188,13 +220,24 @@ class ArtifactWriter {
   // `ready_step` of it (needed for LOAD of values computed by earlier steps).
   SymbolId add_expr_symbol(const std::string& name, const Expr& expr, Bounds bounds = {},
                            ProgramId program = 0, int32_t ready_step = -1);
-  // Set by a builtin while it runs (NonZero's count).
-  SymbolId add_runtime_symbol(const std::string& name, Bounds bounds = {});
+  // Set while a step of `program` runs: by a builtin (NonZero's count) or a control-flow
+  // step (a loop's trip count). Undefined again each time that program starts.
+  SymbolId add_runtime_symbol(const std::string& name, Bounds bounds = {}, ProgramId program = 0);
 
   ProgramBuilder& main() { return programs_.front(); }
   // A nested program for IF / LOOP; the reference stays valid for the writer's life.
   ProgramBuilder& add_program(const std::string& name);
   ProgramBuilder& program(ProgramId id);
+
+  // Where step `step` of `program` came from, for tools (`eave profile`): the model nodes it
+  // runs and its floating-point operations per run (an expression over the symbols, without
+  // LOAD; nullopt when unknown). Written as the optional STEP_INFO section, which the runtime
+  // skips.
+  struct StepNode {
+    std::string name, op_type;
+  };
+  void set_step_info(ProgramId program, StepId step, std::vector<StepNode> nodes,
+                     std::optional<Expr> flops);
 
   // The artifact, checked. Throws eave::Error naming the symbol, value or step at fault.
   std::vector<uint8_t> bytes() const;
@@ -225,6 +268,7 @@ class ArtifactWriter {
     std::string name;
     eave_dtype dtype = EAVE_DTYPE_UNDEFINED;
     uint8_t storage = 0;
+    eave_value_kind kind = EAVE_VALUE_TENSOR;
     ProgramId program = 0;
     std::vector<Dim> dims;
     uint64_t offset = 0, size = 0;
@@ -232,6 +276,13 @@ class ArtifactWriter {
     int32_t first_step = -1, last_step = -1;
   };
   struct Layout;  // the serialized tables, built by bytes()
+  struct StepInfo {
+    ProgramId program;
+    StepId step;
+    std::vector<StepNode> nodes;
+    std::optional<Expr> flops;
+  };
+  std::vector<uint8_t> step_info_section() const;
 
   void check_dims(const std::string& what, const std::vector<Dim>& dims) const;
   std::vector<int64_t> nominal_symbols(std::vector<Symbol>& symbols) const;
@@ -244,6 +295,7 @@ class ArtifactWriter {
   std::vector<Value> values_;
   std::vector<uint8_t> weights_;
   std::deque<ProgramBuilder> programs_;
+  std::vector<StepInfo> step_info_;
 };
 
 }  // namespace eave::artifact

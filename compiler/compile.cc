@@ -1,6 +1,7 @@
 #include "compiler/compile.h"
 
 #include <cstdio>
+#include <unordered_set>
 
 #include "codegen/artifact_writer.h"
 #include "codegen/mlir_to_object.h"
@@ -93,11 +94,37 @@ void apply_input_shapes(Model& m, const std::map<std::string, std::string>& shap
   infer_shapes(g, io);
 }
 
+void check_precision(const std::string& precision) {
+  EAVE_CHECK(precision == "fp32", "precision '", precision,
+             "' is not supported yet: fp32 is the only precision today (quantized precisions "
+             "come with the quantization work)");
+}
+
+namespace {
+
+// Every tensor a node of the main graph produces becomes a graph output (Expose::Nodes).
+void expose_node_outputs(Graph& g) {
+  std::unordered_set<const Value*> listed(g.outputs().begin(), g.outputs().end());
+  for (const auto& n : g.nodes())
+    for (Value* v : n->outputs())
+      if (v && v->type().is_tensor() && v->shape().has_rank() &&
+          to_eave_dtype(v->dtype()) != EAVE_DTYPE_UNDEFINED && listed.insert(v).second)
+        g.add_output(v);
+}
+
+}  // namespace
+
 CompiledModel compile_model(Model& m, const CompileOptions& opts) {
+  check_precision(opts.precision);
+  auto progress = [&](const char* stage, size_t done, size_t total) {
+    if (opts.progress) opts.progress(stage, done, total);
+  };
+  apply_input_shapes(m, opts.input_shapes);
   std::vector<std::string> output_names;
   for (const Value* v : m.graph->outputs()) output_names.push_back(v->name());
-  apply_input_shapes(m, opts.input_shapes);
+  progress("graph passes", 0, 1);
   optimize_graph(m, opts.pipeline);
+  if (opts.expose_intermediates == CompileOptions::Expose::Nodes) expose_node_outputs(*m.graph);
 
   codegen::TargetSpec target = opts.target == "host" && opts.cpu.empty()
                                    ? codegen::host_target()
@@ -124,8 +151,12 @@ CompiledModel compile_model(Model& m, const CompileOptions& opts) {
   w.set_target({to_arch(target.arch()), target.triple, target.cpu, features});
   EmitOptions eo;
   eo.bounds = opts.dim_bounds;
-  eo.output_names = output_names;
+  eo.output_names = std::move(output_names);
+  eo.step_info = !opts.static_lib;
+  eo.expose_dispatch_outputs = opts.expose_intermediates == CompileOptions::Expose::Dispatches;
+  eo.on_dispatch = [&](size_t done) { progress("dispatches", done, out.dispatches.size()); };
   emit_program(*m.graph, out.dispatches, gen.get(), eo, w);
+  progress("native code", 0, 1);
   if (!opts.static_lib) {
     if (gen) w.set_code(gen->finish());
     out.artifact = w.bytes();

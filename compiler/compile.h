@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,7 +30,23 @@ struct CompileOptions {
   // eave_static_model (and prefixes its kernels so several models link together).
   bool static_lib = false;
   std::string symbol = "eave_model";
+  // Numeric precision of the generated code. Only "fp32" until the quantization work lands;
+  // anything else is an Error that says so.
+  std::string precision = "fp32";
+  // For `eave compare`: intermediate values become extra model outputs (after the model's own).
+  //   Dispatches: every dispatch's outputs, with the usual fusion; values inside a fused kernel
+  //               stay hidden, and the code is the code that normally runs.
+  //   Nodes:      every node output, made a graph output after the graph passes, so that no
+  //               fusion hides one (and none happens).
+  enum class Expose { None, Dispatches, Nodes };
+  Expose expose_intermediates = Expose::None;
+  // Progress of a long compile (for a terminal display): stage name, work done, work total.
+  std::function<void(const std::string& stage, size_t done, size_t total)> progress;
 };
+
+// An Error unless `precision` is one the compiler supports (today only "fp32"); the message
+// says what is supported. `eave compile --precision` and eave.compile(precision=) check early.
+void check_precision(const std::string& precision);
 
 // Something that makes the kernel generator for a target (lowering/ provides the MLIR one;
 // tests may provide others). nullptr: no code generation.

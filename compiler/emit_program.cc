@@ -4,6 +4,8 @@
 #include <unordered_set>
 
 #include "codegen/builtin_attrs.h"
+#include "compiler/op_flops.h"
+#include "compiler/emit_control_flow.h"
 #include "support/error.h"
 
 namespace eave {
@@ -45,39 +47,141 @@ std::optional<artifact::Builtin> builtin_for(OpKind kind) {
   }
 }
 
+std::optional<eave_value_kind> value_kind(const Type& t) {
+  auto elem_is_tensor = [&] { return t.elem && t.elem->is_tensor(); };
+  switch (t.kind) {
+    case TypeKind::Tensor: return EAVE_VALUE_TENSOR;
+    case TypeKind::Sequence:
+      if (elem_is_tensor()) return EAVE_VALUE_SEQUENCE;
+      break;
+    case TypeKind::Optional:
+      if (elem_is_tensor()) return EAVE_VALUE_OPTIONAL_TENSOR;
+      if (t.elem && t.elem->kind == TypeKind::Sequence && t.elem->elem && t.elem->elem->is_tensor())
+        return EAVE_VALUE_OPTIONAL_SEQUENCE;
+      break;
+    case TypeKind::Unknown: break;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
-class Emitter {
+// The element dtype of a tensor, sequence or optional type.
+DType element_dtype(const Type& t) {
+  const Type* e = &t;
+  while (!e->is_tensor() && e->elem) e = e->elem.get();
+  return e->is_tensor() ? e->dtype : DType::Undefined;
+}
+
+// Emits one graph into one program: the main graph into program 0, or a subgraph into a
+// nested program, whose `parent` emits the enclosing one.
+class Emitter : public ProgramEmitter {
  public:
-  Emitter(ArtifactWriter& w, KernelGenerator* gen, const EmitOptions& opts)
-      : w_(w), p_(w.main()), gen_(gen), opts_(opts) {}
+  Emitter(ArtifactWriter& w, ProgramBuilder& p, KernelGenerator* gen, const EmitOptions& opts,
+          Emitter* parent = nullptr)
+      : w_(w), p_(p), gen_(gen), opts_(opts), parent_(parent),
+        weights_(parent ? parent->weights_ : &own_weights_) {}
 
   void run(const Graph& g, const std::vector<Dispatch>& dispatches) {
     for (const Value* v : g.inputs()) define_input_symbols(v);
     for (const Value* v : g.inputs()) {
       check_tensor(v, "input");
-      ids_[v] = p_.add_input(v->name(), to_eave_dtype(v->dtype()), dims_of(v));
+      ids_[v] = p_.add_input(v->name(), eave_dtype_of(v), dims_of(v), kind_of(v));
     }
-    // Output slots, in order. A value produced by a step is written into its slot in place; one
-    // that is an input, a constant, a view or a second slot of the same value gets a copy.
+    emit_graph(g, dispatches);
+  }
+
+  // ---- ProgramEmitter
+
+  ProgramBuilder& program() override { return p_; }
+
+  std::unique_ptr<ProgramEmitter> nested(const std::string& name) override {
+    return std::make_unique<Emitter>(w_, w_.add_program(name), gen_, opts_, this);
+  }
+
+  ValueId add_input(const Value* v) override {
+    check_tensor(v, "subgraph input");
+    // Every symbolic dim of a nested input is this program's own, defined each time it starts
+    // (a loop-carried value may change shape between iterations).
+    if (v->type().is_tensor())
+      for (const Dim& d : v->shape().dims()) {
+        if (d.is_const() || symbols_.count(d.str())) continue;
+        DimBounds b;
+        if (auto it = opts_.bounds.find(d.str()); it != opts_.bounds.end()) b = it->second;
+        SymbolId id = w_.add_dim_symbol(d.str(), {b.min, b.max}, b.nominal);
+        symbols_[d.str()] = id;
+        start_time_.insert(id);
+      }
+    ValueId id = p_.add_input(v->name(), eave_dtype_of(v), dims_of(v), kind_of(v));
+    ids_[v] = id;
+    return id;
+  }
+
+  void emit_body(Graph& g) override {
+    KernelSupport none;
+    none.generates = [](const Node&) { return false; };
+    none.is_elementwise = [](const Node&) { return false; };
+    emit_graph(g, partition_graph(g, gen_ ? gen_->support() : none));
+  }
+
+  const std::vector<ValueId>& captured() const override { return captured_; }
+
+ private:
+  // Output slots, in order, then the dispatches. A value produced by a step of this graph is
+  // written into its slot in place; one that is an input, a constant, a view, a value of an
+  // enclosing graph or a second slot of the same value gets a copy.
+  void emit_graph(const Graph& g, const std::vector<Dispatch>& dispatches) {
     std::unordered_set<const Value*> claimed;
     for (size_t i = 0; i < g.outputs().size(); ++i) {
       const Value* v = g.outputs()[i];
       check_tensor(v, "output");
-      // Passes may have replaced an output value (a folded constant, a recognized pattern):
-      // the slot keeps the model's own name.
-      const std::string& name = i < opts_.output_names.size() ? opts_.output_names[i] : v->name();
-      ValueId slot = p_.add_output(name, to_eave_dtype(v->dtype()), dims_of(v));
-      bool in_place = v->producer() && !is_alias_output(v, dispatches) && claimed.insert(v).second;
+      // Passes may have replaced a model output value (a folded constant, a recognized
+      // pattern): the slot keeps the model's own name.
+      const std::string& name =
+          !parent_ && i < opts_.output_names.size() ? opts_.output_names[i] : v->name();
+      ValueId slot = p_.add_output(name, eave_dtype_of(v), dims_of(v), kind_of(v));
+      bool in_place = v->producer() && v->owner() == &g && !is_alias_output(v, dispatches) &&
+                      claimed.insert(v).second;
       if (in_place) ids_[v] = slot;
       else copies_.push_back({v, slot});
     }
-    for (const Dispatch& d : dispatches) emit(d);
+    for (size_t i = 0; i < dispatches.size(); ++i) {
+      emit(dispatches[i]);
+      if (opts_.on_dispatch) opts_.on_dispatch(i + 1);
+    }
     for (const auto& [v, slot] : copies_)
-      p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot});
+      annotate(p_.add_builtin("copy " + v->name(), artifact::Builtin::COPY, {value_of(v)}, {slot}),
+               {});
+    if (opts_.expose_dispatch_outputs) expose_dispatch_outputs(g, dispatches);
   }
 
  private:
+  // ---- for tools
+
+  // Records which nodes a step runs and how many operations that is (eave profile).
+  void annotate(artifact::StepId step, const std::vector<const Node*>& nodes) {
+    if (!opts_.step_info) return;
+    std::vector<ArtifactWriter::StepNode> names;
+    std::optional<Dim> flops = Dim(0);
+    for (const Node* n : nodes) {
+      names.push_back({n->name(), n->op_type()});
+      std::optional<Dim> f = node_flops(*n);
+      flops = flops && f ? std::optional<Dim>(*flops + *f) : std::nullopt;
+    }
+    std::optional<Expr> code = flops ? expr_of(*flops) : std::nullopt;
+    w_.set_step_info(p_.id(), step, std::move(names), std::move(code));
+  }
+
+  // The values dispatches compute (not views), after the model's outputs, for `eave compare`.
+  void expose_dispatch_outputs(const Graph& g, const std::vector<Dispatch>& dispatches) {
+    std::unordered_set<const Value*> listed(g.outputs().begin(), g.outputs().end());
+    for (const Dispatch& d : dispatches) {
+      if (d.kind == DispatchKind::Alias) continue;
+      for (const Value* v : d.outputs)
+        if (v && ids_.count(v) && listed.insert(v).second) p_.add_output_value(ids_.at(v));
+    }
+  }
+
   // ---- symbols
 
   void define_input_symbols(const Value* v) {
@@ -92,6 +196,16 @@ class Emitter {
     }
   }
 
+  // The symbol named `key` in this program or an enclosing one, if any.
+  std::optional<SymbolId> find_symbol(const std::string& key) const {
+    if (auto it = symbols_.find(key); it != symbols_.end()) return it->second;
+    return parent_ ? parent_->find_symbol(key) : std::nullopt;
+  }
+
+  bool is_start_time(SymbolId s) const {
+    return start_time_.count(s) || (parent_ && parent_->is_start_time(s));
+  }
+
   // The expression for `d` if every symbol in it is already defined; nullopt otherwise.
   std::optional<Expr> expr_of(const Dim& d) {
     Dim::Expansion e = d.expand();
@@ -101,9 +215,9 @@ class Emitter {
       for (const auto& a : t.factors) {
         std::optional<Expr> f;
         if (a.kind == Dim::AtomKind::Symbol) {
-          auto it = symbols_.find(a.name);
-          if (it == symbols_.end()) return std::nullopt;
-          f = Expr::sym(it->second);
+          std::optional<SymbolId> sym = find_symbol(a.name);
+          if (!sym) return std::nullopt;
+          f = Expr::sym(*sym);
         } else {
           auto x = expr_of(*a.a), y = expr_of(*a.b);
           if (!x || !y) return std::nullopt;
@@ -125,8 +239,8 @@ class Emitter {
 
   bool only_start_time(const Dim& d) {
     for (const auto& s : d.symbols()) {
-      auto it = symbols_.find(s);
-      if (it == symbols_.end() || !start_time_.count(it->second)) return false;
+      std::optional<SymbolId> sym = find_symbol(s);
+      if (!sym || !is_start_time(*sym)) return false;
     }
     return true;
   }
@@ -144,6 +258,8 @@ class Emitter {
       if (!expr_of(d)) return it->second;
       symbols_.erase(it);
       early_.erase(key);
+    } else if (std::optional<SymbolId> outer = parent_ ? parent_->find_symbol(key) : std::nullopt) {
+      return *outer;
     }
     SymbolId id;
     if (auto e = expr_of(d)) {
@@ -151,7 +267,7 @@ class Emitter {
       id = w_.add_expr_symbol(key, *e, {}, p_.id(), start ? -1 : int32_t(p_.step_count()));
       if (start) start_time_.insert(id);
     } else {
-      id = w_.add_runtime_symbol(key);
+      id = w_.add_runtime_symbol(key, {}, p_.id());
       if (!d.is_symbol()) early_.insert(key);
     }
     symbols_[key] = id;
@@ -165,20 +281,25 @@ class Emitter {
 
   std::vector<artifact::Dim> dims_of(const Value* v) {
     std::vector<artifact::Dim> out;
+    if (!v->type().is_tensor()) return out;  // sequences and optionals have no dims
     for (const Dim& d : v->shape().dims()) out.push_back(dim_of(d));
     return out;
   }
 
+  static eave_value_kind kind_of(const Value* v) { return *value_kind(v->type()); }
+  static eave_dtype eave_dtype_of(const Value* v) { return to_eave_dtype(element_dtype(v->type())); }
+
   // ---- values
 
+  // A tensor of known rank, or a sequence or optional of tensors, of a supported dtype.
   void check_tensor(const Value* v, const char* what) {
-    if (!v->type().is_tensor())
+    if (!value_kind(v->type()))
       fail(what, " '", v->name(), "' is a ", v->type().str(),
-           "; the compiled backend handles tensors only so far");
-    if (!v->shape().has_rank())
+           "; the compiled backend handles tensors and sequences or optionals of tensors");
+    if (v->type().is_tensor() && !v->shape().has_rank())
       fail(what, " '", v->name(), "' has an unknown rank; compile with --input-shape");
-    if (to_eave_dtype(v->dtype()) == EAVE_DTYPE_UNDEFINED)
-      fail(what, " '", v->name(), "' has element type ", dtype_name(v->dtype()),
+    if (eave_dtype_of(v) == EAVE_DTYPE_UNDEFINED)
+      fail(what, " '", v->name(), "' has element type ", dtype_name(element_dtype(v->type())),
            ", which the compiled backend does not support yet");
   }
 
@@ -188,15 +309,34 @@ class Emitter {
     return false;
   }
 
-  ValueId value_of(const Value* v) {
+  ValueId value_of(const Value* v) override {
     if (auto it = ids_.find(v); it != ids_.end()) return it->second;
     if (v->is_constant()) {
       const Tensor& t = *v->constant();
       check_tensor(v, "constant");
-      ValueId id = p_.add_weight(v->name(), to_eave_dtype(t.dtype()), dims_of(v),
-                                 {static_cast<const uint8_t*>(t.raw()), t.nbytes()});
+      // A constant read by several programs is stored once.
+      auto [it, fresh] = weights_->emplace(&t, 0);
+      ValueId id = fresh ? p_.add_weight(v->name(), to_eave_dtype(t.dtype()), dims_of(v),
+                                         {static_cast<const uint8_t*>(t.raw()), t.nbytes()})
+                         : p_.add_shared_weight(v->name(), it->second);
+      if (fresh) it->second = id;
       ids_[v] = id;
       return id;
+    }
+    if (parent_) {  // a value of an enclosing graph: captured through the next input slot
+      ValueId outer = parent_->value_of(v);
+      check_tensor(v, "captured value");
+      if (v->type().is_tensor())
+        for (const Dim& d : v->shape().dims())
+          if (!d.is_const() && !symbols_.count(d.str())) {
+            SymbolId id = w_.add_dim_symbol(d.str(), {}, 1);
+            symbols_[d.str()] = id;
+            start_time_.insert(id);
+          }
+      ValueId in = p_.add_input(v->name(), eave_dtype_of(v), dims_of(v), kind_of(v));
+      captured_.push_back(outer);
+      ids_[v] = in;
+      return in;
     }
     internal_fail("value '", v->name(), "' is used before any step produces it");
   }
@@ -209,9 +349,14 @@ class Emitter {
 
   // Storage for a value a step produces: its output slot, the arena when its size is known at
   // program start, the heap otherwise.
-  ValueId output_of(const Value* v) {
+  ValueId output_of(const Value* v) override {
     if (auto it = ids_.find(v); it != ids_.end()) return it->second;  // an output slot
     check_tensor(v, "value");
+    if (!v->type().is_tensor()) {  // a list the session holds
+      ValueId id = p_.add_heap(v->name(), eave_dtype_of(v), {}, kind_of(v));
+      ids_[v] = id;
+      return id;
+    }
     std::vector<artifact::Dim> dims = dims_of(v);
     bool start = true;
     for (const Dim& d : v->shape().dims()) start &= d.is_const() || only_start_time(d);
@@ -232,7 +377,8 @@ class Emitter {
       case DispatchKind::Builtin: return emit_builtins(d);
       case DispatchKind::If:
       case DispatchKind::Loop:
-        fail(d.anchor()->describe(), ": control flow is not supported by the compiled backend yet");
+      case DispatchKind::Scan:
+      case DispatchKind::SequenceMap: return emit_control_flow(*this, d);
     }
   }
 
@@ -258,19 +404,24 @@ class Emitter {
       if (produced) outs.push_back(output_of(v));
       else ins.push_back(value_of(v));
     }
-    p_.add_kernel(d.name, plan.index, dim_of(plan.tiles), ins, outs);
+    annotate(p_.add_kernel(d.name, plan.index, dim_of(plan.tiles), ins, outs),
+             {d.nodes.begin(), d.nodes.end()});
   }
 
   // Every node of the dispatch as its own builtin step.
   void emit_builtins(const Dispatch& d) {
     for (const Node* n : d.nodes) {
       auto b = builtin_for(n->kind());
+      // Identity of a sequence or optional: COPY takes lists whole.
+      if (n->kind() == OpKind::Identity && n->input(0) && !n->input(0)->type().is_tensor())
+        b = artifact::Builtin::COPY;
       if (!b) fail(n->describe(), ": op is not supported by the compiled backend yet");
       std::vector<ValueId> ins, outs;
       for (const Value* v : n->inputs()) ins.push_back(v ? value_of(v) : ProgramBuilder::kAbsent);
       for (const Value* v : n->outputs()) outs.push_back(v ? output_of(v) : ProgramBuilder::kAbsent);
       std::vector<uint8_t> params = encode_builtin_attrs(*n);
-      p_.add_builtin(n->name().empty() ? n->op_type() : n->name(), *b, ins, outs, params);
+      annotate(p_.add_builtin(n->name().empty() ? n->op_type() : n->name(), *b, ins, outs, params),
+               {n});
     }
   }
 
@@ -278,6 +429,10 @@ class Emitter {
   ProgramBuilder& p_;
   KernelGenerator* gen_;
   const EmitOptions& opts_;
+  Emitter* parent_;
+  std::unordered_map<const Tensor*, ValueId> own_weights_;
+  std::unordered_map<const Tensor*, ValueId>* weights_;  // the main emitter's, shared
+  std::vector<ValueId> captured_;
   std::unordered_map<const Value*, ValueId> ids_;
   std::unordered_map<std::string, SymbolId> symbols_;
   std::unordered_set<SymbolId> start_time_;
@@ -289,7 +444,7 @@ class Emitter {
 
 void emit_program(const Graph& g, const std::vector<Dispatch>& dispatches, KernelGenerator* gen,
                   const EmitOptions& opts, ArtifactWriter& w) {
-  Emitter(w, gen, opts).run(g, dispatches);
+  Emitter(w, w.main(), gen, opts).run(g, dispatches);
 }
 
 }  // namespace eave

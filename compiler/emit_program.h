@@ -3,6 +3,7 @@
 // outputs, weights, arena, heap, aliases), and one step per dispatch.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,7 +24,15 @@ struct DimBounds {
 struct EmitOptions {
   // Bounds of named input dims (--dim-bound batch=16); unknown symbols get the defaults.
   std::map<std::string, DimBounds> bounds;
-  // The model's output names, in order (graph passes may rename the values behind them).
+  // Record each step's model nodes and FLOPs (the artifact's STEP_INFO, for `eave profile`).
+  bool step_info = false;
+  // Make every dispatch's outputs extra program outputs (CompileOptions::Expose::Dispatches).
+  bool expose_dispatch_outputs = false;
+  // Called after each dispatch is emitted, with the number emitted so far.
+  std::function<void(size_t)> on_dispatch;
+  // The names of the model's outputs, in order, as the model declared them: a graph pass that
+  // replaces an output's value (BatchNorm folded into its producer, an Identity removed, a
+  // pattern recognized) must not rename the output. Empty: the values' own names.
   std::vector<std::string> output_names;
 };
 
@@ -38,5 +47,9 @@ std::optional<artifact::Builtin> builtin_for(OpKind kind);
 
 // eave_dtype code of a DType (the same numbering; checked by a test).
 eave_dtype to_eave_dtype(DType t);
+
+// The runtime's kind for a value of type `t`: a tensor, or a sequence or optional of tensors;
+// nullopt for anything else (unknown types, sequences of sequences, maps).
+std::optional<eave_value_kind> value_kind(const Type& t);
 
 }  // namespace eave

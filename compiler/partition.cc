@@ -15,20 +15,33 @@ const char* dispatch_kind_name(DispatchKind k) {
     case DispatchKind::Alias: return "alias";
     case DispatchKind::If: return "if";
     case DispatchKind::Loop: return "loop";
+    case DispatchKind::Scan: return "scan";
+    case DispatchKind::SequenceMap: return "sequence_map";
   }
   return "?";
 }
 
 namespace {
 
-// Symbols an output's dims mention that none of the node's inputs does: the output's size
-// depends on data, which only a builtin can discover at run time.
+// Symbols an output's dims mention that neither the graph's input dims nor the node's inputs
+// (their dims, or the values of shape tensors) do: the output's size depends on data, which
+// only a builtin can discover at run time.
 bool has_data_dependent_shape(const Node& n) {
   std::unordered_set<std::string> known;
+  // The graph's input dims are known before anything runs.
+  if (const Graph* g = n.owner())
+    for (const Value* v : g->inputs())
+      if (v && v->type().is_tensor() && v->shape().has_rank())
+        for (const Dim& d : v->shape().dims())
+          for (const auto& s : d.symbols()) known.insert(s);
   for (const Value* v : n.inputs()) {
     if (!v || !v->type().is_tensor() || !v->shape().has_rank()) continue;
     for (const Dim& d : v->shape().dims())
       for (const auto& s : d.symbols()) known.insert(s);
+    // A shape value's symbols (Slice(x, 0, seq)) are known too: the runtime computes them.
+    if (v->sym_data())
+      for (const Dim& d : *v->sym_data())
+        for (const auto& s : d.symbols()) known.insert(s);
   }
   for (const Value* v : n.outputs()) {
     if (!v) continue;
@@ -76,6 +89,10 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
       d.kind = DispatchKind::If;
     } else if (n->kind() == OpKind::Loop) {
       d.kind = DispatchKind::Loop;
+    } else if (n->kind() == OpKind::Scan) {
+      d.kind = DispatchKind::Scan;
+    } else if (n->kind() == OpKind::SequenceMap) {
+      d.kind = DispatchKind::SequenceMap;
     } else if (is_view_op(*n)) {
       d.kind = DispatchKind::Alias;
     } else if (!has_data_dependent_shape(*n) && support.generates && support.generates(*n)) {

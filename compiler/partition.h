@@ -7,7 +7,9 @@
 //   Builtin  one node run by a runtime builtin (ops not worth generating code for, and any op
 //            whose output shape depends on data).
 //   Alias    a view, no work: Reshape, Flatten, Squeeze, Unsqueeze, Identity.
-//   If       a nested program per branch.
+//   If, Loop, Scan, SequenceMap
+//            control flow: one node whose subgraphs become nested programs
+//            (compiler/emit_control_flow.cc), partitioned the same way.
 //
 // Dispatches come out in an order that respects every dependency: a fused dispatch runs where
 // its last node was.
@@ -21,7 +23,7 @@
 
 namespace eave {
 
-enum class DispatchKind { Kernel, Builtin, Alias, If, Loop };
+enum class DispatchKind { Kernel, Builtin, Alias, If, Loop, Scan, SequenceMap };
 
 const char* dispatch_kind_name(DispatchKind k);
 

@@ -28,6 +28,14 @@ void run_once(eave_model* m) {
       ok = false;
       break;
     }
+    if (info.kind != EAVE_VALUE_TENSOR) {  // a sequence: empty; an optional: absent
+      if (eave_status st = eave_session_bind_input_list(s, i, info.kind == EAVE_VALUE_SEQUENCE,
+                                                        nullptr, 0)) {
+        eave_status_release(st);
+        ok = false;
+      }
+      continue;
+    }
     std::vector<int64_t> dims;
     uint64_t n = eave_dtype_size(info.dtype);
     for (int32_t d = 0; d < info.rank; ++d) {

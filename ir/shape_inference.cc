@@ -136,9 +136,27 @@ const std::vector<InferFn>& rules() {
 
 InferFn find_infer_rule(OpKind k) { return rules()[size_t(k)]; }
 
+Type join_types(const Type& a, const Type& b) {
+  if (!a.known()) return b;
+  if (!b.known()) return a;
+  if (a.kind != b.kind) return Type{};
+  if (a.kind != TypeKind::Tensor) {
+    if (a.elem && b.elem)
+      return Type{a.kind, DType::Undefined, {}, std::make_shared<Type>(join_types(*a.elem, *b.elem))};
+    return a;
+  }
+  DType dt = a.dtype == b.dtype ? a.dtype : DType::Undefined;
+  if (!a.shape.has_rank() || !b.shape.has_rank() || a.shape.rank() != b.shape.rank())
+    return Type::tensor(dt, Shape());
+  std::vector<Dim> dims;
+  for (size_t i = 0; i < a.shape.rank(); ++i)
+    dims.push_back(a.shape[i] == b.shape[i] ? a.shape[i] : fresh_dim("dyn"));
+  return Type::tensor(dt, Shape(std::move(dims)));
+}
+
 void infer_node(Node& n, const InferOptions& opts) {
   if (InferFn fn = find_infer_rule(n.kind())) {
-    InferContext ctx(n);
+    InferContext ctx(n, &opts);
     fn(ctx);
     return;
   }

@@ -20,10 +20,14 @@
 
 namespace eave {
 
+struct InferOptions;
+
 class InferContext {
  public:
-  explicit InferContext(Node& n) : node_(n) {}
+  explicit InferContext(Node& n, const InferOptions* opts = nullptr) : node_(n), opts_(opts) {}
   Node& node() const { return node_; }
+  // What inference runs with (nullptr: the defaults), for rules that infer subgraphs.
+  const InferOptions* options() const { return opts_; }
   int64_t opset() const { return node_.opset(); }
 
   size_t num_inputs() const { return node_.num_inputs(); }
@@ -60,6 +64,7 @@ class InferContext {
 
  private:
   Node& node_;
+  const InferOptions* opts_;
 };
 
 using InferFn = void (*)(InferContext&);
@@ -76,6 +81,10 @@ void infer_shapes(Graph& g, const InferOptions& opts = {});
 void infer_node(Node& n, const InferOptions& opts = {});
 // The rule for an op kind, or nullptr.
 InferFn find_infer_rule(OpKind k);
+
+// The most specific type both a and b satisfy (what a value is when it may be either): equal
+// dims stay, differing ones become fresh symbols, differing ranks an unknown rank.
+Type join_types(const Type& a, const Type& b);
 
 // Broadcasts symbolic shapes NumPy-style. Two different symbols are assumed equal (the first is
 // kept) unless one is known to be 1; an Error if two constants conflict.

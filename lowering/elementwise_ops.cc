@@ -193,6 +193,10 @@ bool numeric(DType t) { return t != DType::String && t != DType::Undefined && t 
 
 }  // namespace
 
+Value convert_to(OpBuilder& b, Location loc, const TypedValue& x, DType to) {
+  return convert(b, loc, x, to);
+}
+
 TypedValue from_storage(OpBuilder& b, Location loc, Value stored, DType t) {
   Type ct = shaped_like(stored, compute_type(b, t));
   if (stored.getType() == ct) return {stored, t};

@@ -31,6 +31,10 @@ mlir::Type compute_type(mlir::Builder& b, DType t);
 TypedValue from_storage(mlir::OpBuilder& b, mlir::Location loc, mlir::Value stored, DType t);
 mlir::Value to_storage(mlir::OpBuilder& b, mlir::Location loc, const TypedValue& v);
 
+// x (in its compute type) converted to the compute type of `to`, as Cast converts: floats to
+// integers truncate toward zero and saturate, NaN gives 0.
+mlir::Value convert_to(mlir::OpBuilder& b, mlir::Location loc, const TypedValue& x, DType to);
+
 // True if build_elementwise handles `n` (its op, attributes and dtypes).
 bool elementwise_supported(const Node& n);
 

@@ -42,4 +42,18 @@ bool lowers_matmul(const Node& n);
 bool matmul_fuses(const Node& anchor, const Node& consumer);
 LoweredKernel lower_matmul(LoweringContext& lc, const Dispatch& d, const std::string& name);
 
+// reduction.cc
+bool lowers_reduction(const Node& n);
+bool reduction_fuses(const Node& anchor, const Node& consumer);
+LoweredKernel lower_reduction(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
+// normalization.cc
+bool lowers_normalization(const Node& n);
+bool normalization_fuses(const Node& anchor, const Node& consumer);
+LoweredKernel lower_normalization(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
+// data_movement.cc
+bool lowers_data_movement(const Node& n);
+LoweredKernel lower_data_movement(LoweringContext& lc, const Dispatch& d, const std::string& name);
+
 }  // namespace eave::lowering

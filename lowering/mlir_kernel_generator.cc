@@ -40,12 +40,20 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelSupport support() const override {
     KernelSupport s;
     s.generates = [](const Node& n) {
-      return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n);
+      return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
+             lowering::lowers_reduction(n) || lowering::lowers_normalization(n) ||
+             lowering::lowers_data_movement(n);
     };
     s.is_elementwise = [](const Node& n) { return lowering::lowers_elementwise(n); };
-    s.takes_epilogue = [](const Node& n) { return lowering::lowers_matmul(n); };
+    s.takes_epilogue = [](const Node& n) {
+      return lowering::lowers_matmul(n) || lowering::lowers_reduction(n) ||
+             lowering::lowers_normalization(n);
+    };
     s.fuses = [](const Node& anchor, const Node& consumer) {
       if (lowering::lowers_matmul(anchor)) return lowering::matmul_fuses(anchor, consumer);
+      if (lowering::lowers_reduction(anchor)) return lowering::reduction_fuses(anchor, consumer);
+      if (lowering::lowers_normalization(anchor))
+        return lowering::normalization_fuses(anchor, consumer);
       return true;
     };
     return s;
@@ -54,8 +62,13 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) override {
     lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
     std::string name = prefix_ + "k" + std::to_string(bindings_.size());
-    lowering::LoweredKernel k = lowering::lowers_matmul(*d.anchor())
-                                    ? lowering::lower_matmul(lc, d, name)
+    const Node& anchor = *d.anchor();
+    lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
+                                : lowering::lowers_reduction(anchor) ? lowering::lower_reduction(lc, d, name)
+                                : lowering::lowers_normalization(anchor)
+                                    ? lowering::lower_normalization(lc, d, name)
+                                : lowering::lowers_data_movement(anchor)
+                                    ? lowering::lower_data_movement(lc, d, name)
                                     : lowering::lower_elementwise(lc, d, name);
     KernelPlan plan;
     plan.index = uint32_t(bindings_.size());

@@ -52,17 +52,14 @@ class CompiledBackend : public ConformanceBackend {
     if (!runner_.empty()) return run_with_runner(*model, c.artifact, inputs);
     auto rt = RuntimeModel::load_memory(std::move(c.artifact));
     RuntimeSession session(rt, 1);
-    std::vector<std::pair<std::string, Tensor>> named;
+    std::vector<std::pair<std::string, ValueData>> named;
     const Graph& g = *model->graph;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].is_none()) continue;
-      EAVE_CHECK(inputs[i].is_tensor(), "input '", g.inputs()[i]->name(),
-                 "': the compiled backend takes tensors only so far");
-      named.emplace_back(g.inputs()[i]->name(), inputs[i].tensor);
+      // An empty optional is bound as such; an absent plain input is left out.
+      if (inputs[i].is_none() && g.inputs()[i]->type().kind != TypeKind::Optional) continue;
+      named.emplace_back(g.inputs()[i]->name(), inputs[i]);
     }
-    std::vector<ValueData> out;
-    for (Tensor& t : session.run(named)) out.emplace_back(std::move(t));
-    return out;
+    return session.run_values(named);
   }
 
  private:

@@ -24,7 +24,14 @@ std::string dim_str(const eave_model* m, int64_t d) {
 
 std::string value_type(const eave_model* m, uint32_t v) {
   const eave_value& val = m->values[v];
-  std::string s = std::string(eave_dtype_name(eave_dtype(val.dtype))) + "[";
+  const char* dt = eave_dtype_name(eave_dtype(val.dtype));
+  switch (val.kind) {
+    case EAVE_VALUE_SEQUENCE: return std::string("seq<") + dt + ">";
+    case EAVE_VALUE_OPTIONAL_TENSOR: return std::string("opt<") + dt + ">";
+    case EAVE_VALUE_OPTIONAL_SEQUENCE: return std::string("opt<seq<") + dt + ">>";
+    default: break;
+  }
+  std::string s = std::string(dt) + "[";
   for (uint32_t a = 0; a < val.rank; ++a) s += (a ? "," : "") + dim_str(m, m->dims[val.dims + a]);
   return s + "]";
 }
@@ -152,8 +159,11 @@ int cmd_inspect(int argc, char** argv) {
           what = std::string("builtin ") + (b ? b->name : "?");
           break;
         }
-        case EAVE_STEP_IF: what = "if"; break;
-        case EAVE_STEP_LOOP: what = "loop"; break;
+        case EAVE_STEP_IF: what = "if " + std::to_string(st.programs[0]) + " else " +
+                                  std::to_string(st.programs[1]); break;
+        case EAVE_STEP_LOOP: what = "loop " + std::to_string(st.programs[0]); break;
+        case EAVE_STEP_SCAN: what = "scan " + std::to_string(st.programs[0]); break;
+        case EAVE_STEP_SEQUENCE_MAP: what = "map " + std::to_string(st.programs[0]); break;
         default: what = "step"; break;
       }
       std::printf("  %3u %-18s %-28s ->", k, what.c_str(), eave_model_string(m.get(), st.name));

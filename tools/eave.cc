@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"run", eave::cmd_run, "run a .eave artifact with the runtime"},
     {"bench", eave::cmd_bench, "time a .eave artifact: median, p90, min latency, peak RSS"},
     {"inspect", eave::cmd_inspect, "describe a .eave artifact: signature, target, steps, memory"},
+    {"compare", eave::cmd_compare, "compare a compiled model with the reference, value by value"},
+    {"profile", eave::cmd_profile, "time each step of a .eave artifact; Chrome trace output"},
     {"run-reference", eave::cmd_run_reference, "run a model with the reference interpreter"},
     {"conformance", eave::cmd_conformance, "run the ONNX backend test suite"},
     {"print", eave::cmd_print, "print a model's graph IR"},
@@ -28,7 +30,15 @@ constexpr Command kCommands[] = {
 void usage(FILE* f) {
   std::fprintf(f, "usage: eave <command> [options]\n\ncommands:\n");
   for (const auto& c : kCommands) std::fprintf(f, "  %-16s %s\n", c.name, c.summary);
-  std::fprintf(f, "\nRun 'eave <command> --help' for a command's options and examples.\n");
+  std::fprintf(f,
+               "\nexamples:\n"
+               "  eave compile model.onnx -o model.eave\n"
+               "  eave run model.eave --input x=x.npy --output-dir out/\n"
+               "  eave compare model.onnx --against onnxruntime\n"
+               "  eave profile model.eave --trace model.trace.json\n"
+               "\nRun 'eave <command> --help' for a command's options and examples.\n"
+               "Exit codes: 0 ok, 1 user error (the message says what to fix), 2 internal "
+               "error.\n");
 }
 
 }  // namespace
@@ -40,19 +50,7 @@ int main(int argc, char** argv) {
   }
   eave::use_mlir_kernel_generator();
   for (const auto& c : kCommands) {
-    if (std::strcmp(argv[1], c.name) != 0) continue;
-    try {
-      return c.run(argc, argv);
-    } catch (const eave::Error& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      return 1;
-    } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "error: out of memory\n");
-      return 1;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "internal error: %s\n", e.what());
-      return 2;
-    }
+    if (std::strcmp(argv[1], c.name) == 0) return eave::run_command(c.run, argc, argv);
   }
   std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
   usage(stderr);

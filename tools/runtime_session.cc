@@ -63,30 +63,63 @@ std::vector<RuntimeModel::IoInfo> infos(eave_model* m, bool inputs) {
 std::vector<RuntimeModel::IoInfo> RuntimeModel::inputs() const { return infos(model_, true); }
 std::vector<RuntimeModel::IoInfo> RuntimeModel::outputs() const { return infos(model_, false); }
 
-RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model, int threads)
-    : model_(std::move(model)) {
+namespace {
+
+eave_session_options with_threads(int threads) {
   eave_session_options o;
   eave_session_options_initialize(&o);
   o.threads = threads;
-  check_status(eave_session_create(model_->get(), &o, &session_));
+  return o;
+}
+
+}  // namespace
+
+RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model, int threads)
+    : RuntimeSession(std::move(model), with_threads(threads)) {}
+
+RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model,
+                               const eave_session_options& options)
+    : model_(std::move(model)) {
+  check_status(eave_session_create(model_->get(), &options, &session_));
 }
 
 RuntimeSession::~RuntimeSession() { eave_session_release(session_); }
 
 void RuntimeSession::bind(const std::vector<std::pair<std::string, Tensor>>& inputs) {
   bound_.clear();
+  std::vector<bool> given(size_t(eave_model_input_count(model_->get())), false);
   for (const auto& [name, t0] : inputs) {
     int32_t index;
     check_status(eave_model_find_input(model_->get(), name.c_str(), &index));
+    given[size_t(index)] = true;
     Tensor t = t0;
     eave_tensor et{to_eave_dtype(t.dtype()), int32_t(t.rank()), t.dims().data(),
                    const_cast<void*>(t.raw()), t.nbytes()};
     check_status(eave_session_bind_input(session_, index, &et));
     bound_.push_back(std::move(t));
   }
+  // The same words as the Python API (python/src/runtime_module.cc).
+  auto infos = model_->inputs();
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i]) continue;
+    std::string names;
+    for (const auto& io : infos) names += (names.empty() ? "'" : ", '") + io.name + "'";
+    fail("missing input '", infos[i].name, "' (the model's inputs: ", names, ")");
+  }
 }
 
 void RuntimeSession::run_bound() { check_status(eave_session_run(session_)); }
+
+namespace {
+
+Tensor to_tensor(const eave_tensor& et) {
+  Tensor t(from_eave_dtype(et.dtype), std::vector<int64_t>(et.dims, et.dims + et.rank));
+  EAVE_ASSERT(t.nbytes() <= et.byte_size);
+  if (t.nbytes()) std::memcpy(t.mutable_raw(), et.data, t.nbytes());
+  return t;
+}
+
+}  // namespace
 
 std::vector<Tensor> RuntimeSession::outputs() {
   std::vector<Tensor> out;
@@ -94,10 +127,7 @@ std::vector<Tensor> RuntimeSession::outputs() {
   for (int32_t i = 0; i < n; ++i) {
     eave_tensor et;
     check_status(eave_session_get_output(session_, i, &et));
-    Tensor t(from_eave_dtype(et.dtype), std::vector<int64_t>(et.dims, et.dims + et.rank));
-    EAVE_ASSERT(t.nbytes() <= et.byte_size);
-    if (t.nbytes()) std::memcpy(t.mutable_raw(), et.data, t.nbytes());
-    out.push_back(std::move(t));
+    out.push_back(to_tensor(et));
   }
   return out;
 }
@@ -106,6 +136,66 @@ std::vector<Tensor> RuntimeSession::run(const std::vector<std::pair<std::string,
   bind(inputs);
   run_bound();
   return outputs();
+}
+
+}  // namespace eave
+
+namespace eave {
+
+std::vector<ValueData> RuntimeSession::run_values(
+    const std::vector<std::pair<std::string, ValueData>>& inputs) {
+  bound_.clear();
+  eave_model* m = model_->get();
+  for (const auto& [name, value] : inputs) {
+    int32_t index;
+    check_status(eave_model_find_input(m, name.c_str(), &index));
+    eave_tensor_info info;
+    check_status(eave_model_get_input(m, index, &info));
+    std::vector<Tensor> items;
+    int32_t present = 1;
+    if (value.is_tensor()) items.push_back(value.tensor);
+    else if (value.is_sequence()) items = value.sequence;
+    else present = 0;
+    EAVE_CHECK(info.kind != EAVE_VALUE_TENSOR || value.is_tensor(), "input '", name,
+               "' is a tensor");
+    std::vector<eave_tensor> ts;
+    for (Tensor& t : items) {
+      bound_.push_back(std::move(t));  // moving keeps the data where it is
+      const Tensor& b = bound_.back();
+      ts.push_back({to_eave_dtype(b.dtype()), int32_t(b.rank()), b.dims().data(),
+                    const_cast<void*>(b.raw()), b.nbytes()});
+    }
+    if (info.kind == EAVE_VALUE_TENSOR)
+      check_status(eave_session_bind_input(session_, index, &ts[0]));
+    else
+      check_status(eave_session_bind_input_list(session_, index, present, ts.data(),
+                                                int32_t(ts.size())),
+                   "input '" + name + "': ");
+  }
+  run_bound();
+  std::vector<ValueData> out;
+  for (int32_t i = 0; i < eave_model_output_count(m); ++i) {
+    eave_tensor_info info;
+    check_status(eave_model_get_output(m, i, &info));
+    if (info.kind == EAVE_VALUE_TENSOR) {
+      eave_tensor et;
+      check_status(eave_session_get_output(session_, i, &et));
+      out.emplace_back(to_tensor(et));
+      continue;
+    }
+    int32_t present = 0, count = 0;
+    check_status(eave_session_get_output_list(session_, i, &present, &count));
+    std::vector<Tensor> items;
+    for (int32_t k = 0; k < count; ++k) {
+      eave_tensor et;
+      check_status(eave_session_get_output_item(session_, i, k, &et));
+      items.push_back(to_tensor(et));
+    }
+    if (!present) out.push_back(ValueData::none());
+    else if (info.kind == EAVE_VALUE_OPTIONAL_TENSOR) out.emplace_back(std::move(items.at(0)));
+    else out.push_back(ValueData::of_sequence(std::move(items)));
+  }
+  return out;
 }
 
 }  // namespace eave

@@ -9,6 +9,7 @@
 
 #include "eave/runtime.h"
 #include "ir/tensor.h"
+#include "ir/value_data.h"
 
 namespace eave {
 
@@ -40,16 +41,22 @@ class RuntimeModel {
 class RuntimeSession {
  public:
   RuntimeSession(std::shared_ptr<RuntimeModel> model, int threads = 1);
+  RuntimeSession(std::shared_ptr<RuntimeModel> model, const eave_session_options& options);
   ~RuntimeSession();
   RuntimeSession(const RuntimeSession&) = delete;
   RuntimeSession& operator=(const RuntimeSession&) = delete;
 
-  // Binds inputs by name (every input must be given), runs, and returns copies of the outputs.
+  // Binds inputs by name (every input must be given: an Error names a missing one), runs, and
+  // returns copies of the outputs.
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs);
+  // The same for models with sequence or optional inputs and outputs: a sequence input takes a
+  // ValueData sequence, an optional one a tensor, a sequence or an empty optional (none).
+  std::vector<ValueData> run_values(const std::vector<std::pair<std::string, ValueData>>& inputs);
   // Binds without running (for benchmarks: then call run_bound()).
   void bind(const std::vector<std::pair<std::string, Tensor>>& inputs);
   void run_bound();
   std::vector<Tensor> outputs();
+  eave_session* get() const { return session_; }
 
  private:
   std::shared_ptr<RuntimeModel> model_;

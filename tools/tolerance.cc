@@ -6,6 +6,16 @@
 
 namespace eave {
 
+Tolerance reordered_float_tolerance(DType t) {
+  switch (t) {
+    case DType::F64: return {1e-12, 1e-12};
+    case DType::F32: return {2e-5, 2e-5};
+    case DType::F16: return {2e-3, 2e-3};    // 1 ulp is 2^-11 relative
+    case DType::BF16: return {1.6e-2, 1.6e-2};  // 1 ulp is 2^-8 relative
+    default: return {0, 0};
+  }
+}
+
 std::string compare_tensors(const Tensor& got, const Tensor& want, const Tolerance& tol) {
   if (got.dtype() != want.dtype())
     return str_cat("element type ", dtype_name(got.dtype()), ", expected ", dtype_name(want.dtype()));
@@ -74,7 +84,8 @@ Agreement agreement(const Tensor& got, const Tensor& want) {
   double peak = 0;
   for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(want.as_double(i)));
   double floor = std::max(peak * 1e-6, 1e-30);
-  double dot = 0, gg = 0, ww = 0;
+  a.peak = peak;
+  double dot = 0, gg = 0, ww = 0, noise = 0;
   for (int64_t i = 0; i < n; ++i) {
     double g = got.as_double(i), w = want.as_double(i);
     double err = std::abs(g - w);
@@ -87,9 +98,16 @@ Agreement agreement(const Tensor& got, const Tensor& want) {
       gg += g * g;
       ww += w * w;
     }
+    noise += err * err;
   }
+  if (noise > 0) a.snr_db = ww > 0 ? 10 * std::log10(ww / noise) : -INFINITY;
   a.cosine = (gg == 0 && ww == 0) ? 1.0 : dot / std::sqrt(std::max(gg * ww, 1e-300));
   return a;
+}
+
+bool within_compare_tolerance(const Agreement& a, bool integer) {
+  if (integer) return a.max_abs == 0;
+  return a.max_abs <= kCompareTolerance.atol + kCompareTolerance.rtol * a.peak;
 }
 
 }  // namespace eave

@@ -7,39 +7,23 @@ namespace eave {
 
 namespace {
 
-// The most specific type both a and b satisfy: equal dims stay, differing ones become fresh.
-Type join(const Type& a, const Type& b) {
-  if (!a.known()) return b;
-  if (!b.known()) return a;
-  if (a.kind != b.kind) return Type{};
-  if (a.kind != TypeKind::Tensor) {
-    if (a.elem && b.elem) return Type{a.kind, DType::Undefined, {}, std::make_shared<Type>(join(*a.elem, *b.elem))};
-    return a;
-  }
-  DType dt = a.dtype == b.dtype ? a.dtype : DType::Undefined;
-  if (!a.shape.has_rank() || !b.shape.has_rank() || a.shape.rank() != b.shape.rank())
-    return Type::tensor(dt, Shape());
-  std::vector<Dim> dims;
-  for (size_t i = 0; i < a.shape.rank(); ++i)
-    dims.push_back(a.shape[i] == b.shape[i] ? a.shape[i] : fresh_dim("dyn"));
-  return Type::tensor(dt, Shape(std::move(dims)));
-}
-
-void infer_sub(Graph& g, const std::vector<Type>& inputs) {
+// Infers subgraph g of c's node with the same options (the fallback for ops eave has no rule
+// for applies inside subgraphs too).
+void infer_sub(const InferContext& c, Graph& g, const std::vector<Type>& inputs) {
   for (size_t i = 0; i < g.inputs().size() && i < inputs.size(); ++i)
     if (inputs[i].known()) g.inputs()[i]->set_type(inputs[i]);
-  infer_shapes(g);
+  infer_shapes(g, c.options() ? *c.options() : InferOptions{});
 }
 
 void if_rule(InferContext& c) {
   Graph* then_g = c.node().attr_graph("then_branch");
   Graph* else_g = c.node().attr_graph("else_branch");
-  infer_sub(*then_g, {});
-  infer_sub(*else_g, {});
+  infer_sub(c, *then_g, {});
+  infer_sub(c, *else_g, {});
   c.check(then_g->outputs().size() == c.num_outputs() && else_g->outputs().size() == c.num_outputs(),
           "branches must produce ", c.num_outputs(), " outputs");
   for (size_t i = 0; i < c.num_outputs(); ++i)
-    c.set_output_type(i, join(then_g->outputs()[i]->type(), else_g->outputs()[i]->type()));
+    c.set_output_type(i, join_types(then_g->outputs()[i]->type(), else_g->outputs()[i]->type()));
 }
 
 void loop_rule(InferContext& c) {
@@ -47,14 +31,23 @@ void loop_rule(InferContext& c) {
   size_t carried = c.num_inputs() >= 2 ? c.num_inputs() - 2 : 0;
   std::vector<Type> ins = {Type::tensor(DType::I64, Shape(std::vector<Dim>{})),
                            Type::tensor(DType::Bool, Shape(std::vector<Dim>{}))};
-  for (size_t i = 0; i < carried; ++i) ins.push_back(c.input_type(2 + i));
-  infer_sub(*body, ins);
+  // A sequence that starts empty (SequenceEmpty) holds nothing yet: its elements are what the
+  // body inserts, so it starts from an element type that joins as nothing.
+  std::vector<Type> seeds;
+  for (size_t i = 0; i < carried; ++i) {
+    const Value* v = c.node().input(2 + i);
+    bool fresh = v && v->producer() && v->producer()->kind() == OpKind::SequenceEmpty;
+    seeds.push_back(fresh ? Type::sequence(Type{}) : c.input_type(2 + i));
+    ins.push_back(seeds.back());
+  }
+  infer_sub(c, *body, ins);
   // Carried values whose shapes change across iterations get fresh dims.
   for (size_t i = 0; i < carried && 1 + i < body->outputs().size(); ++i) {
-    Type t = join(c.input_type(2 + i), body->outputs()[1 + i]->type());
-    if (!(t == c.input_type(2 + i))) {
+    Type t = join_types(seeds[i], body->outputs()[1 + i]->type());
+    if (t.elem && !t.elem->known()) t = c.input_type(2 + i);  // the body inserts nothing
+    if (!(t == ins[2 + i])) {
       ins[2 + i] = t;
-      infer_sub(*body, ins);
+      infer_sub(c, *body, ins);
     }
     c.set_output_type(i, t);
   }
@@ -108,7 +101,7 @@ void scan_rule(InferContext& c) {
     }
     ins.push_back(t);
   }
-  infer_sub(*body, ins);
+  infer_sub(c, *body, ins);
   for (size_t i = 0; i < n_state && i < body->outputs().size(); ++i)
     c.set_output_type(i, c.input_type(first + i));
   std::vector<int64_t> out_axes = c.node().attr_ints("scan_output_axes", std::vector<int64_t>{});
@@ -128,12 +121,29 @@ void scan_rule(InferContext& c) {
   }
 }
 
+// Inputs (sequence, extra...): the body takes an element of each sequence and the rest whole;
+// each output is a sequence of what the body gives.
+void sequence_map_rule(InferContext& c) {
+  Graph* body = c.node().attr_graph("body");
+  std::vector<Type> ins;  // the body's declared input types win: elements' shapes may differ
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
+    Type t = c.has_input(i) ? c.input_type(i) : Type{};
+    bool declared = i < body->inputs().size() && body->inputs()[i]->type().known();
+    ins.push_back(declared ? Type{} : t.kind == TypeKind::Sequence && t.elem ? *t.elem : t);
+  }
+  infer_sub(c, *body, ins);
+  for (size_t k = 0; k < c.num_outputs() && k < body->outputs().size(); ++k)
+    if (body->outputs()[k]->type().known())
+      c.set_output_type(k, Type::sequence(body->outputs()[k]->type()));
+}
+
 }  // namespace
 
 void register_control_flow_infer_rules(std::vector<InferFn>& r) {
   r[size_t(OpKind::If)] = if_rule;
   r[size_t(OpKind::Loop)] = loop_rule;
   r[size_t(OpKind::Scan)] = scan_rule;
+  r[size_t(OpKind::SequenceMap)] = sequence_map_rule;
 }
 
 }  // namespace eave

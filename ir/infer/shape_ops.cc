@@ -274,6 +274,34 @@ Dim slice_len(const Dim& d, int64_t start, int64_t end, int64_t step) {
   return Dim::ceildiv(st - e, Dim(-step));
 }
 
+// Slice's output dims when the ends are symbolic: each sliced axis must have a constant
+// start >= 0 and step > 0; nullopt otherwise.
+std::optional<std::vector<Dim>> slice_to_symbolic_ends(InferContext& c, const Shape& s,
+                                                       const std::vector<int64_t>& starts,
+                                                       const std::vector<Dim>& ends,
+                                                       const std::optional<std::vector<int64_t>>& ax,
+                                                       const std::optional<std::vector<int64_t>>& sp) {
+  int64_t r = int64_t(s.rank());
+  std::vector<int64_t> axes = ax ? *ax : std::vector<int64_t>{};
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
+  std::vector<int64_t> steps = sp ? *sp : std::vector<int64_t>(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    return std::nullopt;
+  std::vector<Dim> out = s.dims();
+  for (size_t i = 0; i < axes.size(); ++i) {
+    size_t a = size_t(c.axis(axes[i], r));
+    if (ends[i].is_const()) {
+      if (steps[i] == 0) return std::nullopt;
+      out[a] = slice_len(s[a], starts[i], ends[i].value(), steps[i]);
+      continue;
+    }
+    if (starts[i] < 0 || steps[i] <= 0) return std::nullopt;
+    out[a] = Dim::ceildiv(ends[i] - Dim(starts[i]), Dim(steps[i]));
+  }
+  return out;
+}
+
 void slice(InferContext& c) {
   DType dt = c.in_dtype(0);
   if (!c.ranked(0)) return c.set_output(0, dt, Shape());
@@ -289,6 +317,14 @@ void slice(InferContext& c) {
     std::optional<std::vector<int64_t>> ax, sp;
     if (c.has_input(3)) ax = c.int_input(3);
     if (c.has_input(4)) sp = c.int_input(4);
+    if (st && !en && (!c.has_input(3) || ax) && (!c.has_input(4) || sp)) {
+      // Ends that are shape values (x[:seq], a causal mask cut to the sequence): the extent is
+      // the end minus the start, assuming the end lies within the axis.
+      if (auto ends_sym = c.sym_input(2)) {
+        if (auto out = slice_to_symbolic_ends(c, s, *st, *ends_sym, ax, sp))
+          return c.set_output(0, dt, Shape(std::move(*out)));
+      }
+    }
     if (!st || !en || (c.has_input(3) && !ax) || (c.has_input(4) && !sp)) {
       // Unknown slicing parameters: rank stays, sliced dims are unknown.
       std::vector<Dim> out;

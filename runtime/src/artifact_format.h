@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define EAVE_FORMAT_MAGIC "EAVEMODL" /* 8 bytes, no NUL in the file */
-#define EAVE_FORMAT_VERSION 1u
+#define EAVE_FORMAT_VERSION 2u
 
 #define EAVE_WEIGHTS_ALIGNMENT 4096u /* file offset of the WEIGHTS section */
 #define EAVE_WEIGHT_ALIGNMENT 64u    /* each weight inside WEIGHTS */
@@ -53,6 +53,7 @@ typedef enum eave_section_kind {
   EAVE_SECTION_PROGRAM = 3, /* eave_program_section */
   EAVE_SECTION_CODE = 4,    /* ELF64 shared object with `eave_kernels` (absent for static) */
   EAVE_SECTION_WEIGHTS = 5, /* raw weight bytes, EAVE_WEIGHTS_ALIGNMENT-aligned offset */
+  EAVE_SECTION_STEP_INFO = 6, /* optional, for tools only: eave_step_info_section */
 } eave_section_kind;
 
 /* A section of an unknown kind is skipped if it has this flag, an error otherwise. */
@@ -154,16 +155,21 @@ typedef enum eave_symbol_kind {
    * or when `program` starts if ready_step is -1. Symbols with the same (program, ready_step)
    * are computed in index order. */
   EAVE_SYMBOL_EXPR = 2,
-  /* Written by a builtin step while it runs (NonZero's count, ...). */
+  /* Written while a step of `program` runs: by a builtin (NonZero's count, ...) or by a
+   * control-flow step for its outputs (a LOOP's trip count, an IF branch's shapes). */
   EAVE_SYMBOL_RUNTIME = 3,
 } eave_symbol_kind;
 
+/* Every symbol belongs to one program, `program`. It is undefined each time that program
+ * starts (every iteration of a loop body) and defined again as the program runs, so a value
+ * of a program may use the symbols of that program and of the programs enclosing it, never
+ * those of a nested program. */
 typedef struct eave_symbol {
   uint32_t name;      /* string, used in messages and reported for dynamic dims */
   uint32_t kind;      /* eave_symbol_kind */
   int64_t min;        /* every value this symbol takes is checked against [min, max] */
   int64_t max;        /* -1: unbounded */
-  uint32_t program;   /* INPUT, EXPR */
+  uint32_t program;   /* the program it belongs to (see above) */
   uint32_t input;     /* INPUT: input slot of `program` */
   uint32_t axis;      /* INPUT */
   int32_t ready_step; /* EXPR: step of `program`, or -1 */
@@ -206,12 +212,15 @@ typedef enum eave_storage_kind {
   EAVE_STORAGE_ALIAS = 6,  /* bytes [offset, offset + its size) of value `index` */
 } eave_storage_kind;
 
+/* A value of kind SEQUENCE or OPTIONAL_* (eave_value_kind, runtime.h) is a list the session
+ * holds: rank 0, `dtype` the element dtype, storage HEAP, INPUT or OUTPUT. Only builtins that
+ * take lists and control-flow steps touch them; a KERNEL step never does. */
 typedef struct eave_value {
   uint32_t name;   /* string; names model inputs and outputs */
-  uint8_t dtype;   /* eave_dtype */
+  uint8_t dtype;   /* eave_dtype (of the elements, for lists) */
   uint8_t storage; /* eave_storage_kind */
   uint8_t rank;    /* at most EAVE_MAX_RANK */
-  uint8_t reserved0;
+  uint8_t kind;    /* eave_value_kind: TENSOR, SEQUENCE, OPTIONAL_TENSOR, OPTIONAL_SEQUENCE */
   uint32_t program;   /* the program whose steps use it */
   uint32_t dims;      /* first of `rank` entries in the DIMS table */
   uint64_t offset;    /* ARENA: planned offset; WEIGHT: offset in WEIGHTS; ALIAS: byte offset */
@@ -222,32 +231,54 @@ typedef struct eave_value {
   uint32_t reserved1;
 } eave_value;
 
+/* Control-flow steps run nested programs. Operands past the ones listed are the values the
+ * nested program(s) capture from this one, passed after their explicit inputs. Any output of
+ * a control-flow step may be -1 (unused). Output shapes are known when the step ends: dims
+ * that name an undefined RUNTIME symbol of this program define it, every other dim must
+ * agree, so branches and loop-carried values may change shape freely. */
 typedef enum eave_step_kind {
   /* eave_kernels.fns[id](operand pointers, syms, tiles); `tiles` is a dim (constant or
    * symbol) split into contiguous chunks across the session's threads. */
   EAVE_STEP_KERNEL = 1,
   /* Builtin `id` of runtime/src/builtins/builtins.def with params[params, +params_size). */
   EAVE_STEP_BUILTIN = 2,
-  /* inputs [cond, x...]; programs[0] runs if cond's single element is nonzero, else
-   * programs[1]. Both take x... as their inputs and give the step's outputs as theirs. */
+  /* inputs [cond, a..., b...]; programs[0] runs if cond's single element is nonzero, taking
+   * a... (as many as it has inputs), else programs[1] taking b...; either gives the step's
+   * outputs. */
   EAVE_STEP_IF = 3,
-  /* ONNX Loop. inputs [max_trip (i64 scalar or -1), cond (bool scalar or -1), v...];
-   * outputs [v_final...]; body programs[0] takes [iter (i64), cond (bool), v...] and gives
-   * [cond, v...]. Scan outputs are not supported yet (the loader rejects them). */
+  /* ONNX Loop with id = N loop-carried values. inputs [max_trip (integer scalar) or -1,
+   * cond (bool scalar) or -1, v_initial (N)..., captured...]; outputs [v_final (N)...,
+   * scan (K)...]. Body programs[0] takes [iter (i64 scalar), cond (bool scalar), v (N)...,
+   * captured...] and gives [cond, v_next (N)..., scan_element (K)...]; scan output k stacks
+   * the iterations' elements (one dtype and shape in every iteration) along a new axis 0. */
   EAVE_STEP_LOOP = 4,
-  /* Reserved for ONNX Scan; the loader rejects it in this version. */
+  /* ONNX Scan with id = N state values. params: an attribute blob (builtins/attrs.h) with
+   * num_scan_inputs (M) and optionally scan_input_axes, scan_input_directions (M entries),
+   * scan_output_axes, scan_output_directions (K entries); its opset below 9 selects the
+   * opset-8 form (a batch axis 0 on every state, scan input and output, the sequence axis 1,
+   * per-entry lengths, `directions` for the inputs). inputs [sequence_lens (opset 8) or -1,
+   * s_initial (N)..., x (M)..., captured...]; outputs [s_final (N)..., y (K)...]. Body
+   * programs[0] takes [s (N)..., slice of each x..., captured...] and gives
+   * [s_next (N)..., element of each y (K)...]. */
   EAVE_STEP_SCAN = 5,
+  /* ONNX SequenceMap with id = E explicit inputs. inputs [sequence, x (E-1)...,
+   * captured...]; outputs [SEQUENCE...]. Body programs[0] runs once per position i of the
+   * sequence, taking [element i, x_i..., captured...] (a SEQUENCE x gives its element i, and
+   * must be as long; anything else passes whole) and giving one tensor per output sequence. */
+  EAVE_STEP_SEQUENCE_MAP = 6,
 } eave_step_kind;
 
 typedef struct eave_step {
   uint32_t kind; /* eave_step_kind */
-  uint32_t id;   /* KERNEL: kernel index; BUILTIN: builtin id */
+  uint32_t id;   /* KERNEL: kernel index; BUILTIN: builtin id; LOOP, SCAN, SEQUENCE_MAP: the
+                    count described above; IF: 0 */
   uint32_t input_count;
   uint32_t output_count;
   uint32_t operands; /* first of input_count + output_count OPERANDS entries */
-  uint32_t params;   /* BUILTIN: byte offset in PARAMS, 8-aligned */
+  uint32_t params;   /* BUILTIN, SCAN: byte offset in PARAMS, 8-aligned */
   uint32_t params_size;
-  uint32_t programs[2]; /* IF: then, else; LOOP: body, 0. Always > the step's program. */
+  uint32_t programs[2]; /* IF: then, else; LOOP, SCAN, SEQUENCE_MAP: body, 0. Always > the
+                           step's program; each nested program has exactly one step naming it. */
   uint32_t name;        /* string: the model node it comes from, for messages */
   int64_t tiles;        /* KERNEL: a dim */
 } eave_step;
@@ -263,6 +294,33 @@ typedef struct eave_program {
   uint32_t reserved;
   uint64_t arena_size; /* bytes the compiler's plan needs for nominal shapes */
 } eave_program;
+
+/* ---- STEP_INFO (optional): where each step came from, for `eave profile` ---------------- *
+ * Written flagged EAVE_SECTION_FLAG_OPTIONAL; the runtime never reads it (tools do, through
+ * tools/step_info.h). Layout, each part 8-aligned from the section start:
+ *   eave_step_info_section, then entry_count eave_step_info, then node_count eave_step_node,
+ *   then code_size bytes of expression bytecode (the PROGRAM section's eave_expr_op code, over
+ *   the same symbols, without LOAD), then strings_size bytes of NUL-terminated strings. */
+typedef struct eave_step_info_section {
+  uint32_t entry_count;
+  uint32_t node_count;
+  uint32_t code_size;
+  uint32_t strings_size;
+} eave_step_info_section;
+
+typedef struct eave_step_info {
+  uint32_t program;    /* the step: program index and step index inside it */
+  uint32_t step;
+  uint32_t first_node; /* the model nodes it runs: eave_step_node entries */
+  uint32_t node_count;
+  uint32_t flops;      /* floating-point operations per run: code offset; */
+  uint32_t flops_size; /* 0 bytes when unknown */
+} eave_step_info;
+
+typedef struct eave_step_node {
+  uint32_t name;    /* byte offsets into the section's strings */
+  uint32_t op_type;
+} eave_step_node;
 
 /* ---- Layout checks: these sizes are the format ----------------------------------------- */
 
@@ -280,6 +338,9 @@ EAVE_STATIC_ASSERT(sizeof(eave_symbol) == 48, "eave_symbol layout");
 EAVE_STATIC_ASSERT(sizeof(eave_value) == 48, "eave_value layout");
 EAVE_STATIC_ASSERT(sizeof(eave_step) == 48, "eave_step layout");
 EAVE_STATIC_ASSERT(sizeof(eave_program) == 40, "eave_program layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_info_section) == 16, "eave_step_info_section layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_info) == 24, "eave_step_info layout");
+EAVE_STATIC_ASSERT(sizeof(eave_step_node) == 8, "eave_step_node layout");
 
 #ifdef __cplusplus
 }

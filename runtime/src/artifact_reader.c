@@ -203,6 +203,7 @@ static void describe_io(const eave_model* m, uint32_t value_id, eave_io_info* io
   const eave_value* v = &m->values[value_id];
   io->info.name = eave_model_string(m, v->name);
   io->info.dtype = (eave_dtype)v->dtype;
+  io->info.kind = (eave_value_kind)v->kind;
   io->info.rank = v->rank;
   for (uint32_t a = 0; a < v->rank; ++a) {
     int64_t d = m->dims[v->dims + a];
@@ -231,8 +232,8 @@ static int schedule_key(const eave_symbol* s) {
 static eave_status derive_tables(eave_model* m) {
   uint32_t P = m->program_count;
   const eave_program* p0 = &m->programs[0];
-  size_t bytes = sizeof(uint32_t) * (m->value_count + m->symbol_count) +
-                 sizeof(eave_range) * 2 * P +
+  size_t bytes = sizeof(uint32_t) * (m->value_count + 2 * (size_t)m->symbol_count) +
+                 sizeof(eave_range) * 3 * P +
                  sizeof(eave_io_info) * ((size_t)p0->input_count + p0->output_count);
   uint8_t* d = m->allocator.alloc(m->allocator.self, bytes ? bytes : 1, 8);
   if (!d) return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "out of memory loading the model");
@@ -242,8 +243,10 @@ static eave_status derive_tables(eave_model* m) {
   m->outputs = m->inputs + p0->input_count;
   m->program_value_range = (eave_range*)(m->outputs + p0->output_count);
   m->schedule_range = m->program_value_range + P;
-  m->program_values = (uint32_t*)(m->schedule_range + P);
+  m->owned_symbol_range = m->schedule_range + P;
+  m->program_values = (uint32_t*)(m->owned_symbol_range + P);
   m->schedule = m->program_values + m->value_count;
+  m->owned_symbols = m->schedule + m->symbol_count;
 
   /* Values by program (counting sort), and the largest arena list. */
   for (uint32_t v = 0; v < m->value_count; ++v) m->program_value_range[m->values[v].program].end++;
@@ -284,6 +287,13 @@ static eave_status derive_tables(eave_model* m) {
       m->schedule[k] = s;
     }
     m->schedule_range[p].end = at;
+  }
+  at = 0;
+  for (uint32_t p = 0; p < P; ++p) {
+    m->owned_symbol_range[p].begin = at;
+    for (uint32_t s = 0; s < m->symbol_count; ++s)
+      if (m->symbols[s].program == p) m->owned_symbols[at++] = s;
+    m->owned_symbol_range[p].end = at;
   }
 
   for (uint32_t i = 0; i < p0->input_count; ++i)

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "executor.h"
+
 #include "builtins/builtin.h"
 #include "expr.h"
-#include "session.h"
 
 #define MAX_NESTING 32
 
@@ -15,9 +16,7 @@ static const char* sym_name(const eave_model* m, uint32_t s) {
   return eave_model_string(m, m->symbols[s].name);
 }
 
-static const char* value_name(const eave_model* m, uint32_t v) {
-  return eave_model_string(m, m->values[v].name);
-}
+#define value_name eave_value_name
 
 /* ---- Symbols --------------------------------------------------------------------------- */
 
@@ -47,6 +46,11 @@ static int read_integer(uint32_t dtype, const void* data, int64_t index, int64_t
   if (is_signed && size < 8 && ((bits >> (8 * size - 1)) & 1)) bits |= ~0ull << (8 * size);
   *out = (int64_t)bits;
   return 0;
+}
+
+int eave_exec_read_scalar(uint32_t dtype, const void* data, uint64_t bytes, int64_t* out) {
+  if (!data || bytes != eave_dtype_size((eave_dtype)dtype)) return -1;
+  return read_integer(dtype, data, 0, out);
 }
 
 static eave_status resolve(eave_session* S, uint32_t p, uint32_t v);
@@ -96,6 +100,12 @@ static eave_status eval_expr_symbol(eave_session* S, uint32_t s) {
   return define_symbol(S, s, value);
 }
 
+int64_t eave_exec_dim_or(const eave_session* S, int64_t d, int64_t otherwise) {
+  if (!EAVE_DIM_IS_SYMBOL(d)) return d;
+  uint32_t s = EAVE_DIM_SYMBOL_INDEX(d);
+  return S->defined[s] ? S->syms[s] : otherwise;
+}
+
 /* The value of a dim (constant or symbol), which must be known. */
 static eave_status eval_dim(eave_session* S, int64_t d, int64_t* out) {
   if (!EAVE_DIM_IS_SYMBOL(d)) return *out = d, NULL;
@@ -130,16 +140,47 @@ static eave_status eval_shape(eave_session* S, uint32_t v) {
 
 /* Places value v of program p (its dims must be computable now): outputs go to the slot's
  * buffer, heap values to their kept block, aliases into their base. */
+static eave_status resolve_list(eave_session* S, uint32_t p, uint32_t v) {
+  eave_value_state* vs = &S->values[v];
+  const eave_model* m = S->model;
+  const eave_value* val = &m->values[v];
+  if (val->storage == EAVE_STORAGE_HEAP) {
+    vs->list = &vs->own;
+  } else if (val->storage == EAVE_STORAGE_OUTPUT) {
+    vs->list = p == 0 ? &S->outputs[val->index].list
+                      : S->refs[m->programs[p].outputs + val->index].list;
+    if (!vs->list)
+      return eave_make_status(EAVE_STATUS_INTERNAL, "output list '%s' has no slot",
+                              value_name(m, v));
+  } else {
+    return eave_make_status(EAVE_STATUS_INTERNAL, "list '%s' was not placed", value_name(m, v));
+  }
+  vs->data = NULL;
+  vs->bytes = 0;
+  vs->ready = 1;
+  return NULL;
+}
+
+eave_status eave_exec_resolve(eave_session* S, uint32_t p, uint32_t v) { return resolve(S, p, v); }
+
 static eave_status resolve(eave_session* S, uint32_t p, uint32_t v) {
   eave_value_state* vs = &S->values[v];
   if (vs->ready) return NULL;
   const eave_model* m = S->model;
   const eave_value* val = &m->values[v];
+  if (eave_value_is_list(val)) return resolve_list(S, p, v);
   EAVE_RETURN_IF_ERROR(eval_shape(S, v));
   switch (val->storage) {
     case EAVE_STORAGE_OUTPUT: {
       eave_tensor_ref* ref = &S->refs[m->programs[p].outputs + val->index];
-      if (p == 0 && !ref->data) { /* session-owned output */
+      if (p != 0) { /* a nested program writes the buffer its step gave the slot */
+        if (!ref->out)
+          return eave_make_status(EAVE_STATUS_INTERNAL, "output '%s' has no slot",
+                                  value_name(m, v));
+        EAVE_RETURN_IF_ERROR(
+            eave_buffer_reserve(&S->allocator, ref->out, vs->bytes, "a nested program output"));
+        vs->data = ref->out->data;
+      } else if (!ref->data) { /* session-owned output */
         eave_output_state* o = &S->outputs[val->index];
         EAVE_RETURN_IF_ERROR(
             eave_session_reserve(S, &o->owned, &o->owned_capacity, vs->bytes, "a model output"));
@@ -238,9 +279,24 @@ static eave_status enter_program(eave_session* S, uint32_t p, uint32_t* cursor) 
     uint32_t v = m->program_values[i];
     if (m->values[v].storage != EAVE_STORAGE_WEIGHT) S->values[v].ready = 0;
   }
+  /* The program's symbols live from here to its next start (each loop iteration). */
+  eave_range owned = m->owned_symbol_range[p];
+  for (uint32_t i = owned.begin; i < owned.end; ++i) S->defined[m->owned_symbols[i]] = 0;
   for (uint32_t i = 0; i < pr->input_count; ++i) {
-    const eave_value* val = &m->values[m->lists[pr->inputs + i]];
+    uint32_t v = m->lists[pr->inputs + i];
+    const eave_value* val = &m->values[v];
     const eave_tensor_ref* ref = &S->refs[pr->inputs + i];
+    if (eave_value_is_list(val) != (ref->list != NULL))
+      return eave_make_status(EAVE_STATUS_INTERNAL, "input '%s' of program '%s' got a %s",
+                              value_name(m, v), eave_model_string(m, pr->name),
+                              ref->list ? "list" : "tensor");
+    if (ref->list) {
+      S->values[v].list = ref->list;
+      S->values[v].data = NULL;
+      S->values[v].bytes = 0;
+      S->values[v].ready = 1;
+      continue;
+    }
     if (ref->dtype != val->dtype || ref->rank != val->rank)
       return EAVE_RUN_ERROR("input '%s' of program '%s' is %s rank %u, got %s rank %u",
                             eave_model_string(m, val->name), eave_model_string(m, pr->name),
@@ -265,6 +321,7 @@ static eave_status enter_program(eave_session* S, uint32_t p, uint32_t* cursor) 
     uint32_t v = m->lists[pr->inputs + i];
     const eave_value* val = &m->values[v];
     const eave_tensor_ref* ref = &S->refs[pr->inputs + i];
+    if (ref->list) continue;
     EAVE_RETURN_IF_ERROR(eval_shape(S, v));
     for (uint32_t a = 0; a < val->rank; ++a) {
       int64_t want = S->dims[val->dims + a], d = m->dims[val->dims + a];
@@ -294,7 +351,6 @@ static eave_status enter_program(eave_session* S, uint32_t p, uint32_t* cursor) 
 
 /* ---- Steps ------------------------------------------------------------------------------- */
 
-static eave_status run_program(eave_session* S, uint32_t p, int depth);
 
 typedef struct kernel_call {
   eave_kernel_fn fn;
@@ -312,6 +368,13 @@ static int32_t operand(const eave_model* m, const eave_step* st, uint32_t k) {
 }
 
 /* Places every operand of a step; outputs too unless `inputs_only`. */
+static eave_status resolve_operands(eave_session* S, uint32_t p, const eave_step* st,
+                                    int inputs_only);
+
+eave_status eave_exec_resolve_inputs(eave_session* S, uint32_t p, const eave_step* st) {
+  return resolve_operands(S, p, st, 1);
+}
+
 static eave_status resolve_operands(eave_session* S, uint32_t p, const eave_step* st,
                                     int inputs_only) {
   uint32_t n = st->input_count + (inputs_only ? 0 : st->output_count);
@@ -359,7 +422,11 @@ eave_status eave_builtin_input(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_vi
     return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for input %u of %u", k,
                             ctx->step->input_count);
   int32_t v = operand(ctx->S->model, ctx->step, k);
-  if (v >= 0) fill_view(ctx->S, (uint32_t)v, out);
+  if (v < 0) return NULL;
+  if (eave_value_is_list(&ctx->S->model->values[v]))
+    return EAVE_RUN_ERROR("input %u ('%s') is a sequence or optional, not a tensor", k,
+                          value_name(ctx->S->model, (uint32_t)v));
+  fill_view(ctx->S, (uint32_t)v, out);
   return NULL;
 }
 
@@ -370,8 +437,35 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
                             ctx->step->output_count);
   int32_t v = operand(ctx->S->model, ctx->step, ctx->step->input_count + k);
   if (v < 0) return NULL; /* the graph does not use this output */
+  if (eave_value_is_list(&ctx->S->model->values[v]))
+    return EAVE_RUN_ERROR("output %u ('%s') is a sequence or optional, not a tensor", k,
+                          value_name(ctx->S->model, (uint32_t)v));
   EAVE_RETURN_IF_ERROR(resolve(ctx->S, ctx->program, (uint32_t)v));
   fill_view(ctx->S, (uint32_t)v, out);
+  return NULL;
+}
+
+eave_status eave_exec_shape_value(eave_session* S, uint32_t p, uint32_t v, uint32_t rank,
+                                  const int64_t* dims) {
+  const eave_model* m = S->model;
+  const eave_value* val = &m->values[v];
+  if (eave_value_is_list(val) || val->rank != rank)
+    return EAVE_RUN_ERROR("'%s' has rank %u here, but the model declares %u", value_name(m, v),
+                          rank, val->rank);
+  /* Define the RUNTIME symbols of this program that the dims name, then check every dim. */
+  for (uint32_t a = 0; a < rank; ++a) {
+    int64_t enc = m->dims[val->dims + a];
+    if (!EAVE_DIM_IS_SYMBOL(enc)) continue;
+    uint32_t s = EAVE_DIM_SYMBOL_INDEX(enc);
+    if (!S->defined[s] && m->symbols[s].kind == EAVE_SYMBOL_RUNTIME && m->symbols[s].program == p)
+      EAVE_RETURN_IF_ERROR(define_symbol(S, s, dims[a]));
+  }
+  EAVE_RETURN_IF_ERROR(resolve(S, p, v));
+  for (uint32_t a = 0; a < rank; ++a)
+    if (S->dims[val->dims + a] != dims[a])
+      return EAVE_RUN_ERROR("'%s' axis %u is %lld here, but the model's shapes say %lld",
+                            value_name(m, v), a, (long long)dims[a],
+                            (long long)S->dims[val->dims + a]);
   return NULL;
 }
 
@@ -382,37 +476,84 @@ eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32
     return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for output %u of %u", k,
                             ctx->step->output_count);
   eave_session* S = ctx->S;
-  const eave_model* m = S->model;
-  int32_t op = operand(m, ctx->step, ctx->step->input_count + k);
-  if (op < 0) return NULL; /* the graph does not use this output */
-  uint32_t v = (uint32_t)op;
-  const eave_value* val = &m->values[v];
-  if (val->rank != rank)
-    return EAVE_RUN_ERROR("output %u ('%s') has rank %u here, but the model declares %u", k,
-                          value_name(m, v), rank, val->rank);
-  /* Define the RUNTIME symbols this output's dims name, then check every dim. */
-  for (uint32_t a = 0; a < rank; ++a) {
-    int64_t enc = m->dims[val->dims + a];
-    if (!EAVE_DIM_IS_SYMBOL(enc)) continue;
-    uint32_t s = EAVE_DIM_SYMBOL_INDEX(enc);
-    if (!S->defined[s] && m->symbols[s].kind == EAVE_SYMBOL_RUNTIME)
-      EAVE_RETURN_IF_ERROR(define_symbol(S, s, dims[a]));
-  }
-  EAVE_RETURN_IF_ERROR(resolve(S, ctx->program, v));
-  for (uint32_t a = 0; a < rank; ++a)
-    if (S->dims[val->dims + a] != dims[a])
-      return EAVE_RUN_ERROR("output %u ('%s') axis %u is %lld here, but the model's shapes say %lld",
-                            k, value_name(m, v), a, (long long)dims[a],
-                            (long long)S->dims[val->dims + a]);
-  fill_view(S, v, out);
+  int32_t v = operand(S->model, ctx->step, ctx->step->input_count + k);
+  if (v < 0) return NULL; /* the graph does not use this output */
+  EAVE_RETURN_IF_ERROR(eave_status_annotate(
+      eave_exec_shape_value(S, ctx->program, (uint32_t)v, rank, dims), "output %u: ", k));
+  fill_view(S, (uint32_t)v, out);
   return NULL;
 }
 
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t s, int64_t value) {
   const eave_model* m = ctx->S->model;
-  if (s >= m->symbol_count || m->symbols[s].kind != EAVE_SYMBOL_RUNTIME)
-    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin set symbol %u, not a RUNTIME symbol", s);
+  if (s >= m->symbol_count || m->symbols[s].kind != EAVE_SYMBOL_RUNTIME ||
+      m->symbols[s].program != ctx->program)
+    return EAVE_RUN_ERROR("builtin set symbol %u, not a RUNTIME symbol of its program", s);
   return define_symbol(ctx->S, s, value);
+}
+
+/* ---- Lists for builtins -------------------------------------------------------------------- */
+
+static eave_status list_operand(eave_builtin_ctx* ctx, uint32_t k, int32_t* v) {
+  const eave_step* st = ctx->step;
+  if (k >= st->input_count + st->output_count)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for operand %u of %u", k,
+                            st->input_count + st->output_count);
+  *v = operand(ctx->S->model, st, k);
+  if (*v >= 0 && !eave_value_is_list(&ctx->S->model->values[*v]))
+    return EAVE_RUN_ERROR("operand %u ('%s') is a tensor, not a sequence or optional", k,
+                          value_name(ctx->S->model, (uint32_t)*v));
+  return NULL;
+}
+
+eave_status eave_builtin_input_list(eave_builtin_ctx* ctx, uint32_t k, const eave_list** out) {
+  *out = NULL;
+  int32_t v;
+  if (k >= ctx->step->input_count)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for input %u of %u", k,
+                            ctx->step->input_count);
+  EAVE_RETURN_IF_ERROR(list_operand(ctx, k, &v));
+  if (v >= 0) *out = ctx->S->values[v].list;
+  return NULL;
+}
+
+eave_status eave_builtin_output_list(eave_builtin_ctx* ctx, uint32_t k, eave_list** out) {
+  *out = NULL;
+  int32_t v;
+  if (k >= ctx->step->output_count)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for output %u of %u", k,
+                            ctx->step->output_count);
+  EAVE_RETURN_IF_ERROR(list_operand(ctx, ctx->step->input_count + k, &v));
+  if (v < 0) return NULL;
+  EAVE_RETURN_IF_ERROR(resolve(ctx->S, ctx->program, (uint32_t)v));
+  *out = ctx->S->values[v].list;
+  return NULL;
+}
+
+int eave_builtin_operand_kind(const eave_builtin_ctx* ctx, uint32_t k) {
+  const eave_step* st = ctx->step;
+  if (k >= st->input_count + st->output_count) return -1;
+  int32_t v = operand(ctx->S->model, st, k);
+  return v < 0 ? -1 : ctx->S->model->values[v].kind;
+}
+
+eave_status eave_builtin_list_resize(eave_builtin_ctx* ctx, eave_list* l, uint32_t count) {
+  return eave_list_resize(&ctx->S->allocator, l, count);
+}
+
+eave_status eave_builtin_list_set(eave_builtin_ctx* ctx, eave_list* l, uint32_t i,
+                                  eave_dtype dtype, uint32_t rank, const int64_t* dims,
+                                  const void* data, void** out_data) {
+  if (i >= l->count)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "list item %u of %u", i, l->count);
+  EAVE_RETURN_IF_ERROR(eave_buffer_set(&ctx->S->allocator, &l->items[i], dtype, rank, dims, data));
+  if (out_data) *out_data = l->items[i].data;
+  return NULL;
+}
+
+eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, const eave_list* src) {
+  if (dst == src) return NULL;
+  return eave_list_assign(&ctx->S->allocator, dst, src);
 }
 
 eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out) {
@@ -438,96 +579,39 @@ static eave_status run_builtin(eave_session* S, uint32_t p, const eave_step* st)
                               "builtin %s: ", b->name);
 }
 
-/* Binds nested program `np`'s input slots to operands [first, first + count) of the step,
- * and its output slots to the step's outputs (already placed). */
-static void bind_nested(eave_session* S, const eave_step* st, uint32_t np, uint32_t first) {
-  const eave_model* m = S->model;
-  const eave_program* pr = &m->programs[np];
-  for (uint32_t i = 0; i < pr->input_count; ++i) {
-    int32_t v = operand(m, st, first + i);
-    eave_tensor_ref* ref = &S->refs[pr->inputs + i];
-    memset(ref, 0, sizeof *ref);
-    if (v < 0) continue;
-    const eave_value* val = &m->values[v];
-    *ref = (eave_tensor_ref){S->values[v].data, S->values[v].bytes, S->dims + val->dims, val->rank,
-                             val->dtype};
-  }
-  for (uint32_t i = 0; i < pr->output_count && i < st->output_count; ++i) {
-    int32_t v = operand(m, st, st->input_count + i);
-    S->refs[pr->outputs + i] = (eave_tensor_ref){S->values[v].data, S->values[v].bytes, NULL, 0, 0};
-  }
+void eave_exec_pass_value(eave_session* S, uint32_t v, eave_tensor_ref* ref) {
+  const eave_value* val = &S->model->values[v];
+  const eave_value_state* vs = &S->values[v];
+  *ref = (eave_tensor_ref){vs->data, vs->bytes, S->dims + val->dims, val->rank, val->dtype,
+                           NULL, eave_value_is_list(val) ? vs->list : NULL};
 }
 
-/* A single-element integer or bool operand, for IF's condition and LOOP's trip count. */
-static eave_status read_scalar(eave_session* S, const eave_step* st, uint32_t k, int64_t* out) {
-  uint32_t v = (uint32_t)operand(S->model, st, k);
-  uint32_t dtype = S->model->values[v].dtype;
-  if (S->values[v].bytes != eave_dtype_size((eave_dtype)dtype) ||
-      read_integer(dtype, S->values[v].data, 0, out) != 0)
-    return EAVE_RUN_ERROR("operand %u ('%s') must be one integer or bool element", k,
-                          value_name(S->model, v));
+eave_status eave_exec_step_scratch(eave_session* S, uint32_t step, uint32_t buffers,
+                                   uint32_t lists, eave_step_scratch** out) {
+  eave_step_scratch* sc = S->step_scratch[step];
+  if (!sc) {
+    size_t bytes = sizeof *sc + (size_t)buffers * sizeof(eave_buffer) +
+                   (size_t)lists * sizeof(eave_list);
+    sc = S->allocator.alloc(S->allocator.self, bytes, 64);
+    if (!sc)
+      return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY,
+                              "out of memory: %zu bytes for a control-flow step", bytes);
+    memset(sc, 0, bytes);
+    sc->buffer_count = buffers;
+    sc->list_count = lists;
+    sc->buffers = (eave_buffer*)(sc + 1);
+    sc->lists = (eave_list*)(sc->buffers + buffers);
+    for (uint32_t i = 0; i < buffers; ++i) sc->buffers[i].owned = 1;
+    S->step_scratch[step] = sc;
+  }
+  if (sc->buffer_count != buffers || sc->list_count != lists)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "step %u's scratch changed shape", step);
+  *out = sc;
   return NULL;
 }
 
-static eave_status run_if(eave_session* S, uint32_t p, const eave_step* st, int depth) {
-  EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 0));
-  int64_t cond;
-  EAVE_RETURN_IF_ERROR(read_scalar(S, st, 0, &cond));
-  uint32_t branch = st->programs[cond ? 0 : 1];
-  bind_nested(S, st, branch, 1);
-  return eave_status_annotate(run_program(S, branch, depth + 1),
-                              "%s branch: ", cond ? "then" : "else");
-}
-
-/* ONNX Loop: state v lives in the step's outputs; each iteration the body reads it and writes
- * the next state into scratch buffers, copied back after the iteration. */
-static eave_status run_loop(eave_session* S, uint32_t p, const eave_step* st, int depth) {
-  const eave_model* m = S->model;
-  EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 0));
-  int64_t trips = INT64_MAX, cond = 1;
-  if (operand(m, st, 0) >= 0) EAVE_RETURN_IF_ERROR(read_scalar(S, st, 0, &trips));
-  if (operand(m, st, 1) >= 0) EAVE_RETURN_IF_ERROR(read_scalar(S, st, 1, &cond));
-  uint32_t body = st->programs[0], nv = st->output_count;
-  const eave_program* bp = &m->programs[body];
-  for (uint32_t i = 0; i < nv; ++i) { /* state = initial values */
-    uint32_t in = (uint32_t)operand(m, st, 2 + i), out = (uint32_t)operand(m, st, 2 + nv + i);
-    eave_value_state* o = &S->values[out];
-    if (S->values[in].bytes != o->bytes)
-      return EAVE_RUN_ERROR("LOOP: initial value '%s' has %llu bytes, the loop state %llu",
-                            value_name(m, in), (unsigned long long)S->values[in].bytes,
-                            (unsigned long long)o->bytes);
-    memmove(o->data, S->values[in].data, (size_t)o->bytes);
-    EAVE_RETURN_IF_ERROR(
-        eave_session_reserve(S, &o->scratch, &o->scratch_capacity, o->bytes, "a loop state"));
-  }
-  int64_t iter = 0;
-  uint8_t cond_in = 1, cond_out[8] = {0};
-  static const int64_t no_dims[1] = {0};
-  for (; iter < trips && cond; ++iter) {
-    cond_in = 1;
-    S->refs[bp->inputs + 0] = (eave_tensor_ref){&iter, 8, no_dims, 0, EAVE_DTYPE_I64};
-    S->refs[bp->inputs + 1] = (eave_tensor_ref){&cond_in, 1, no_dims, 0, EAVE_DTYPE_BOOL};
-    S->refs[bp->outputs + 0] = (eave_tensor_ref){cond_out, sizeof cond_out, NULL, 0, 0};
-    for (uint32_t i = 0; i < nv; ++i) {
-      uint32_t out = (uint32_t)operand(m, st, 2 + nv + i);
-      const eave_value* val = &m->values[out];
-      S->refs[bp->inputs + 2 + i] = (eave_tensor_ref){S->values[out].data, S->values[out].bytes,
-                                                      S->dims + val->dims, val->rank, val->dtype};
-      S->refs[bp->outputs + 1 + i] =
-          (eave_tensor_ref){S->values[out].scratch, S->values[out].bytes, NULL, 0, 0};
-    }
-    eave_status st_ = run_program(S, body, depth + 1);
-    if (st_) return eave_status_annotate(st_, "LOOP iteration %lld: ", (long long)iter);
-    cond = cond_out[0];
-    for (uint32_t i = 0; i < nv; ++i) {
-      eave_value_state* o = &S->values[operand(m, st, 2 + nv + i)];
-      memcpy(o->data, o->scratch, (size_t)o->bytes);
-    }
-  }
-  return NULL;
-}
-
-/* Copies program p's outputs that were not written in place into their slots; for program 0,
+/* Copies program p's outputs that were not written in place into their slots, and for a
+ * nested program records the shape of each tensor in its slot's buffer. For program 0,
  * records the results. */
 static eave_status finish_outputs(eave_session* S, uint32_t p) {
   const eave_model* m = S->model;
@@ -538,8 +622,30 @@ static eave_status finish_outputs(eave_session* S, uint32_t p) {
     EAVE_RETURN_IF_ERROR(resolve(S, p, v));
     eave_value_state* vs = &S->values[v];
     eave_tensor_ref* slot = &S->refs[pr->outputs + i];
+    if (eave_value_is_list(val)) {
+      eave_list* dst = p == 0 ? &S->outputs[i].list : slot->list;
+      if (!dst)
+        return eave_make_status(EAVE_STATUS_INTERNAL, "output list %u has no slot", i);
+      if (dst != vs->list) EAVE_RETURN_IF_ERROR(eave_list_assign(&S->allocator, dst, vs->list));
+      continue;
+    }
+    if (p != 0) {
+      eave_buffer* b = slot->out;
+      if (!b) return eave_make_status(EAVE_STATUS_INTERNAL, "output %u has no slot", i);
+      if (val->storage != EAVE_STORAGE_OUTPUT) {
+        EAVE_RETURN_IF_ERROR(eave_status_annotate(
+            eave_buffer_reserve(&S->allocator, b, vs->bytes, "the output"), "output %u ('%s'): ",
+            i, value_name(m, v)));
+        if (b->data != vs->data && vs->bytes) memmove(b->data, vs->data, (size_t)vs->bytes);
+      }
+      b->bytes = vs->bytes;
+      b->dtype = val->dtype;
+      b->rank = val->rank;
+      if (val->rank) memcpy(b->dims, S->dims + val->dims, val->rank * sizeof(int64_t));
+      continue;
+    }
     void* dst = slot->data;
-    if (p == 0 && !dst) {
+    if (!dst) {
       eave_output_state* o = &S->outputs[i];
       if (val->storage != EAVE_STORAGE_OUTPUT)
         EAVE_RETURN_IF_ERROR(
@@ -550,25 +656,54 @@ static eave_status finish_outputs(eave_session* S, uint32_t p) {
                             value_name(m, v), (unsigned long long)vs->bytes,
                             (unsigned long long)slot->bytes);
     }
-    if (dst != vs->data) memmove(dst, vs->data, (size_t)vs->bytes);
-    if (p == 0)
-      S->outputs[i].result =
-          (eave_tensor_ref){dst, vs->bytes, S->dims + val->dims, val->rank, val->dtype};
+    if (dst != vs->data && vs->bytes) memmove(dst, vs->data, (size_t)vs->bytes);
+    S->outputs[i].result =
+        (eave_tensor_ref){dst, vs->bytes, S->dims + val->dims, val->rank, val->dtype, NULL, NULL};
   }
   return NULL;
 }
 
-static eave_status run_step(eave_session* S, uint32_t p, const eave_step* step, int depth) {
-  switch (step->kind) {
-    case EAVE_STEP_KERNEL: return run_kernel(S, p, step);
-    case EAVE_STEP_BUILTIN: return run_builtin(S, p, step);
-    case EAVE_STEP_IF: return run_if(S, p, step, depth);
-    case EAVE_STEP_LOOP: return run_loop(S, p, step, depth);
+static eave_status run_step(eave_session* S, uint32_t p, uint32_t step, int depth) {
+  const eave_step* st = &S->model->steps[step];
+  switch (st->kind) {
+    case EAVE_STEP_KERNEL: return run_kernel(S, p, st);
+    case EAVE_STEP_BUILTIN: return run_builtin(S, p, st);
+    case EAVE_STEP_IF: return eave_run_if(S, p, step, depth);
+    case EAVE_STEP_LOOP: return eave_run_loop(S, p, step, depth);
+    case EAVE_STEP_SCAN: return eave_run_scan(S, p, step, depth);
+    case EAVE_STEP_SEQUENCE_MAP: return eave_run_sequence_map(S, p, step, depth);
   }
-  return eave_make_status(EAVE_STATUS_INTERNAL, "step kind %u", step->kind);
+  return eave_make_status(EAVE_STATUS_INTERNAL, "step kind %u", st->kind);
 }
 
-static eave_status run_program(eave_session* S, uint32_t p, int depth) {
+/* run_step with the profiling callback around it (only when one is set). */
+static eave_status run_step_profiled(eave_session* S, uint32_t p, uint32_t k, uint32_t index,
+                                     int depth) {
+  static const char* const kinds[] = {"step", "kernel", "builtin", "if", "loop", "scan",
+                                      "sequence_map"};
+  const eave_step* step = &S->model->steps[index];
+  const eave_builtin_desc* b =
+      step->kind == EAVE_STEP_BUILTIN ? eave_builtin_find(step->id) : NULL;
+  eave_step_event e = {EAVE_STEP_BEGIN,
+                       (int32_t)p,
+                       (int32_t)k,
+                       depth,
+                       eave_model_string(S->model, step->name),
+                       kinds[step->kind < 7 ? step->kind : 0],
+                       b ? b->name : NULL,
+                       0};
+  S->on_step(S->on_step_user_data, &e);
+  eave_status st = run_step(S, p, index, depth);
+  for (uint32_t i = 0; i < step->input_count + step->output_count; ++i) {
+    int32_t v = operand(S->model, step, i);
+    if (v >= 0 && S->values[v].ready) e.bytes += S->values[v].bytes;
+  }
+  e.phase = EAVE_STEP_END;
+  S->on_step(S->on_step_user_data, &e);
+  return st;
+}
+
+eave_status eave_exec_program(eave_session* S, uint32_t p, int depth) {
   if (depth > MAX_NESTING)
     return EAVE_RUN_ERROR("control flow nested deeper than %d programs", MAX_NESTING);
   const eave_model* m = S->model;
@@ -582,7 +717,9 @@ static eave_status run_program(eave_session* S, uint32_t p, int depth) {
     for (; !st && cursor < sched.end && m->symbols[m->schedule[cursor]].ready_step == (int32_t)k;
          ++cursor)
       st = eval_expr_symbol(S, m->schedule[cursor]);
-    if (!st) st = run_step(S, p, step, depth);
+    if (!st)
+      st = S->on_step ? run_step_profiled(S, p, k, pr->first_step + k, depth)
+                      : run_step(S, p, pr->first_step + k, depth);
     if (st)
       return eave_status_annotate(st, "program '%s' step %u '%s': ", eave_model_string(m, pr->name),
                                   k, eave_model_string(m, step->name));
@@ -602,10 +739,10 @@ eave_status eave_session_run(eave_session* S) {
     S->refs[p0->inputs + i] = S->inputs[i].ref;
   }
   for (uint32_t i = 0; i < p0->output_count; ++i)
-    S->refs[p0->outputs + i] =
-        (eave_tensor_ref){S->outputs[i].bound, S->outputs[i].bound_capacity, NULL, 0, 0};
+    S->refs[p0->outputs + i] = (eave_tensor_ref){
+        S->outputs[i].bound, S->outputs[i].bound_capacity, NULL, 0, 0, NULL, &S->outputs[i].list};
   memset(S->defined, 0, m->symbol_count);
-  EAVE_RETURN_IF_ERROR(run_program(S, 0, 0));
+  EAVE_RETURN_IF_ERROR(eave_exec_program(S, 0, 0));
   S->has_results = 1;
   return NULL;
 }

@@ -74,6 +74,9 @@ struct eave_model {
   uint32_t* schedule; /* each program's symbols to compute: INPUT ones, then EXPR ones
                          by ready_step (-1 first), by schedule_range */
   eave_range* schedule_range;
+  uint32_t* owned_symbols; /* every symbol of each program (undefined when it starts), by
+                              owned_symbol_range */
+  eave_range* owned_symbol_range;
   uint32_t max_operands;     /* largest input_count + output_count of a step */
   uint32_t max_arena_values; /* largest number of ARENA values in one program */
   eave_io_info* inputs;      /* program 0's inputs and outputs */

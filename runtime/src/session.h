@@ -3,6 +3,7 @@
 #ifndef EAVE_SESSION_H_
 #define EAVE_SESSION_H_
 
+#include "list.h"
 #include "model.h"
 #include "planner.h"
 #include "thread_pool.h"
@@ -21,24 +22,31 @@ typedef struct eave_value_state {
   uint8_t ready; /* placed and dims evaluated (reset when its program starts) */
   void* heap;    /* HEAP storage: a block kept across runs, grown when too small */
   uint64_t heap_capacity;
-  void* scratch; /* LOOP results: the body's next state, before it becomes current */
-  uint64_t scratch_capacity;
+  eave_list* list; /* list values: HEAP -> own, INPUT/OUTPUT -> the slot's list */
+  eave_list own;
 } eave_value_state;
 
-/* What a program input or output slot is bound to (one per LISTS entry). For program 0
- * outputs, data NULL means "session-owned". */
+/* What a program input or output slot is bound to (one per LISTS entry).
+ * - Tensor inputs: data, bytes, dims, rank, dtype of what is passed.
+ * - Program 0 tensor outputs: data/bytes the caller's buffer, data NULL for session-owned.
+ * - Nested program tensor outputs: `out`, which the program writes (growing it if it is
+ *   owned) and where it leaves the shape it produced.
+ * - List inputs and outputs: `list` (inputs only read it); dtype is the element dtype. */
 typedef struct eave_tensor_ref {
   void* data;
   uint64_t bytes; /* inputs: bytes there are; outputs: capacity */
   const int64_t* dims;
   uint32_t rank;
   uint32_t dtype;
+  eave_buffer* out;
+  eave_list* list;
 } eave_tensor_ref;
 
 typedef struct eave_bound_input {
   int bound;
   int64_t dims[EAVE_MAX_RANK];
   eave_tensor_ref ref;
+  eave_list list; /* list inputs: the caller's tensors, borrowed (items not owned) */
 } eave_bound_input;
 
 typedef struct eave_output_state {
@@ -47,7 +55,15 @@ typedef struct eave_output_state {
   void* owned; /* session memory when not bound; grown, kept across runs */
   uint64_t owned_capacity;
   eave_tensor_ref result; /* after a successful run */
+  eave_list list;         /* list outputs: session-owned, kept across runs */
 } eave_output_state;
+
+/* Memory a control-flow step keeps across runs: loop state, stacked outputs, slices. */
+typedef struct eave_step_scratch {
+  uint32_t buffer_count, list_count;
+  eave_buffer* buffers;
+  eave_list* lists;
+} eave_step_scratch;
 
 typedef struct eave_arena_state {
   uint8_t* base;
@@ -73,10 +89,13 @@ struct eave_session {
   void** buffers;        /* a kernel step's operand pointers */
   eave_bound_input* inputs;
   eave_output_state* outputs;
+  eave_step_scratch** step_scratch; /* per step, made when a control-flow step first runs */
   int has_results;
   /* Builtin scratch blocks (eave_builtin_scratch): kept across steps and runs, grown. */
   void* builtin_scratch[EAVE_BUILTIN_SCRATCH_BLOCKS];
   uint64_t builtin_scratch_capacity[EAVE_BUILTIN_SCRATCH_BLOCKS];
+  eave_step_callback on_step; /* profiling hook, NULL when off */
+  void* on_step_user_data;
 };
 
 /* Allocates through the session allocator; a status naming `what` on failure. `*ptr` and

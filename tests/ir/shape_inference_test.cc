@@ -51,6 +51,20 @@ TEST(ShapeInference, SymbolicDimsFlowThroughShapeArithmeticIntoReshape) {
   EXPECT_EQ(t->shape(), Shape({batch, Dim(12), seq, Dim(64)}));
 }
 
+// A causal mask cut to the sequence: ends that are shape values give symbolic extents.
+TEST(ShapeInference, SliceToSymbolicEnds) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {batch, seq});
+  Value* mask = b.input("mask", DType::Bool, {Dim(256), Dim(256)});
+  Value* shape = b.node(OpKind::Shape, {x});
+  Value* end = b.node(OpKind::Slice, {shape, b.constant("st", {1}), b.constant("en", {2})});
+  Value* rows = b.node(OpKind::Slice, {mask, b.constant("z", {0}), end, b.constant("a0", {0})});
+  EXPECT_EQ(rows->shape(), Shape({seq, Dim(256)}));
+  Value* cut = b.node(OpKind::Slice, {rows, b.constant("o", {1}), end, b.constant("a1", {1}),
+                                      b.constant("s2", {2})});
+  EXPECT_EQ(cut->shape(), Shape({seq, Dim::ceildiv(seq - Dim(1), Dim(2))}));
+}
+
 TEST(ShapeInference, ReshapeInfersMinusOneSymbolically) {
   Builder b;
   Value* x = b.input("x", DType::F32, {batch, seq, Dim(768)});
@@ -106,6 +120,41 @@ TEST(ShapeInference, MatMulBroadcastsBatchDims) {
 
 // Every output type shape inference derives for the ONNX backend test models must agree with
 // the expected outputs stored next to them.
+TEST(ShapeInference, InsertingIntoAFreshSequenceGivesItsElementType) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {batch, Dim(3)});
+  Value* y = b.input("y", DType::F32, {Dim(2), Dim(3)});
+  Value* empty = b.g->create_node(OpKind::SequenceEmpty, {}, 1, nullptr)->output(0);
+  empty->set_type(Type::sequence(Type::tensor(DType::F32, Shape())));  // as ONNX infers it
+  Value* s1 = b.node(OpKind::SequenceInsert, {empty, x});
+  EXPECT_EQ(s1->type().str(), "seq<f32[batch,3]>");
+  Value* s2 = b.node(OpKind::SequenceInsert, {s1, y});
+  ASSERT_TRUE(s2->type().elem && s2->type().elem->shape.has_rank());
+  EXPECT_FALSE(s2->type().elem->shape[0].is_const());  // batch or 2: a fresh dim
+  EXPECT_EQ(s2->type().elem->shape[1], Dim(3));
+}
+
+TEST(ShapeInference, LoopCarriedSequenceStartingEmptyTakesTheInsertedType) {
+  Builder b;
+  Value* x = b.input("x", DType::F32, {Dim(4)});
+  Value* M = b.input("M", DType::I64, {});
+  Value* empty = b.g->create_node(OpKind::SequenceEmpty, {}, 1, nullptr)->output(0);
+  empty->set_type(Type::sequence(Type::tensor(DType::F32, Shape())));
+  auto body = std::make_shared<Graph>("body");
+  body->add_input("iter", Type{});
+  Value* cond = body->add_input("cond", Type{});
+  Value* s = body->add_input("s", Type{});
+  Node* keep = body->create_node(OpKind::Identity, {cond}, 1, nullptr, "keep");
+  Node* insert = body->create_node(OpKind::SequenceInsert, {s, x}, 1, nullptr, "insert");
+  body->add_output(keep->output(0));
+  body->add_output(insert->output(0));
+  Node* loop = b.g->create_node(OpKind::Loop, {M, nullptr, empty}, 1, nullptr, "loop");
+  loop->set_attr("body", Attribute::of_graph(body));
+  body->set_parent_node(loop);
+  infer_node(*loop);
+  EXPECT_EQ(loop->output(0)->type().str(), "seq<f32[4]>");
+}
+
 TEST(ShapeInference, AgreesWithConformanceExpectedOutputs) {
   namespace fs = std::filesystem;
   std::string root = "/usr/share/libonnx-testdata/data";

@@ -39,3 +39,49 @@ def test_reference_matches_onnxruntime(model, ort, eave, tmp_path):
     if not ok:
         pytest.fail(f"{model.name}: reference differs from ONNX Runtime:\n  " + "\n  ".join(lines),
                     pytrace=False)
+
+
+def run_compiled(model, input_args, out_dir, tmp_path, timeout=900):
+    """Compiles `model` with eave (inputs fixed to the test's shapes) and runs the artifact with
+    the runtime-only runner eave-run; returns the completed eave-run process."""
+    artifact = tmp_path / f"{model.name}.eave"
+    shapes = []
+    for name, array in model.inputs().items():
+        shapes += ["--input-shape", f"{name}={'x'.join(str(d) for d in array.shape)}"]
+    r = subprocess.run([str(catalog.eave_binary()), "compile", str(model.path), "-o", str(artifact),
+                        *shapes], capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        pytest.fail(f"eave compile failed on {model.name}:\n{r.stdout}{r.stderr}", pytrace=False)
+    runner = catalog.eave_binary().parent / "eave-run"
+    return subprocess.run([str(runner), str(artifact), *input_args, "--output-dir", str(out_dir)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("model", catalog.MODELS, ids=lambda m: m.name)
+def test_compiled_matches_onnxruntime_and_reference(model, ort, eave, tmp_path):
+    reason = model.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    args = catalog.write_inputs(model.inputs(), tmp_path / "inputs")
+    r = run_compiled(model, args, tmp_path / "compiled", tmp_path)
+    if r.returncode != 0:
+        pytest.fail(f"eave-run failed on {model.name}:\n{r.stdout}{r.stderr}", pytrace=False)
+    compiled = catalog.read_outputs(tmp_path / "compiled")
+
+    r = catalog.run_ort(model.path, args, tmp_path / "ort")
+    if r.returncode != 0:
+        pytest.fail(f"ONNX Runtime failed on {model.name}:\n{r.stderr}", pytrace=False)
+    lines, ok = compare_all(compiled, catalog.read_outputs(tmp_path / "ort"))
+    print(f"{model.name}, compiled vs ORT:\n  " + "\n  ".join(lines))
+    failures = [] if ok else ["vs ONNX Runtime:"] + lines
+
+    r = catalog.run_reference(model.path, args, tmp_path / "reference",
+                              timeout=model.reference_budget_s)
+    if r.returncode != 0:
+        pytest.fail(f"eave run-reference failed on {model.name}:\n{r.stdout}{r.stderr}", pytrace=False)
+    lines, ok = compare_all(compiled, catalog.read_outputs(tmp_path / "reference"))
+    print(f"{model.name}, compiled vs reference:\n  " + "\n  ".join(lines))
+    if not ok:
+        failures += ["vs the reference interpreter:"] + lines
+    if failures:
+        pytest.fail(f"{model.name}: compiled outputs differ\n  " + "\n  ".join(failures), pytrace=False)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 
+#include "codegen/builtin_attrs.h"
 #include "runtime/src/artifact_format.h"
 #include "runtime/src/cpu_features.h"
 #include "tests/runtime/runtime_test_util.h"
@@ -17,6 +18,7 @@ namespace eave::testing {
 namespace {
 
 using namespace artifact;
+using artifact::Dim;
 
 std::vector<uint8_t> smoke_bytes() {
   ArtifactWriter w;
@@ -152,8 +154,19 @@ void build_builtin_model(ArtifactWriter& w) {
   ValueId z = p.add_output("z", EAVE_DTYPE_I64, {Dim::sym(m)});
   p.add_builtin("NonZero", Builtin::NONZERO, {x}, {h});
   w.add_expr_symbol("first", Expr::load(flat, 0) + Expr::sym(m), {}, 0, /*ready_step=*/1);
-  p.add_if("If", c, {flat}, {y}, then_p.id(), else_p.id());
+  p.add_if("If", c, {flat}, {flat}, {y}, then_p.id(), else_p.id());
   p.add_loop("Loop", trips, std::nullopt, {flat}, {z}, body.id());
+}
+
+// SCAN attributes for the corruption model: one scan input along axis 0, opset 11.
+std::vector<uint8_t> scan_attrs() {
+  Model model;
+  model.opsets[""] = 11;
+  model.graph = std::make_shared<Graph>();
+  model.graph->set_model(&model);
+  Node* n = model.graph->add_node(OpKind::Scan, {}, {}, "scan");
+  n->set_attr("num_scan_inputs", Attribute::of_int(1));
+  return encode_builtin_attrs(*n);
 }
 
 // Binds the builtin model's inputs and runs; returns the status.
@@ -170,19 +183,28 @@ eave_status run_builtin_model(eave_model* m, std::vector<float>& x, uint8_t& c, 
       (st = eave_session_bind_input(s, 2, &tt)) || (st = eave_session_run(s)))
     return st;
   for (int32_t i = 0; i < eave_model_output_count(m); ++i) {
+    eave_tensor_info info;
+    if ((st = eave_model_get_output(m, i, &info))) return st;
     eave_tensor out;
-    if ((st = eave_session_get_output(s, i, &out))) return st;
+    int32_t present = 0, count = 0;
+    if (info.kind != EAVE_VALUE_TENSOR) {
+      if ((st = eave_session_get_output_list(s, i, &present, &count))) return st;
+      for (int32_t k = 0; k < count; ++k)
+        if ((st = eave_session_get_output_item(s, i, k, &out))) return st;
+    } else if ((st = eave_session_get_output(s, i, &out))) {
+      return st;
+    }
   }
   return nullptr;
 }
 
-TEST(RuntimeBadInput, CorruptBuiltinProgramsLoadAndRunSafely) {
+// Flips bits of every PROGRAM byte of the model `build` makes (with valid checksums), loads each
+// copy and runs those that load: statuses, never a crash.
+void corrupt_and_run(void (*build)(ArtifactWriter&), std::vector<float> x, uint8_t c,
+                     int64_t trips, std::initializer_list<uint8_t> flips, const char* what) {
   ArtifactWriter w;
-  build_builtin_model(w);
+  build(w);
   std::vector<uint8_t> bytes = w.bytes();
-  std::vector<float> x = {0, 1, 0, 2, 3, 0, 0, 0};
-  uint8_t c = 1;
-  int64_t trips = 2;
   {
     ModelPtr m;
     ASSERT_TRUE(Ok(load_bytes(bytes, &m)));
@@ -191,7 +213,7 @@ TEST(RuntimeBadInput, CorruptBuiltinProgramsLoadAndRunSafely) {
   eave_section_entry p = section(bytes, EAVE_SECTION_PROGRAM);
   int loaded = 0, ran = 0;
   for (size_t i = p.offset; i < p.offset + p.size; ++i)
-    for (uint8_t flip : {0x01, 0x02, 0x80}) {
+    for (uint8_t flip : flips) {
       std::vector<uint8_t> bad = bytes;
       bad[i] ^= flip;
       rehash(bad);
@@ -206,9 +228,103 @@ TEST(RuntimeBadInput, CorruptBuiltinProgramsLoadAndRunSafely) {
       ran += st == nullptr;
       eave_status_release(st);
     }
-  std::printf("corrupted copies: %d loaded, %d of them ran\n", loaded, ran);
+  std::printf("corrupted %s: %d loaded, %d of them ran\n", what, loaded, ran);
   EXPECT_GT(loaded, 0);
   EXPECT_GT(ran, 0);
+}
+
+TEST(RuntimeBadInput, CorruptBuiltinProgramsLoadAndRunSafely) {
+  corrupt_and_run(build_builtin_model, {0, 1, 0, 2, 3, 0, 0, 0}, 1, 2, {0x01, 0x02, 0x80},
+                  "copies");
+}
+
+// Control flow and sequences made of builtins only, for the same corruption test: x (f32 [n])
+// -> LOOP trips times { state' = copy(state); element = copy(state); pieces' = pieces + state }
+// with a stacked scan output; SCAN over x's rows { s' = copy(row); y = copy(s) }; IF c THEN
+// NonZero(x) ELSE NonZero(state); SEQUENCE_MAP copy over SplitToSequence(x); and
+// ConcatFromSequence / SequenceAt / Optional of the results.
+void build_control_flow_model(ArtifactWriter& w) {
+  init_host_writer(w);
+  ProgramBuilder& body = w.add_program("loop_body");
+  ProgramBuilder& scan_body = w.add_program("scan_body");
+  ProgramBuilder& then_p = w.add_program("then");
+  ProgramBuilder& else_p = w.add_program("else");
+  ProgramBuilder& map_body = w.add_program("map_body");
+  SymbolId n = w.add_dim_symbol("n", {1, 64}, 8);
+  SymbolId trips_sym = w.add_runtime_symbol("trips", {0, 16});
+  SymbolId r = w.add_runtime_symbol("r");
+  SymbolId joined = w.add_runtime_symbol("joined");
+  SymbolId at_len = w.add_runtime_symbol("at_len");
+  {
+    body.add_input("iter", EAVE_DTYPE_I64, {});
+    ValueId cond = body.add_input("cond", EAVE_DTYPE_BOOL, {});
+    ValueId state = body.add_input("state", EAVE_DTYPE_F32, {Dim::sym(n)});
+    ValueId pieces = body.add_input("pieces", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+    body.add_output_value(cond);
+    ValueId next = body.add_output("next", EAVE_DTYPE_F32, {Dim::sym(n)});
+    ValueId pieces_next = body.add_output("pieces'", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+    ValueId elem = body.add_output("elem", EAVE_DTYPE_F32, {Dim::sym(n)});
+    body.add_builtin("copy", Builtin::COPY, {state}, {next});
+    body.add_builtin("insert", Builtin::SEQUENCE_INSERT, {pieces, state}, {pieces_next});
+    body.add_builtin("copy", Builtin::COPY, {state}, {elem});
+  }
+  {
+    ValueId s = scan_body.add_input("s", EAVE_DTYPE_F32, {1});
+    ValueId row = scan_body.add_input("row", EAVE_DTYPE_F32, {1});
+    ValueId s_next = scan_body.add_output("s'", EAVE_DTYPE_F32, {1});
+    ValueId y = scan_body.add_output("y", EAVE_DTYPE_F32, {1});
+    scan_body.add_builtin("copy", Builtin::COPY, {row}, {s_next});
+    scan_body.add_builtin("copy", Builtin::COPY, {s}, {y});
+  }
+  SymbolId then_count = w.add_runtime_symbol("then_count", {}, then_p.id());
+  SymbolId else_count = w.add_runtime_symbol("else_count", {}, else_p.id());
+  for (auto [b, count] : {std::pair{&then_p, then_count}, std::pair{&else_p, else_count}}) {
+    ValueId in = b->add_input("in", EAVE_DTYPE_F32, {Dim::sym(n)});
+    ValueId out = b->add_output("out", EAVE_DTYPE_I64, {1, Dim::sym(count)});
+    b->add_builtin("nonzero", Builtin::NONZERO, {in}, {out});
+  }
+  {
+    SymbolId e = w.add_dim_symbol("e", {0, 64}, 1);
+    ValueId in = map_body.add_input("in", EAVE_DTYPE_F32, {Dim::sym(e)});
+    ValueId out = map_body.add_output("out", EAVE_DTYPE_F32, {Dim::sym(e)});
+    map_body.add_builtin("copy", Builtin::COPY, {in}, {out});
+  }
+  ProgramBuilder& p = w.main();
+  ValueId x = p.add_input("x", EAVE_DTYPE_F32, {Dim::sym(n)});
+  ValueId c = p.add_input("c", EAVE_DTYPE_BOOL, {});
+  ValueId trips = p.add_input("trips", EAVE_DTYPE_I64, {});
+  ValueId last = p.add_output("last", EAVE_DTYPE_F32, {Dim::sym(n)});
+  ValueId stacked = p.add_output("stacked", EAVE_DTYPE_F32, {Dim::sym(trips_sym), Dim::sym(n)});
+  ValueId nz = p.add_output("nz", EAVE_DTYPE_I64, {1, Dim::sym(r)});
+  ValueId cat = p.add_output("cat", EAVE_DTYPE_F32, {Dim::sym(joined)});
+  ValueId at = p.add_output("at", EAVE_DTYPE_F32, {Dim::sym(at_len)});
+  ValueId opt = p.add_output("opt", EAVE_DTYPE_F32, {}, EAVE_VALUE_OPTIONAL_SEQUENCE);
+  ValueId scan_y = p.add_output("scan_y", EAVE_DTYPE_F32, {Dim::sym(n), 1});
+  ValueId empty = p.add_heap("empty", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+  ValueId pieces = p.add_heap("pieces", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+  ValueId split = p.add_heap("split", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+  ValueId mapped = p.add_heap("mapped", EAVE_DTYPE_F32, {}, EAVE_VALUE_SEQUENCE);
+  ValueId rows = p.add_alias("rows", EAVE_DTYPE_F32, {Dim::sym(n), 1}, x);
+  ValueId scan_s = p.add_heap("scan_s", EAVE_DTYPE_F32, {1});
+  int64_t zero = 0;
+  ValueId pos = p.add_weight("pos", EAVE_DTYPE_I64, {}, {reinterpret_cast<uint8_t*>(&zero), 8});
+  float one = 1;
+  ValueId init = p.add_weight("init", EAVE_DTYPE_F32, {1}, {reinterpret_cast<uint8_t*>(&one), 4});
+  p.add_builtin("empty", Builtin::SEQUENCE_EMPTY, {}, {empty});
+  p.add_loop("Loop", trips, std::nullopt, {x, empty}, {last, pieces, stacked}, body.id());
+  p.add_scan("Scan", std::nullopt, {init}, {rows}, {scan_s, scan_y}, scan_body.id(),
+             scan_attrs());
+  p.add_if("If", c, {x}, {last}, {nz}, then_p.id(), else_p.id());
+  p.add_builtin("split", Builtin::SPLIT_TO_SEQUENCE, {x}, {split});
+  p.add_sequence_map("Map", {split}, {mapped}, map_body.id());
+  p.add_builtin("concat", Builtin::CONCAT_FROM_SEQUENCE, {mapped}, {cat});
+  p.add_builtin("at", Builtin::SEQUENCE_AT, {pieces, pos}, {at});
+  p.add_builtin("wrap", Builtin::OPTIONAL, {pieces}, {opt});
+}
+
+TEST(RuntimeBadInput, CorruptControlFlowProgramsLoadAndRunSafely) {
+  corrupt_and_run(build_control_flow_model, {0, 1, 0, 2, 3, 0, 0, 4}, 0, 3, {0x01, 0x04, 0x80},
+                  "control-flow copies");
 }
 
 TEST(RuntimeBadInput, CorruptElfNeverCrashesTheLoader) {
@@ -259,7 +375,7 @@ TEST(RuntimeBadInput, CorruptProgramFieldsAreNamed) {
   EXPECT_TRUE(Fails(load_edited([](uint8_t* b, eave_program_section& ps) {
                       table<eave_step>(b, ps, EAVE_TABLE_STEPS)[1].id = 77;
                     }),
-                    EAVE_STATUS_INVALID_ARTIFACT, "kernel 77, but CODE has 5 kernels"));
+                    EAVE_STATUS_INVALID_ARTIFACT, "kernel 77, but CODE has 6 kernels"));
   EXPECT_TRUE(Fails(load_edited([](uint8_t* b, eave_program_section& ps) {
                       table<uint8_t>(b, ps, EAVE_TABLE_CODE)[0] = 0xee;
                     }),

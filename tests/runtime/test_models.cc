@@ -73,7 +73,7 @@ void build_if_model(ArtifactWriter& w) {
   ValueId cond = p.add_input("cond", EAVE_DTYPE_BOOL, {});
   ValueId x = p.add_input("x", EAVE_DTYPE_F32, {Dim::sym(n), 16});
   ValueId y = p.add_output("y", EAVE_DTYPE_F32, {Dim::sym(n), 16});
-  p.add_if("If_0", cond, {x}, {y}, then_p.id(), else_p.id());
+  p.add_if("If_0", cond, {x}, {x}, {y}, then_p.id(), else_p.id());
 }
 
 }  // namespace eave::testing

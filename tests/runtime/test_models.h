@@ -18,6 +18,7 @@ enum Kernel : uint32_t {
   kNegate = 2,       // -x, a tile per element
   kRoundToHalf = 3,  // (float)(_Float16)x, a tile per element
   kAddSymbol0 = 4,   // x + syms[0], a tile per element
+  kAdd = 5,          // a + b, a tile per element
 };
 
 std::vector<uint8_t> read_file(const std::string& path);

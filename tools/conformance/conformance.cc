@@ -17,6 +17,7 @@
 
 #include "import/onnx_importer.h"
 #include "support/error.h"
+#include "tools/progress.h"
 #include "tools/tolerance.h"
 
 namespace eave {
@@ -203,6 +204,7 @@ std::vector<CaseResult> run_conformance(
   int jobs = opts.jobs > 0 ? opts.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<Running> running;
   size_t next = 0, done = 0;
+  Progress progress(opts.progress);
   std::fflush(stdout);
   std::fflush(stderr);
   while (done < cases.size()) {
@@ -269,13 +271,12 @@ std::vector<CaseResult> run_conformance(
         res.message = std::string("crashed: ") + strsignal(WTERMSIG(status));
       res.seconds = elapsed;
       ++done;
-      if (opts.progress)
-        std::fprintf(stderr, "\r[%zu/%zu] %-60s", done, cases.size(), res.name.c_str());
+      progress.update("conformance", done, cases.size(), res.name);
       pfds.erase(pfds.begin() + long(k));
       running.erase(running.begin() + long(k));
     }
   }
-  if (opts.progress) std::fprintf(stderr, "\r%80s\r", "");
+  progress.clear();
   return results;
 }
 

@@ -77,6 +77,16 @@ typedef enum eave_dtype {
   EAVE_DTYPE_BOOL = 13, /* one byte, 0 or 1 */
 } eave_dtype;
 
+/* What a value holds. Inputs and outputs are usually tensors; a model may also take or give
+ * a sequence (a list of tensors of one dtype whose shapes may differ) or an optional (a
+ * tensor or a sequence, or nothing). The numbering is part of the artifact format. */
+typedef enum eave_value_kind {
+  EAVE_VALUE_TENSOR = 0,
+  EAVE_VALUE_SEQUENCE = 1,
+  EAVE_VALUE_OPTIONAL_TENSOR = 2,
+  EAVE_VALUE_OPTIONAL_SEQUENCE = 3,
+} eave_value_kind;
+
 /* Bytes per element; 0 for an unknown dtype. */
 EAVE_API size_t eave_dtype_size(eave_dtype dtype);
 /* "f32", "i64", "bool", ...; "?" for an unknown dtype. */
@@ -153,6 +163,9 @@ typedef struct eave_tensor_info {
                                      ("batch"), NULL for a static one */
   const int64_t* dim_min;         /* rank entries: the bounds a dynamic dim must respect */
   const int64_t* dim_max;         /* (-1: unbounded); equal to dims[i] for a static one */
+  /* TENSOR for a tensor. For a sequence or an optional, dtype is its elements' and rank is 0:
+   * bind it with eave_session_bind_input_list, read it with eave_session_get_output_list. */
+  eave_value_kind kind;
 } eave_tensor_info;
 
 EAVE_API int32_t eave_model_input_count(const eave_model* model);
@@ -172,12 +185,39 @@ EAVE_API eave_status eave_model_find_output(const eave_model* model, const char*
 
 typedef struct eave_session eave_session;
 
+/* Profiling: an optional callback around every step a run executes (`eave profile` uses it).
+ * The runtime reads no clock itself; the callback timestamps BEGIN and END as it likes. With
+ * no callback (the default) a run costs one pointer test per step. */
+typedef enum eave_step_phase {
+  EAVE_STEP_BEGIN = 0, /* the step is about to run */
+  EAVE_STEP_END = 1,   /* the step finished and every worker thread is done with it */
+} eave_step_phase;
+
+typedef struct eave_step_event {
+  eave_step_phase phase;
+  int32_t program; /* 0: the model; IF/LOOP bodies are nested programs (higher indices) */
+  int32_t step;    /* index of the step in its program, as `eave inspect` lists them */
+  int32_t depth;   /* nesting: 0 for program 0's steps, 1 inside an IF/LOOP body, ... */
+  const char* name;    /* the model node the step comes from; owned by the model */
+  const char* kind;    /* "kernel", "builtin", "if" or "loop"; static */
+  const char* builtin; /* the builtin's name ("COPY") for builtin steps, else NULL; static */
+  uint64_t bytes;      /* END only: bytes of the step's operands (inputs and outputs) this run */
+} eave_step_event;
+
+/* Called on the thread that called eave_session_run, BEGIN and END for each step in order;
+ * a step that runs a nested program brackets that program's steps. `event` is valid during the
+ * call only. The callback must not call back into the session. */
+typedef void (*eave_step_callback)(void* user_data, const eave_step_event* event);
+
 typedef struct eave_session_options {
   /* Threads that run kernel tiles, the calling thread included. Default 1; 0 means one per
    * online CPU. */
   int32_t threads;
   /* Memory for the arena, heap values and unbound outputs. Must outlive the session. */
   eave_allocator allocator;
+  /* Profiling hook (see eave_step_callback); NULL (default) for none. */
+  eave_step_callback on_step;
+  void* on_step_user_data;
 } eave_session_options;
 
 EAVE_API void eave_session_options_initialize(eave_session_options* options);
@@ -220,6 +260,26 @@ EAVE_API eave_status eave_session_run(eave_session* session);
  * run, bind or release of the session. */
 EAVE_API eave_status eave_session_get_output(eave_session* session, int32_t index,
                                              eave_tensor* out_tensor);
+
+/* ---- Sequence and optional inputs and outputs ----------------------------------------------- */
+
+/* Binds a SEQUENCE or OPTIONAL_* input to `count` tensors, each checked against the input's
+ * dtype. present 0 is an empty optional (count 0). A SEQUENCE takes present 1 and any count;
+ * an OPTIONAL_TENSOR with present 1 takes exactly one tensor; an OPTIONAL_SEQUENCE with
+ * present 1 any count. Zero-copy like eave_session_bind_input: each tensor's data must stay
+ * valid and unchanged until bound again; the array and the dims are copied (into session
+ * memory kept for later binds). Thread-compatible. */
+EAVE_API eave_status eave_session_bind_input_list(eave_session* session, int32_t index,
+                                                  int32_t present, const eave_tensor* tensors,
+                                                  int32_t count);
+
+/* The result of the last successful run for a SEQUENCE or OPTIONAL_* output: whether it holds
+ * a value (1 for a sequence) and how many tensors (0 or 1 for an optional tensor). */
+EAVE_API eave_status eave_session_get_output_list(eave_session* session, int32_t index,
+                                                  int32_t* out_present, int32_t* out_count);
+/* Tensor `item` of that output, in session memory valid until the next run, bind or release. */
+EAVE_API eave_status eave_session_get_output_item(eave_session* session, int32_t index,
+                                                  int32_t item, eave_tensor* out_tensor);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #ifndef EAVE_BUILTIN_H_
 #define EAVE_BUILTIN_H_
 
+#include "../list.h"
 #include "../model.h"
 
 #ifdef __cplusplus
@@ -43,6 +44,24 @@ eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32
 eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
+
+/* Sequence and optional operands (value kinds other than TENSOR) are lists (list.h): a
+ * sequence holds `count` tensors; an optional tensor holds one or none (`present`); an
+ * optional sequence is a sequence with a `present` flag. eave_builtin_input/_output refuse
+ * them, these take only them. Input lists are read-only. */
+eave_status eave_builtin_input_list(eave_builtin_ctx* ctx, uint32_t k, const eave_list** out);
+eave_status eave_builtin_output_list(eave_builtin_ctx* ctx, uint32_t k, eave_list** out);
+/* eave_value_kind of operand k (inputs, then outputs), or -1 if it is absent. */
+int eave_builtin_operand_kind(const eave_builtin_ctx* ctx, uint32_t k);
+/* Sets an output list's count (items past the old count come with kept buffers). */
+eave_status eave_builtin_list_resize(eave_builtin_ctx* ctx, eave_list* l, uint32_t count);
+/* Gives item i (< count) of an output list the dtype and shape, and copies `data` into it
+ * unless NULL; *out_data (if not NULL) is where the item's bytes are, to fill. */
+eave_status eave_builtin_list_set(eave_builtin_ctx* ctx, eave_list* l, uint32_t i,
+                                  eave_dtype dtype, uint32_t rank, const int64_t* dims,
+                                  const void* data, void** out_data);
+/* dst = a copy of src, with its present flag. */
+eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, const eave_list* src);
 
 /* The model and the step being run, for reading the step's static description. */
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx);

@@ -24,7 +24,7 @@ eave_status eave_builtin_nonzero_check(const eave_model* m, const eave_step* ste
   if (step->input_count != 1 || step->output_count != 1 || !eave_step_value(m, step, 0))
     return EAVE_INVALID("NONZERO takes 1 input and 1 output");
   const eave_value* out = eave_step_value(m, step, 1);
-  if (out && (out->dtype != EAVE_DTYPE_I64 || out->rank != 2))
+  if (out && (out->kind != EAVE_VALUE_TENSOR || out->dtype != EAVE_DTYPE_I64 || out->rank != 2))
     return EAVE_INVALID("NONZERO: output must be i64 [input rank, count]");
   return NULL;
 }

@@ -51,8 +51,17 @@ static void add_symbol0(void* const* buf, const int64_t* syms, int64_t t0, int64
   for (int64_t i = t0; i < t1; ++i) y[i] = x[i] + (float)syms[0];
 }
 
-const eave_kernel_table eave_kernels = {EAVE_KERNEL_TABLE_MAGIC,
-                                        EAVE_KERNEL_ABI_VERSION,
-                                        5,
-                                        0,
-                                        {add_exp_rows, scale2, negate, round_to_half, add_symbol0}};
+/* y[i] = a[i] + b[i], one tile per element. buffers: a, b, y. */
+static void add(void* const* buf, const int64_t* syms, int64_t t0, int64_t t1) {
+  const float* a = buf[0];
+  const float* b = buf[1];
+  float* y = buf[2];
+  for (int64_t i = t0; i < t1; ++i) y[i] = a[i] + b[i];
+}
+
+const eave_kernel_table eave_kernels = {
+    EAVE_KERNEL_TABLE_MAGIC,
+    EAVE_KERNEL_ABI_VERSION,
+    6,
+    0,
+    {add_exp_rows, scale2, negate, round_to_half, add_symbol0, add}};
