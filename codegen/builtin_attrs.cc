@@ -42,7 +42,8 @@ std::vector<uint8_t> encode_builtin_attrs(const Node& n) {
       case AttrKind::Ints: kind = EAVE_ATTR_INTS; break;
       case AttrKind::Floats: kind = EAVE_ATTR_FLOATS; break;
       case AttrKind::Tensor: kind = EAVE_ATTR_TENSOR; break;
-      default: continue;  // graphs, types, strings lists: no builtin reads them
+      case AttrKind::Strings: kind = EAVE_ATTR_STRINGS; break;
+      default: continue;  // graphs, types and the other lists: no builtin reads them
     }
     EAVE_CHECK(name.size() < 65536, n.describe(), ": attribute name too long");
     entries.put<uint16_t>(uint16_t(name.size()));
@@ -75,6 +76,13 @@ std::vector<uint8_t> encode_builtin_attrs(const Node& n) {
         entries.put_bytes(t.raw(), t.nbytes());
         break;
       }
+      case AttrKind::Strings:
+        entries.put<uint32_t>(uint32_t(a.strings.size()));
+        for (const std::string& str : a.strings) {
+          entries.put<uint32_t>(uint32_t(str.size()));
+          entries.put_bytes(str.data(), str.size());
+        }
+        break;
       default: break;
     }
     ++count;

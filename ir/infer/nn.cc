@@ -116,6 +116,27 @@ void global_pool(InferContext& c) {
   c.set_output(0, c.in_dtype(0), Shape(std::move(out)));
 }
 
+// The input of the MaxPool being undone: (in - 1) * stride + kernel - pads per spatial axis,
+// or the output_shape input when given.
+void max_unpool(InferContext& c) {
+  DType dt = c.in_dtype(0);
+  if (!c.ranked(0)) return c.set_output(0, dt, Shape());
+  const Shape& x = c.in_shape(0);
+  std::vector<Dim> out = {x[0], x[1]};
+  if (c.has_input(2)) {
+    auto given = c.sym_input(2);
+    if (given && given->size() == x.rank()) return c.set_output(0, dt, Shape(*given));
+    while (out.size() < x.rank()) out.push_back(fresh_dim("unpool"));
+    return c.set_output(0, dt, Shape(std::move(out)));
+  }
+  size_t spatial = x.rank() - 2;
+  WindowAttrs a = window_attrs(c, spatial, {});
+  for (size_t i = 0; i < spatial; ++i)
+    out.push_back((x[2 + i] - Dim(1)) * Dim(a.strides[i]) +
+                  Dim(a.kernel[i] - a.pads[i] - a.pads[i + spatial]));
+  c.set_output(0, dt, Shape(std::move(out)));
+}
+
 Shape matmul_shape(InferContext& c, const Shape& a0, const Shape& b0) {
   if (!a0.has_rank() || !b0.has_rank()) return Shape();
   c.check(a0.rank() >= 1 && b0.rank() >= 1, "MatMul inputs must have rank >= 1");
@@ -246,6 +267,7 @@ void register_nn_infer_rules(std::vector<InferFn>& r) {
   r[size_t(OpKind::Conv)] = conv;
   r[size_t(OpKind::ConvInteger)] = conv;
   r[size_t(OpKind::QLinearConv)] = conv;
+  r[size_t(OpKind::DeformConv)] = conv;
   r[size_t(OpKind::ConvTranspose)] = conv_transpose;
   r[size_t(OpKind::MaxPool)] = pool;
   r[size_t(OpKind::AveragePool)] = pool;
@@ -253,6 +275,7 @@ void register_nn_infer_rules(std::vector<InferFn>& r) {
   r[size_t(OpKind::GlobalAveragePool)] = global_pool;
   r[size_t(OpKind::GlobalMaxPool)] = global_pool;
   r[size_t(OpKind::GlobalLpPool)] = global_pool;
+  r[size_t(OpKind::MaxUnpool)] = max_unpool;
   r[size_t(OpKind::MatMul)] = matmul;
   r[size_t(OpKind::MatMulInteger)] = matmul;
   r[size_t(OpKind::QLinearMatMul)] = matmul;

@@ -401,6 +401,7 @@ struct eave_builtin_ctx {
   eave_session* S;
   uint32_t program;
   const eave_step* step;
+  uint32_t scratch_used; /* blocks handed out during this call */
 };
 
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx) { return ctx->S->model; }
@@ -556,23 +557,23 @@ eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, cons
 }
 
 eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out) {
-  /* Kept with the step's first output value: each value has one producing step. */
-  const eave_step* st = ctx->step;
-  for (uint32_t k = 0; k < st->output_count; ++k) {
-    int32_t v = operand(ctx->S->model, st, st->input_count + k);
-    if (v < 0) continue;
-    eave_value_state* vs = &ctx->S->values[v];
-    EAVE_RETURN_IF_ERROR(
-        eave_session_reserve(ctx->S, &vs->scratch, &vs->scratch_capacity, bytes, "builtin scratch"));
-    *out = vs->scratch;
-    return NULL;
-  }
-  return eave_make_status(EAVE_STATUS_INTERNAL, "builtin scratch for a step with no outputs");
+  *out = NULL;
+  uint32_t i = ctx->scratch_used;
+  if (i >= EAVE_BUILTIN_SCRATCH_BLOCKS)
+    return eave_make_status(EAVE_STATUS_INTERNAL, "builtin asked for more than %d scratch blocks",
+                            EAVE_BUILTIN_SCRATCH_BLOCKS);
+  eave_session* S = ctx->S;
+  EAVE_RETURN_IF_ERROR(eave_session_reserve(S, &S->builtin_scratch[i],
+                                            &S->builtin_scratch_capacity[i], bytes,
+                                            "builtin scratch"));
+  ctx->scratch_used = i + 1;
+  *out = S->builtin_scratch[i];
+  return NULL;
 }
 
 static eave_status run_builtin(eave_session* S, uint32_t p, const eave_step* st) {
   EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 1));
-  eave_builtin_ctx ctx = {S, p, st};
+  eave_builtin_ctx ctx = {S, p, st, 0};
   const eave_builtin_desc* b = eave_builtin_find(st->id); /* checked at load */
   return eave_status_annotate(b->run(&ctx, S->model->params + st->params, st->params_size),
                               "builtin %s: ", b->name);

@@ -131,7 +131,6 @@ void eave_session_release(eave_session* s) {
   eave_allocator a = s->allocator;
   for (uint32_t v = 0; v < m->value_count; ++v) {
     a.free(a.self, s->values[v].heap);
-    a.free(a.self, s->values[v].scratch);
     eave_list_release(&a, &s->values[v].own);
   }
   for (uint32_t st = 0; st < m->step_count; ++st) {
@@ -148,6 +147,7 @@ void eave_session_release(eave_session* s) {
   }
   /* Bound input lists borrow the caller's tensors (items not owned): this frees the array. */
   for (uint32_t i = 0; i < m->programs[0].input_count; ++i) eave_list_release(&a, &s->inputs[i].list);
+  for (int i = 0; i < EAVE_BUILTIN_SCRATCH_BLOCKS; ++i) a.free(a.self, s->builtin_scratch[i]);
   eave_model_release(s->model);
   a.free(a.self, s->block);
 }

@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+/* How many scratch blocks one builtin call may hold at once. */
+#define EAVE_BUILTIN_SCRATCH_BLOCKS 8
+
 /* Where a value is this run. */
 typedef struct eave_value_state {
   void* data;
@@ -19,8 +22,6 @@ typedef struct eave_value_state {
   uint8_t ready; /* placed and dims evaluated (reset when its program starts) */
   void* heap;    /* HEAP storage: a block kept across runs, grown when too small */
   uint64_t heap_capacity;
-  void* scratch; /* eave_builtin_scratch of the step producing this value */
-  uint64_t scratch_capacity;
   eave_list* list; /* list values: HEAP -> own, INPUT/OUTPUT -> the slot's list */
   eave_list own;
 } eave_value_state;
@@ -90,6 +91,9 @@ struct eave_session {
   eave_output_state* outputs;
   eave_step_scratch** step_scratch; /* per step, made when a control-flow step first runs */
   int has_results;
+  /* Builtin scratch blocks (eave_builtin_scratch): kept across steps and runs, grown. */
+  void* builtin_scratch[EAVE_BUILTIN_SCRATCH_BLOCKS];
+  uint64_t builtin_scratch_capacity[EAVE_BUILTIN_SCRATCH_BLOCKS];
   eave_step_callback on_step; /* profiling hook, NULL when off */
   void* on_step_user_data;
 };

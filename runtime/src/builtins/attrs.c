@@ -46,6 +46,16 @@ static int read_entry(cursor* c, const char** name, uint16_t* name_len, eave_att
       if (!take(c, &a->n, 4)) return 0;
       a->data = c->p;
       return take(c, NULL, (uint64_t)a->n * 8);
+    case EAVE_ATTR_STRINGS: {
+      if (!take(c, &a->n, 4)) return 0;
+      a->data = c->p;
+      for (uint32_t i = 0; i < a->n; ++i) {
+        uint32_t len;
+        if (!take(c, &len, 4) || !take(c, NULL, len)) return 0;
+      }
+      a->nbytes = (uint64_t)(c->p - a->data);
+      return 1;
+    }
     case EAVE_ATTR_TENSOR: {
       uint32_t dtype;
       if (!take(c, &dtype, 4) || !take(c, &a->rank, 4) || a->rank > EAVE_ATTR_MAX_RANK) return 0;
@@ -138,6 +148,18 @@ double eave_attr_floats_at(const eave_attr* a, uint32_t i) {
   double v = 0;
   if (i < a->n) memcpy(&v, a->data + (size_t)i * 8, 8);
   return v;
+}
+
+const char* eave_attr_strings_at(const eave_attr* a, uint32_t i, uint32_t* len) {
+  /* The blob passed eave_attrs_check: every entry is in bounds. */
+  const uint8_t* p = a->data;
+  *len = 0;
+  if (a->kind != EAVE_ATTR_STRINGS || i >= a->n) return "";
+  for (;; --i) {
+    memcpy(len, p, 4);
+    if (!i) return (const char*)p + 4;
+    p += 4 + *len;
+  }
 }
 
 int eave_attr_string_is(const uint8_t* blob, uint32_t size, const char* name, const char* s,

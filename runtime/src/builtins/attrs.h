@@ -10,6 +10,7 @@
  *     INTS   u32 n, n x i64
  *     FLOATS u32 n, n x f64
  *     TENSOR u32 dtype (eave_dtype), u32 rank (<= 8), rank x i64 dims, u64 nbytes, nbytes bytes
+ *     STRINGS u32 n, then n x (u32 len, len bytes)
  * The loader checks a blob completely (eave_attrs_check) before any builtin sees it, so the
  * accessors below never read out of bounds. */
 #ifndef EAVE_BUILTIN_ATTRS_H_
@@ -30,15 +31,16 @@ typedef enum eave_attr_kind {
   EAVE_ATTR_INTS = 4,
   EAVE_ATTR_FLOATS = 5,
   EAVE_ATTR_TENSOR = 6,
+  EAVE_ATTR_STRINGS = 7,
 } eave_attr_kind;
 
 typedef struct eave_attr {
   eave_attr_kind kind;
   int64_t i;           /* INT */
   double f;            /* FLOAT */
-  uint32_t n;          /* STRING: bytes; INTS, FLOATS: count */
-  const uint8_t* data; /* STRING bytes; INTS i64s; FLOATS f64s; TENSOR bytes */
-  uint64_t nbytes;     /* TENSOR */
+  uint32_t n;          /* STRING: bytes; INTS, FLOATS, STRINGS: count */
+  const uint8_t* data; /* STRING bytes; INTS i64s; FLOATS f64s; TENSOR bytes; STRINGS entries */
+  uint64_t nbytes;     /* TENSOR, STRINGS */
   eave_dtype dtype;    /* TENSOR */
   uint32_t rank;       /* TENSOR */
   int64_t dims[EAVE_ATTR_MAX_RANK];
@@ -62,6 +64,9 @@ double eave_attr_float(const uint8_t* blob, uint32_t size, const char* name, dou
 /* Element i of an INTS / FLOATS attribute (i < a->n). */
 int64_t eave_attr_ints_at(const eave_attr* a, uint32_t i);
 double eave_attr_floats_at(const eave_attr* a, uint32_t i);
+
+/* Element i of a STRINGS attribute (i < a->n): its bytes (no NUL) and length. */
+const char* eave_attr_strings_at(const eave_attr* a, uint32_t i, uint32_t* len);
 
 /* 1 if STRING attribute `name` exists and equals `s`; `dflt_match` when it is absent. */
 int eave_attr_string_is(const uint8_t* blob, uint32_t size, const char* name, const char* s,

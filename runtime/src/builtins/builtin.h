@@ -36,6 +36,12 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
  * compiler could only shape symbolically, tells the runtime the real shape. */
 eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
                                        const int64_t* dims, eave_tensor_view* out);
+/* Scratch memory for the running step: `bytes` bytes, 64-byte aligned, contents undefined,
+ * valid until its builtin returns. Each call hands out another block (earlier ones stay valid),
+ * up to EAVE_BUILTIN_SCRATCH_BLOCKS (session.h) per call of a builtin; the session keeps them
+ * across steps and runs and grows them when too small, so a run no larger than an earlier one
+ * allocates nothing. Out of memory, or one block too many, is an error status. */
+eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
 
@@ -56,12 +62,6 @@ eave_status eave_builtin_list_set(eave_builtin_ctx* ctx, eave_list* l, uint32_t 
                                   const void* data, void** out_data);
 /* dst = a copy of src, with its present flag. */
 eave_status eave_builtin_list_assign(eave_builtin_ctx* ctx, eave_list* dst, const eave_list* src);
-
-/* Scratch memory for the running step, valid until its builtin returns: `bytes` bytes, 64-byte
- * aligned, contents undefined. One block per step (a second call may move the first), kept
- * with the step's first present output across runs and grown when too small, so a run no
- * larger than an earlier one allocates nothing. */
-eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
 
 /* The model and the step being run, for reading the step's static description. */
 const eave_model* eave_builtin_model(const eave_builtin_ctx* ctx);
@@ -85,6 +85,14 @@ typedef struct eave_builtin_desc {
 
 /* The registry entry for `id`, or NULL. */
 const eave_builtin_desc* eave_builtin_find(uint32_t id);
+
+/* The builtin ids as C constants, EAVE_BUILTIN_<NAME>, for builtins that share an entry point
+ * and tell their ops apart by the step's id. */
+enum {
+#define EAVE_BUILTIN(id, NAME, fn) EAVE_BUILTIN_##NAME = id,
+#include "builtins.def"
+#undef EAVE_BUILTIN
+};
 
 #define EAVE_BUILTIN(id, NAME, fn)                                                  \
   eave_status eave_builtin_##fn##_check(const eave_model* m, const eave_step* step, \
