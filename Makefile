@@ -46,6 +46,7 @@ bench: build models
 	/usr/bin/python3 bench/models_bench.py --build $(BUILD) --markdown $(BUILD)/bench-models.md $(BENCH_MODELS_ARGS)
 
 demo: build
+	@mkdir -p $(BUILD)/demo
 	$(BUILD)/bin/eave compile examples/models/tiny_cnn.onnx -o $(BUILD)/demo/tiny_cnn.eave
 	$(BUILD)/bin/eave run $(BUILD)/demo/tiny_cnn.eave --input input=examples/models/tiny_cnn_input.npy \
 		--output-dir $(BUILD)/demo --reference examples/models/tiny_cnn.onnx
