@@ -6,13 +6,16 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 EAVE_CACHE ?= $(HOME)/.cache/eave
 export EAVE_CACHE
+# ccache hits across clones in different folders (CI builds a fresh clone each time).
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 CMAKE_CONFIGURE = cmake -G Ninja -S . -B $(BUILD) \
 	-DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
 	-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-.PHONY: all deps configure build test test-sanitize bench cross demo models fuzz clean
+.PHONY: all deps configure build test test-sanitize bench stress cross demo models fuzz clean
 
 all: build
 
@@ -37,8 +40,6 @@ models: deps
 test: build models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Benchmarks are programs, not tests (never in ctest). The machine may be shared: see the
-# bench's header for how it measures.
 # Benchmarks (programs, not tests): GEMM against OpenBLAS, then the real models against ONNX
 # Runtime and PyTorch (BENCH_MODELS_ARGS, e.g. --models resnet18 --runs 50).
 bench: build models
@@ -51,6 +52,11 @@ demo: build
 	$(BUILD)/bin/eave run $(BUILD)/demo/tiny_cnn.eave --input input=examples/models/tiny_cnn_input.npy \
 		--output-dir $(BUILD)/demo --reference examples/models/tiny_cnn.onnx
 	$(BUILD)/bin/eave bench $(BUILD)/demo/tiny_cnn.eave --runs 200
+
+# The runtime stress test at full length: 8 threads x 1000 runs of the MLP and of resnet18
+# (ctest runs resnet18 20 times per thread).
+stress: build models
+	$(BUILD)/bin/runtime_stress --runs 1000 --model-runs 1000
 
 # ASan + UBSan build (build-asan) running the unit tests, the conformance suites on both
 # backends, the runtime tests and examples, and the stress test. EAVE_SANITIZE_TESTS narrows it

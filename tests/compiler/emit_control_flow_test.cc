@@ -287,5 +287,39 @@ TEST(EmitControlFlow, UnsupportedTypesAreNamed) {
   }
 }
 
+// y = If(c) then Squeeze(x, [0]) else Identity(x), compiled for x [3, 4]: the then branch
+// cannot run with that shape, so the compiled model is the else branch behind a CHECK step.
+// A run whose condition is true stops with a message naming the If, instead of computing
+// something else.
+TEST(EmitControlFlow, UnreachableBranchIsCheckedAtRunTime) {
+  auto build = [] {
+    auto m = new_model(13);
+    Graph& g = *m->graph;
+    Value* c = g.add_input("c", tensor(DType::Bool, {}));
+    Value* x = g.add_input("x", tensor(DType::F32, {3, 4}));
+    auto then_g = std::make_shared<Graph>("then");
+    Value* axes = then_g->add_constant("axes", Tensor::from_vector<int64_t>({1}, {0}));
+    then_g->add_output(add(*then_g, OpKind::Squeeze, {x, axes}, 1, "squeeze")->output(0));
+    auto else_g = std::make_shared<Graph>("else");
+    else_g->add_output(add(*else_g, OpKind::Identity, {x}, 1, "id")->output(0));
+    output_if(g, c, then_g, else_g);
+    return m;
+  };
+  Tensor x = f32s({3, 4}, std::vector<float>(12, 1.5f));
+  expect_matches_reference(build, {{"c", Tensor::scalar<bool>(false)}, {"x", x}});
+
+  auto m = build();
+  CompileOptions o;
+  o.generate_kernels = false;
+  CompiledModel compiled = compile_model(*m, o);
+  RuntimeSession s(RuntimeModel::load_memory(std::move(compiled.artifact)), 1);
+  try {
+    s.run_values({{"c", Tensor::scalar<bool>(true)}, {"x", x}});
+    FAIL() << "ran the branch the model was not compiled for";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("then branch was taken"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace eave

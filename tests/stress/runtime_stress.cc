@@ -3,8 +3,11 @@
 // single-threaded run, and RSS must stay flat after warm-up (no leak). Then many models are
 // loaded, run and released in a loop, again without growth.
 //
-//   runtime_stress [--runs N] [--model FILE.onnx]...   (default: a built-in MLP; resnet18 from
-//                                                        the model cache when it compiles)
+//   runtime_stress [--runs N] [--model-runs M] [--model FILE.onnx]...
+//
+// The built-in MLP runs N times per thread; each --model (default: resnet18 from the model
+// cache) runs M times per thread (default N / 50, which keeps ctest's run short; `make stress`
+// runs the full 1000).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -122,11 +125,14 @@ bool load_release_loop(const std::vector<uint8_t>& artifact, int loops) {
 
 int main(int argc, char** argv) {
   int runs = 1000;
+  int model_runs = 0;
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--model-runs") && i + 1 < argc) model_runs = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--model") && i + 1 < argc) models.push_back(argv[++i]);
   }
+  if (model_runs <= 0) model_runs = std::max(1, runs / 50);
   use_mlir_kernel_generator();
   bool ok = true;
   try {
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
         CompileOptions o;
         o.input_shapes = {};
         CompiledModel bc = compile_model(*big, o);
-        ok &= stress(std::filesystem::path(path).stem().string(), bc.artifact, 8, std::max(1, runs / 50));
+        ok &= stress(std::filesystem::path(path).stem().string(), bc.artifact, 8, model_runs);
       } catch (const Error& e) {
         std::printf("SKIP %s: %s\n", path.c_str(), e.what());
       }
