@@ -59,20 +59,16 @@ class BatchMatmulEmitter {
     for (const SymDim& d : s_.batch) c_shape.push_back(mlir_dim(d));
     c_shape.push_back(mlir_dim(s_.m));
     c_shape.push_back(mlir_dim(s_.n));
-    SmallVector<Type> args = {
+    SmallVector<Type> own = {
         MemRefType::get({mlir_dim(s_.a_batch), mlir_dim(s_.m), mlir_dim(s_.k)}, f32),
         MemRefType::get({mlir_dim(s_.b_batch), mlir_dim(s_.k), mlir_dim(s_.n)}, f32),
         MemRefType::get(c_shape, f32)};
-    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
-    args.push_back(b.getIndexType());
-    args.push_back(b.getIndexType());
-    Block* entry = begin_kernel_function(b, module, name, args);
-    a_ = entry->getArgument(0);
-    b_ = entry->getArgument(1);
-    c_ = entry->getArgument(2);
-    unsigned next = 3;
-    if (custom_)
-      for (size_t i = 0; i < custom_->operand_types.size(); ++i) extras_.push_back(entry->getArgument(next++));
+    TiledKernelOperands ops = begin_tiled_kernel(
+        b, module, name, own, Type(), custom_ ? TypeRange(custom_->operand_types) : TypeRange());
+    a_ = ops.own[0];
+    b_ = ops.own[1];
+    c_ = ops.own[2];
+    extras_.assign(ops.extras.begin(), ops.extras.end());
     IndexOps ix{b};
     const int64_t r = int64_t(s_.batch.size());
     m_ = memref::DimOp::create(b, a_, 1);
@@ -82,7 +78,7 @@ class BatchMatmulEmitter {
     row_blocks_ = ix.ceildiv(m_, t_.tile_rows);
     // Full panels of nr columns, then one masked panel of N mod nr columns.
     n_full_ = ix.mul(ix.div(n_, t_.nr()), t_.nr());
-    emit_loop(b, entry->getArgument(next), entry->getArgument(next + 1), ix.c(1),
+    emit_loop(b, ops.tile_begin, ops.tile_end, ix.c(1),
               [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
     func::ReturnOp::create(b);
   }

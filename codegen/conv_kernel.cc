@@ -265,24 +265,19 @@ class ConvEmitter {
     mt_ = VectorType::get({t_.lanes}, b.getI1Type());
     it_ = VectorType::get({t_.lanes}, b.getI32Type());
     int64_t batch = s_.n < 0 ? ShapedType::kDynamic : s_.n;
-    SmallVector<Type> args = {MemRefType::get({batch, s_.c * image_}, f32),
-                              MemRefType::get({packed_conv_weights_elements(s_, t_)}, f32),
-                              MemRefType::get({batch, s_.m * positions_}, f32)};
-    if (s_.bias) args.push_back(MemRefType::get({s_.m}, f32));
-    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
-    args.push_back(b.getIndexType());
-    args.push_back(b.getIndexType());
-    Block* entry = begin_kernel_function(b, module, name, args);
-    x_ = entry->getArgument(0);
-    w_ = entry->getArgument(1);
-    y_ = entry->getArgument(2);
-    unsigned next = 3;
-    if (s_.bias) bias_ = entry->getArgument(next++);
-    if (custom_)
-      for (size_t i = 0; i < custom_->operand_types.size(); ++i)
-        extras_.push_back(entry->getArgument(next++));
-    Value tile_begin = entry->getArgument(next++);
-    Value tile_end = entry->getArgument(next++);
+    SmallVector<Type> own = {MemRefType::get({batch, s_.c * image_}, f32),
+                             MemRefType::get({packed_conv_weights_elements(s_, t_)}, f32),
+                             MemRefType::get({batch, s_.m * positions_}, f32)};
+    TiledKernelOperands ops = begin_tiled_kernel(
+        b, module, name, own, s_.bias ? MemRefType::get({s_.m}, f32) : Type(),
+        custom_ ? TypeRange(custom_->operand_types) : TypeRange());
+    x_ = ops.own[0];
+    w_ = ops.own[1];
+    y_ = ops.own[2];
+    bias_ = ops.bias;
+    extras_.assign(ops.extras.begin(), ops.extras.end());
+    Value tile_begin = ops.tile_begin;
+    Value tile_end = ops.tile_end;
     if (t_.method == ConvMethod::packed)
       pack_ = memref::AllocaOp::create(
           b, MemRefType::get({t_.c_block * taps_ * nr_}, f32), b.getI64IntegerAttr(64));

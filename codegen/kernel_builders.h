@@ -27,6 +27,35 @@ inline mlir::Block* begin_kernel_function(mlir::ImplicitLocOpBuilder& b, mlir::M
   return entry;
 }
 
+// The operands of a kernel run over a range of tiles: its own memrefs, then the bias (when it
+// has one), the custom epilogue's operands, and the range [tile_begin, tile_end).
+struct TiledKernelOperands {
+  llvm::SmallVector<mlir::Value> own;
+  mlir::Value bias;
+  llvm::SmallVector<mlir::Value> extras;
+  mlir::Value tile_begin, tile_end;
+};
+
+// begin_kernel_function for such a kernel; `bias` is a null type when there is none.
+inline TiledKernelOperands begin_tiled_kernel(mlir::ImplicitLocOpBuilder& b, mlir::ModuleOp module,
+                                              const std::string& name, mlir::TypeRange own,
+                                              mlir::Type bias, mlir::TypeRange extras) {
+  llvm::SmallVector<mlir::Type> types(own.begin(), own.end());
+  if (bias) types.push_back(bias);
+  types.append(extras.begin(), extras.end());
+  types.push_back(b.getIndexType());
+  types.push_back(b.getIndexType());
+  mlir::Block* entry = begin_kernel_function(b, module, name, types);
+  TiledKernelOperands ops;
+  unsigned next = 0;
+  for (size_t i = 0; i < own.size(); ++i) ops.own.push_back(entry->getArgument(next++));
+  if (bias) ops.bias = entry->getArgument(next++);
+  for (size_t i = 0; i < extras.size(); ++i) ops.extras.push_back(entry->getArgument(next++));
+  ops.tile_begin = entry->getArgument(next++);
+  ops.tile_end = entry->getArgument(next++);
+  return ops;
+}
+
 using BodyFn = llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::ImplicitLocOpBuilder&)>;
 using LoopBodyFn = llvm::function_ref<llvm::SmallVector<mlir::Value>(
     mlir::ImplicitLocOpBuilder&, mlir::Value iv, mlir::ValueRange iter_args)>;

@@ -98,26 +98,19 @@ class MatmulEmitter {
     ImplicitLocOpBuilder b(UnknownLoc::get(ctx), ctx);
     Type f32 = b.getF32Type();
     vt_ = VectorType::get({t_.lanes}, f32);
-    SmallVector<Type> args = {
+    SmallVector<Type> own = {
         MemRefType::get({s_.m < 0 ? ShapedType::kDynamic : s_.m, s_.k}, f32),
         MemRefType::get({packed_rhs_elements(s_, t_)}, f32),
         MemRefType::get({s_.m < 0 ? ShapedType::kDynamic : s_.m, s_.n}, f32)};
-    if (s_.bias) args.push_back(MemRefType::get({s_.n}, f32));
-    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
-    args.push_back(b.getIndexType());
-    args.push_back(b.getIndexType());
-    Block* entry = begin_kernel_function(b, module, name, args);
-    a_ = entry->getArgument(0);
-    bp_ = entry->getArgument(1);
-    c_ = entry->getArgument(2);
-    unsigned next = 3;
-    if (s_.bias) bias_ = entry->getArgument(next++);
-    if (custom_)
-      for (size_t i = 0; i < custom_->operand_types.size(); ++i)
-        extras_.push_back(entry->getArgument(next++));
-    Value tile_begin = entry->getArgument(next++);
-    Value tile_end = entry->getArgument(next++);
-    body(b, tile_begin, tile_end);
+    TiledKernelOperands ops = begin_tiled_kernel(
+        b, module, name, own, s_.bias ? MemRefType::get({s_.n}, f32) : Type(),
+        custom_ ? TypeRange(custom_->operand_types) : TypeRange());
+    a_ = ops.own[0];
+    bp_ = ops.own[1];
+    c_ = ops.own[2];
+    bias_ = ops.bias;
+    extras_.assign(ops.extras.begin(), ops.extras.end());
+    body(b, ops.tile_begin, ops.tile_end);
     func::ReturnOp::create(b);
   }
 

@@ -77,26 +77,19 @@ class WindowEmitter {
     it_ = VectorType::get({t_.lanes}, b.getI32Type());
     int64_t batch = s_.n < 0 ? ShapedType::kDynamic : s_.n;
     bool dw = s_.op == WindowOp::depthwise_conv;
-    SmallVector<Type> args = {MemRefType::get({batch, s_.c * s_.d * s_.h * s_.w}, f32)};
-    if (dw) args.push_back(MemRefType::get({m_ * s_.taps()}, f32));
-    args.push_back(MemRefType::get({batch, m_ * positions_}, f32));
-    if (s_.bias) args.push_back(MemRefType::get({m_}, f32));
-    if (custom_) args.append(custom_->operand_types.begin(), custom_->operand_types.end());
-    args.push_back(b.getIndexType());
-    args.push_back(b.getIndexType());
-    Block* entry = begin_kernel_function(b, module, name, args);
-    unsigned next = 0;
-    x_ = entry->getArgument(next++);
-    if (dw) w_ = entry->getArgument(next++);
-    y_ = entry->getArgument(next++);
-    if (s_.bias) bias_ = entry->getArgument(next++);
-    if (custom_)
-      for (size_t i = 0; i < custom_->operand_types.size(); ++i)
-        extras_.push_back(entry->getArgument(next++));
-    Value tile_begin = entry->getArgument(next++);
-    Value tile_end = entry->getArgument(next++);
+    SmallVector<Type> own = {MemRefType::get({batch, s_.c * s_.d * s_.h * s_.w}, f32)};
+    if (dw) own.push_back(MemRefType::get({m_ * s_.taps()}, f32));
+    own.push_back(MemRefType::get({batch, m_ * positions_}, f32));
+    TiledKernelOperands ops = begin_tiled_kernel(
+        b, module, name, own, s_.bias ? MemRefType::get({m_}, f32) : Type(),
+        custom_ ? TypeRange(custom_->operand_types) : TypeRange());
+    x_ = ops.own.front();
+    if (dw) w_ = ops.own[1];
+    y_ = ops.own.back();
+    bias_ = ops.bias;
+    extras_.assign(ops.extras.begin(), ops.extras.end());
     IndexOps ix{b};
-    emit_loop(b, tile_begin, tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
+    emit_loop(b, ops.tile_begin, ops.tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
     func::ReturnOp::create(b);
   }
 
