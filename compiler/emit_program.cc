@@ -73,6 +73,18 @@ DType element_dtype(const Type& t) {
   return e->is_tensor() ? e->dtype : DType::Undefined;
 }
 
+// Refuses, naming the node, a node of an op whose builtin handles only some of its forms.
+// Runs before any value is checked, so that a string pool is reported as the node's, not as
+// its input's element type.
+void check_builtin_forms(const Graph& g) {
+  for (const auto& n : g.nodes()) {
+    if (n->kind() == OpKind::TfIdfVectorizer && n->has_attr("pool_strings"))
+      fail(n->describe(), ": string pools (pool_strings) are not supported by the compiled "
+           "backend yet, only integer ones (pool_int64s)");
+    for (const Graph* sub : n->subgraphs()) check_builtin_forms(*sub);
+  }
+}
+
 // Emits one graph into one program: the main graph into program 0, or a subgraph into a
 // nested program, whose `parent` emits the enclosing one.
 class Emitter : public ProgramEmitter {
@@ -83,6 +95,7 @@ class Emitter : public ProgramEmitter {
         weights_(parent ? parent->weights_ : &own_weights_) {}
 
   void run(const Graph& g, const std::vector<Dispatch>& dispatches) {
+    check_builtin_forms(g);
     for (const Value* v : g.inputs()) define_input_symbols(v);
     for (const Value* v : g.inputs()) {
       check_tensor(v, "input");

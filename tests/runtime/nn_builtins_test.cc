@@ -1,5 +1,5 @@
 // The runtime builtins of the heavier ops (runtime/src/builtins/{matmul,conv,pool,rnn,signal,
-// nms}.c) diff-tested against the reference interpreter: each case builds a one-node graph,
+// nms,tfidf}.c) diff-tested against the reference interpreter: each case builds a one-node graph,
 // compiles it with every op as a builtin (no generated kernels), runs it through the runtime on
 // seeded random inputs and compares every output with the reference's under the conformance
 // tolerance. The cases cover what the ONNX backend tests leave out (other element types,
@@ -478,6 +478,121 @@ TEST(NnBuiltins, EmptyTensors) {
   ein.check();
 }
 
+// ---------------------------------------------------------------- TfIdfVectorizer
+
+// An integer-pool TfIdfVectorizer: 1-grams {2, 3, 5, 4}, 2-grams {5 6, 7 8, 6 7, 2 3}, written
+// to scattered output columns (6 and 8 stay zero).
+Attrs tfidf_attrs(const std::string& mode, int64_t min_n, int64_t max_n, int64_t skip) {
+  return {{"mode", str(mode)},
+          {"min_gram_length", int_attr(min_n)},
+          {"max_gram_length", int_attr(max_n)},
+          {"max_skip_count", int_attr(skip)},
+          {"ngram_counts", ints_attr({0, 4})},
+          {"ngram_indexes", ints_attr({7, 1, 3, 0, 2, 9, 5, 4})},
+          {"pool_int64s", ints_attr({2, 3, 5, 4, 5, 6, 7, 8, 6, 7, 2, 3})},
+          {"weights", floats_attr({0.5f, 2.f, 1.5f, 3.f, 0.25f, 4.f, 1.f, 0.75f})}};
+}
+
+// What the ONNX backend tests leave out: int32 input, IDF and TFIDF with weights, a batch of
+// rows, skips with 1-grams counted too.
+TEST(NnBuiltins, TfIdfVectorizerModesSkipsAndBatches) {
+  for (const char* mode : {"TF", "IDF", "TFIDF"})
+    for (DType dt : {DType::I32, DType::I64})
+      for (auto [min_n, skip] : {std::pair<int64_t, int64_t>{1, 0}, {1, 2}, {2, 1}, {1, 9}}) {
+        for (std::vector<int64_t> dims : {std::vector<int64_t>{3, 9}, {12}}) {
+          SCOPED_TRACE(std::string(mode) + " " + dtype_name(dt) + " min " + std::to_string(min_n) +
+                       " skip " + std::to_string(skip) + " rank " + std::to_string(dims.size()));
+          OneOp t;
+          t.op(OpKind::TfIdfVectorizer, {t.in(random(dt, dims, 2, 9, uint32_t(skip + 3)))},
+               tfidf_attrs(mode, min_n, 2, skip));
+          t.check();
+        }
+      }
+}
+
+// Lengths beyond the pool's are never found; a pool n-gram listed twice counts at its first
+// entry; without weights IDF gives 1 for each n-gram present.
+TEST(NnBuiltins, TfIdfVectorizerPoolEdges) {
+  OneOp t;
+  t.op(OpKind::TfIdfVectorizer, {t.in(ints({2, 5}, {2, 2, 3, 7, 2, 3, 3, 3, 1, 2}))},
+       {{"mode", str("IDF")},
+        {"min_gram_length", int_attr(1)},
+        {"max_gram_length", int_attr(4)},
+        {"max_skip_count", int_attr(1)},
+        {"ngram_counts", ints_attr({0, 3})},
+        {"ngram_indexes", ints_attr({0, 1, 2, 3, 1})},
+        {"pool_int64s", ints_attr({2, 2, 3, 2, 3, 3, 3})}});
+  t.check();
+  std::vector<Tensor> got = t.run_compiled();
+  ASSERT_EQ(got.size(), 1u);
+  // Row 0 holds 2 and 3 (columns 0 and 2; the pool's second 2, column 1, is never counted) and
+  // "2 3" (column 3); row 1 holds 2, 3 and "3 3" (column 1, shared with the second 2).
+  std::span<const float> y = got[0].span<float>();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{1, 0, 1, 1, 1, 1, 1, 0}));
+}
+
+// A step whose attributes contradict each other is refused when the model loads, naming the
+// problem; string pools too (the compiler refuses them first, naming the node).
+TEST(NnBuiltins, TfIdfVectorizerBadAttributesAreRefused) {
+  struct Bad {
+    std::string name;
+    Attribute value;
+    std::string message;
+  };
+  std::vector<Bad> cases = {
+      {"ngram_indexes", ints_attr({7, 1, 3, 0, -2, 9, 5, 4}), "ngram_indexes[4] = -2 is out"},
+      {"ngram_indexes", ints_attr({0, 1}), "ngram_indexes has 2 entries for 8 pool n-grams"},
+      {"ngram_counts", ints_attr({0, 13}), "(12 items): n-grams of length 1 at [0, 13)"},
+      {"ngram_counts", ints_attr({0, 3}), "n-grams of length 2 at [3, 12)"},
+      {"ngram_counts", ints_attr({4, 0}), "n-grams of length 1 at [4, 0)"},
+      {"weights", floats_attr({1.f, 2.f}), "weights has 2 entries for 8 pool n-grams"},
+      {"mode", str("BM25"), "mode must be TF, IDF or TFIDF"},
+      {"min_gram_length", int_attr(0), "needs 1 <= min_gram_length (0)"},
+      {"max_skip_count", int_attr(-1), "max_skip_count (-1) >= 0"},
+      {"pool_int64s", strs({"a"}), "pool_int64s is required"},
+      {"pool_strings", strs({"a"}), "string pools (pool_strings) are not supported"},
+  };
+  for (const Bad& c : cases) {
+    SCOPED_TRACE(c.message);
+    GraphBuilder g;
+    Node* n = g.g->create_node(OpKind::TfIdfVectorizer, {}, 1, nullptr);
+    for (auto& [name, a] : tfidf_attrs("TF", 1, 2, 0)) n->set_attr(name, a);
+    n->set_attr(c.name, c.value);
+    artifact::ArtifactWriter w;
+    w.set_target(testing::target_for(EAVE_HOST_ARCH));
+    auto& p = w.main();
+    auto x = p.add_input("x", EAVE_DTYPE_I64, {2, 6});
+    auto y = p.add_output("y", EAVE_DTYPE_F32, {2, 10});
+    p.add_builtin("tfidf", artifact::Builtin::TFIDF_VECTORIZER, {x}, {y}, encode_builtin_attrs(*n));
+    try {
+      RuntimeModel::load_memory(w.bytes());
+      ADD_FAILURE() << "the model loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    }
+  }
+
+  GraphBuilder b;
+  Node* n = b.node(OpKind::TfIdfVectorizer, {b.input("text", DType::String, {4})},
+                   {{"mode", str("TF")},
+                    {"min_gram_length", int_attr(1)},
+                    {"max_gram_length", int_attr(1)},
+                    {"max_skip_count", int_attr(0)},
+                    {"ngram_counts", ints_attr({0})},
+                    {"ngram_indexes", ints_attr({0})},
+                    {"pool_strings", strs({"a"})}});
+  n->set_name("vectorize");
+  b.output(n->output(0));
+  try {
+    compile_model(*b.model, CompileOptions{});
+    ADD_FAILURE() << "the model compiled";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'vectorize' (TfIdfVectorizer): string pools"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // ---------------------------------------------------------------- errors
 
 TEST(NnBuiltins, BadDataIsARunError) {
@@ -612,6 +727,7 @@ std::vector<BaseCase> base_cases() {
        {{f, {1, 6, 4}}, {f, {1, 2, 6}}, {i64, {}}, {f, {}}, {f, {}}},
        {{i64, 2}},
        {}},
+      {B::TFIDF_VECTORIZER, {{i64, {2, 6}}}, {{f, 2}}, tfidf_attrs("TFIDF", 1, 2, 1)},
   };
 }
 
@@ -624,7 +740,7 @@ Attribute random_attr(const std::string& name, std::mt19937& rng) {
   int64_t huge = int64_t(1) << 40;
   if (name == "auto_pad") return str(pick("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", "X"));
   if (name == "direction") return str(pick("forward", "reverse", "bidirectional", "sideways"));
-  if (name == "mode") return str(pick("avg", "max", "min"));
+  if (name == "mode") return str(pick("avg", "max", "min", "TF", "IDF", "TFIDF"));
   if (name == "coordinate_transformation_mode")
     return str(pick("half_pixel", "output_half_pixel", "x"));
   if (name == "equation")
@@ -644,7 +760,8 @@ Attribute random_attr(const std::string& name, std::mt19937& rng) {
     return floats_attr(v);
   }
   if (name == "strides" || name == "dilations" || name == "pads" || name == "kernel_shape" ||
-      name == "output_padding" || name == "output_shape" || name == "pooled_shape") {
+      name == "output_padding" || name == "output_shape" || name == "pooled_shape" ||
+      name == "ngram_counts" || name == "ngram_indexes" || name == "pool_int64s") {
     std::vector<int64_t> v(rng() % 7);
     for (int64_t& x : v)
       x = pick(int64_t(-1), int64_t(0), int64_t(1), int64_t(2), int64_t(3), int64_t(7), huge);
@@ -693,7 +810,13 @@ const char* const kAttrNames[] = {"auto_pad",
                                   "output_height",
                                   "output_width",
                                   "sampling_ratio",
-                                  "p"};
+                                  "p",
+                                  "min_gram_length",
+                                  "max_gram_length",
+                                  "max_skip_count",
+                                  "ngram_counts",
+                                  "ngram_indexes",
+                                  "pool_int64s"};
 
 // Random variations of valid steps (dims, element types, ranks, attributes, data) go straight
 // into artifacts, past the compiler's checks: each must load and run, or fail with a status,
