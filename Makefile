@@ -59,7 +59,8 @@ stress: build models
 	$(BUILD)/bin/runtime_stress --runs 1000 --model-runs 1000
 
 # ASan + UBSan build (build-asan) running the unit tests, the conformance suites on both
-# backends, the runtime tests and examples, and the stress test. EAVE_SANITIZE_TARGETS narrows
+# backends, the runtime tests and examples, and the stress test (not the tests labelled
+# no-sanitize: Python extension modules, the runtime's size). EAVE_SANITIZE_TARGETS narrows
 # what is built (ninja targets; all when empty) and EAVE_SANITIZE_TESTS what runs (a ctest -R
 # regex). CI runs the runtime part (.ci/run): the C runtime is what meets hostile files.
 EAVE_SANITIZE_TARGETS ?=
@@ -69,9 +70,9 @@ test-sanitize: deps models
 		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEAVE_SANITIZE=ON
 	ninja -C build-asan -j $(JOBS) $(EAVE_SANITIZE_TARGETS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		ctest --output-on-failure -j $(JOBS) -LE slow -R '$(EAVE_SANITIZE_TESTS)'
+		ctest --output-on-failure -j $(JOBS) -LE 'slow|no-sanitize' -R '$(EAVE_SANITIZE_TESTS)'
 
 # The runtime-only runner for each cross target: build/cross/<arch>/eave-run.
 cross: build

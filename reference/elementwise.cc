@@ -179,11 +179,11 @@ EAVE_UNARY_FLOAT(hardswish_k, x * std::max(decltype(x)(0), std::min(decltype(x)(
 void abs_k(KernelContext& ctx) {
   unary_numeric(ctx, [](auto x) {
     if constexpr (std::is_unsigned_v<decltype(x)>) return x;
-    else return x < 0 ? decltype(x)(-x) : x;
+    else return x < 0 ? wrapping_neg(x) : x;
   });
 }
 
-void neg_k(KernelContext& ctx) { unary_numeric(ctx, [](auto x) { return decltype(x)(-x); }); }
+void neg_k(KernelContext& ctx) { unary_numeric(ctx, [](auto x) { return wrapping_neg(x); }); }
 
 void sign_k(KernelContext& ctx) {
   unary_numeric(ctx, [](auto x) {

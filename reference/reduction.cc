@@ -46,22 +46,19 @@ bool is_nan(A v) {
 
 constexpr auto reduce_sum = []<class A>(const std::vector<A>& v) {
   A s = 0;
-  for (A x : v) s += x;
+  for (A x : v) s = wrapping_add(s, x);
   return s;
 };
 
 constexpr auto reduce_sum_square = []<class A>(const std::vector<A>& v) {
   A s = 0;
-  for (A x : v) s += x * x;
+  for (A x : v) s = wrapping_add(s, wrapping_mul(x, x));
   return s;
 };
 
 constexpr auto reduce_l1 = []<class A>(const std::vector<A>& v) {
   A s = 0;
-  for (A x : v) {
-    if constexpr (std::is_unsigned_v<A>) s += x;
-    else s += x < 0 ? A(-x) : x;
-  }
+  for (A x : v) s = wrapping_add(s, x < 0 ? wrapping_neg(x) : x);
   return s;
 };
 
@@ -75,7 +72,7 @@ constexpr auto reduce_log_sum = []<class A>(const std::vector<A>& v) {
 
 constexpr auto reduce_prod = []<class A>(const std::vector<A>& v) {
   A p = 1;
-  for (A x : v) p *= x;
+  for (A x : v) p = wrapping_mul(p, x);
   return p;
 };
 

@@ -89,6 +89,31 @@ using accum_t = std::conditional_t<
     std::is_integral_v<T> && !std::is_same_v<T, bool>,
     std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>, compute_t<T>>;
 
+// Signed integer arithmetic that wraps in two's complement, as numpy's fixed-width integers do,
+// where C++ would overflow (undefined behavior): -INT_MIN is INT_MIN. Other types as usual.
+template <class T, bool = std::is_integral_v<T> && !std::is_same_v<T, bool>>
+struct wrapping {
+  using type = T;
+};
+template <class T>
+struct wrapping<T, true> {
+  using type = std::common_type_t<unsigned, std::make_unsigned_t<T>>;
+};
+template <class T>
+using wrapping_t = typename wrapping<T>::type;
+template <class T>
+T wrapping_neg(T x) {
+  return T(wrapping_t<T>(0) - wrapping_t<T>(x));
+}
+template <class T>
+T wrapping_add(T a, T b) {
+  return T(wrapping_t<T>(a) + wrapping_t<T>(b));
+}
+template <class T>
+T wrapping_mul(T a, T b) {
+  return T(wrapping_t<T>(a) * wrapping_t<T>(b));
+}
+
 // Converts a value of any arithmetic type (an accumulator, say) to element type T, through
 // float for the 16-bit floats. Integers wrap as C++ conversions do.
 template <class T, class V>
