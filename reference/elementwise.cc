@@ -318,9 +318,16 @@ void bitwise_not_k(KernelContext& ctx) {
 
 // ---------------------------------------------------------------- binary
 
-void add_k(KernelContext& ctx) { binary_same(ctx, any_numeric, [](auto a, auto b) { return a + b; }); }
-void sub_k(KernelContext& ctx) { binary_same(ctx, any_numeric, [](auto a, auto b) { return a - b; }); }
-void mul_k(KernelContext& ctx) { binary_same(ctx, any_numeric, [](auto a, auto b) { return a * b; }); }
+// Integers wrap (wrapping_add in util.h); floats as usual.
+void add_k(KernelContext& ctx) {
+  binary_same(ctx, any_numeric, [](auto a, auto b) { return wrapping_add(a, b); });
+}
+void sub_k(KernelContext& ctx) {
+  binary_same(ctx, any_numeric, [](auto a, auto b) { return wrapping_add(a, wrapping_neg(b)); });
+}
+void mul_k(KernelContext& ctx) {
+  binary_same(ctx, any_numeric, [](auto a, auto b) { return wrapping_mul(a, b); });
+}
 
 void div_k(KernelContext& ctx) {
   binary_same(ctx, any_numeric, [](auto a, auto b) {
@@ -470,11 +477,13 @@ C nan_min(C a, C b) {
   return b < a ? b : a;
 }
 
-void sum_k(KernelContext& ctx) { variadic(ctx, [](auto a, auto b) { return a + b; }, no_finish); }
+void sum_k(KernelContext& ctx) {
+  variadic(ctx, [](auto a, auto b) { return wrapping_add(a, b); }, no_finish);
+}
 void max_k(KernelContext& ctx) { variadic(ctx, [](auto a, auto b) { return nan_max(a, b); }, no_finish); }
 void min_k(KernelContext& ctx) { variadic(ctx, [](auto a, auto b) { return nan_min(a, b); }, no_finish); }
 void mean_k(KernelContext& ctx) {
-  variadic(ctx, [](auto a, auto b) { return a + b; },
+  variadic(ctx, [](auto a, auto b) { return wrapping_add(a, b); },
            [](auto v, size_t n) { return decltype(v)(v / decltype(v)(n)); });
 }
 

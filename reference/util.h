@@ -103,7 +103,8 @@ template <class T>
 using wrapping_t = typename wrapping<T>::type;
 template <class T>
 T wrapping_neg(T x) {
-  return T(wrapping_t<T>(0) - wrapping_t<T>(x));
+  if constexpr (std::is_same_v<wrapping_t<T>, T>) return T(-x);  // floats: -0.0 stays signed
+  else return T(wrapping_t<T>(0) - wrapping_t<T>(x));
 }
 template <class T>
 T wrapping_add(T a, T b) {
