@@ -41,7 +41,9 @@ CONFIGS = {
         0, 512, size=(1, 128), dtype=np.int64)}, shape="input_ids=1x128", torch="gpt"),
     "ppocr_v4_det": dict(inputs=lambda: catalog._document(np.random.default_rng(4), 640, 640),
                          shape="x=1x3x640x640", torch=None),
-    "silero_vad": dict(inputs=catalog.BY_NAME["silero_vad"].inputs, shape=None, torch=None),
+    # One 16 kHz chunk of 512 samples with its recurrent state.
+    "silero_vad": dict(inputs=catalog.BY_NAME["silero_vad"].inputs, shape="input=1x512;state=2x1x128;sr=",
+                       torch=None),
 }
 
 TORCH_RUNNER = r"""

@@ -42,6 +42,7 @@ constexpr Step kGraphSteps[] = {
     {"canonicalize", canonicalize},
     {"eliminate-common-subexpressions", eliminate_common_subexpressions},
     {"fold-batchnorm", fold_batchnorm},
+    {"decompose-conv-transpose", decompose_conv_transpose},
     {"recognize-layernorm", recognize_layernorm},
     {"recognize-gelu", recognize_gelu},
     {"recognize-softmax", recognize_softmax},

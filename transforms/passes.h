@@ -14,6 +14,9 @@ void fold_constants(Model& m);
 // inferred shapes, by the nodes of the branch it always takes. Returns whether any was replaced;
 // shapes and constants are then worth inferring and folding again.
 bool inline_constant_if(Model& m);
+// Rewrites ConvTranspose whose kernel tiles the output (strides equal to the kernel, no padding)
+// as a MatMul and a rearrangement of its result.
+void decompose_conv_transpose(Model& m);
 // Removes nodes whose outputs nothing uses, and values nothing refers to.
 void eliminate_dead_code(Model& m);
 // Merges nodes that compute the same thing from the same inputs, and identical constants.

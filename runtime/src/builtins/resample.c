@@ -3,6 +3,7 @@
  * sum in the reference's order, so results match it bit for bit; integer outputs round half to
  * even and saturate. */
 #include <math.h>
+#include <string.h>
 
 #include "data.h"
 
@@ -163,6 +164,48 @@ static eave_status float_list(const eave_data_op* op, uint32_t i, double* out, u
   return NULL;
 }
 
+/* Nearest: one tap per axis, so every output element is one input element (or, outside the
+ * crop of tf_crop_and_resize, the extrapolation value): a copy whose source offset is a sum of
+ * per-axis offsets, with the last axis as the inner loop. Same results as the general path. */
+static eave_status resize_nearest(const eave_tensor_view* x, const eave_tensor_view* out,
+                                  const resize_axis* g, const int64_t* xs, double extrapolation) {
+  uint32_t rank = x->rank;
+  size_t es = eave_dtype_size(x->dtype);
+  int64_t inner = rank ? g[rank - 1].out : 1, o[R] = {0};
+  const uint8_t* src = (const uint8_t*)x->data;
+  uint8_t* dst = (uint8_t*)out->data;
+  uint64_t total = eave_view_numel(out);
+  for (uint64_t i = 0; i < total; i += (uint64_t)inner) {
+    int64_t base = 0;
+    int outside = 0;
+    for (uint32_t d = 0; d + 1 < rank; ++d) {
+      const double* t = g[d].taps + o[d] * g[d].slots;
+      outside |= t[0] == 0;
+      base += (int64_t)t[1] * xs[d];
+    }
+    for (int64_t k = 0; k < inner; ++k) {
+      const double* t = rank ? g[rank - 1].taps + k * g[rank - 1].slots : NULL;
+      if (outside || (t && t[0] == 0)) {
+        eave_store_rounded(out->dtype, out->data, i + (uint64_t)k, extrapolation);
+        continue;
+      }
+      uint64_t from = (uint64_t)(base + (t ? (int64_t)t[1] : 0)), to = i + (uint64_t)k;
+      switch (es) { /* fixed sizes, so the copies inline */
+        case 1: memcpy(dst + to, src + from, 1); break;
+        case 2: memcpy(dst + to * 2, src + from * 2, 2); break;
+        case 4: memcpy(dst + to * 4, src + from * 4, 4); break;
+        case 8: memcpy(dst + to * 8, src + from * 8, 8); break;
+        default: memcpy(dst + to * es, src + from * es, es);
+      }
+    }
+    for (uint32_t d = rank > 0 ? rank - 1 : 0; d-- > 0;) {
+      if (++o[d] < g[d].out) break;
+      o[d] = 0;
+    }
+  }
+  return NULL;
+}
+
 static eave_status resize(eave_data_op* op, int upsample) {
   const eave_tensor_view* x = &op->in[0];
   uint32_t rank = x->rank;
@@ -263,6 +306,7 @@ static eave_status resize(eave_data_op* op, int upsample) {
   int64_t xs[R], o[R] = {0}, c[R], off[R + 1];
   double w[R + 1];
   eave_strides(rank, x->dims, xs);
+  if (r.mode == NEAREST) return resize_nearest(x, &out, g, xs, r.extrapolation);
   for (uint64_t i = 0; i < total; ++i) {
     const double* t[R];
     int outside = 0;
