@@ -77,7 +77,8 @@ typedef struct rnn {
   int batch_major, reverse_only;
   double clip;
   eave_tensor_view x, lens, y, yh, yc;
-  const double *w, *r;
+  const void *w, *r; /* in `wkind`: float weights are read as stored, not converted per run */
+  eave_nn_kind wkind;
   double *b, *p, *h0, *c0, *h, *c, *xt, *xw, *hr, *rh, *hrh; /* scratch */
   act act[2][3];                                             /* per direction: f, g, h */
 } rnn;
@@ -124,14 +125,24 @@ static double clipped(const rnn* R, double v) {
   return v < -R->clip ? -R->clip : v > R->clip ? R->clip : v;
 }
 
-/* out[i] = sum_k m[i * cols + k] * v[k] for i in [0, rows). */
-static void matvec(const double* m, int64_t rows, int64_t cols, const double* v, double* out) {
-  for (int64_t i = 0; i < rows; ++i) {
-    double s = 0;
-    for (int64_t k = 0; k < cols; ++k) s += m[i * cols + k] * v[k];
-    out[i] = s;
+/* out[i] = sum_k m[i * cols + k] * v[k] for i in [0, rows), summed in double; m is element
+ * `at` of the weights, f32 or f64 as R->wkind says. */
+#define MATVEC(T)                                                             \
+  for (int64_t i = 0; i < rows; ++i) {                                        \
+    const T* row = (const T*)m + at + i * cols;                               \
+    double s = 0;                                                             \
+    for (int64_t k = 0; k < cols; ++k) s += (double)row[k] * v[k];            \
+    out[i] = s;                                                               \
+  }
+static void matvec(const rnn* R, const void* m, int64_t at, int64_t rows, int64_t cols,
+                   const double* v, double* out) {
+  if (R->wkind == EAVE_NN_F32) {
+    MATVEC(float)
+  } else {
+    MATVEC(double)
   }
 }
+#undef MATVEC
 
 /* One step of direction d: h (and LSTM's c) updated from input row R->xt. */
 static void cell(rnn* R, int64_t d, int input_forget, int linear_before_reset) {
@@ -140,8 +151,8 @@ static void cell(rnn* R, int64_t d, int input_forget, int linear_before_reset) {
   const double* wb = R->b + d * 2 * G * H;
   const double* rb = wb + G * H;
   double *h = R->h, *xw = R->xw, *hr = R->hr;
-  matvec(R->w + d * G * H * I, G * H, I, R->xt, xw);
-  matvec(R->r + d * G * H * H, G * H, H, h, hr);
+  matvec(R, R->w, d * G * H * I, G * H, I, R->xt, xw);
+  matvec(R, R->r, d * G * H * H, G * H, H, h, hr);
   switch (R->id) {
     case EAVE_BUILTIN_RNN: /* H = f(X W^T + H R^T + Wb + Rb) */
       for (int64_t j = 0; j < H; ++j) h[j] = apply(f, clipped(R, xw[j] + hr[j] + wb[j] + rb[j]));
@@ -154,7 +165,7 @@ static void cell(rnn* R, int64_t d, int input_forget, int linear_before_reset) {
         xw[H + j] = apply(f, clipped(R, xw[H + j] + hr[H + j] + wb[H + j] + rb[H + j]));
         R->rh[j] = xw[H + j] * h[j];
       }
-      if (!linear_before_reset) matvec(R->r + (d * 3 * H + 2 * H) * H, H, H, R->rh, R->hrh);
+      if (!linear_before_reset) matvec(R, R->r, (d * 3 * H + 2 * H) * H, H, H, R->rh, R->hrh);
       for (int64_t j = 0; j < H; ++j) {
         int64_t k = 2 * H + j;
         double pre = linear_before_reset ? xw[k] + xw[H + j] * (hr[k] + rb[k]) + wb[k]
@@ -272,8 +283,9 @@ eave_status eave_builtin_rnn_run(eave_builtin_ctx* ctx, const uint8_t* params, u
     EAVE_RETURN_IF_ERROR(eave_builtin_output_shaped(ctx, 2, 3, state_dims, &R.yc));
   if (R.y.data) memset(R.y.data, 0, (size_t)R.y.bytes);
 
-  EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &w, EAVE_NN_F64, (const void**)&R.w));
-  EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &r, EAVE_NN_F64, (const void**)&R.r));
+  R.wkind = w.dtype == EAVE_DTYPE_F32 && r.dtype == EAVE_DTYPE_F32 ? EAVE_NN_F32 : EAVE_NN_F64;
+  EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &w, R.wkind, &R.w));
+  EAVE_RETURN_IF_ERROR(eave_nn_load(ctx, &r, R.wkind, &R.r));
   /* One scratch block: B, P, both initial states, the working state and the gate sums. */
   int64_t B = R.batch, I = R.input;
   if ((double)D * (double)(2 * G * H + 3 * H + 2 * B * H) + (double)(4 * H + I + 2 * G * H) > 1e15)
