@@ -185,8 +185,25 @@ const std::string& Dim::symbol_name() const {
   return DimPoly::single_atom(*this)->name;
 }
 
+namespace {
+
+// Known dims that overflow int64 (from a hostile or corrupt model) are an error, not a wrap.
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) fail("dimension arithmetic overflows: ", a, " + ", b);
+  return r;
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) fail("dimension arithmetic overflows: ", a, " * ", b);
+  return r;
+}
+
+}  // namespace
+
 Dim operator+(const Dim& a, const Dim& b) {
-  if (a.is_const() && b.is_const()) return Dim(a.const_ + b.const_);
+  if (a.is_const() && b.is_const()) return Dim(checked_add(a.const_, b.const_));
   int64_t ka, kb;
   std::vector<Term> ta, tb;
   DimPoly::parts(a, ka, ta);
@@ -196,7 +213,7 @@ Dim operator+(const Dim& a, const Dim& b) {
 }
 
 Dim operator*(const Dim& a, const Dim& b) {
-  if (a.is_const() && b.is_const()) return Dim(a.const_ * b.const_);
+  if (a.is_const() && b.is_const()) return Dim(checked_mul(a.const_, b.const_));
   int64_t ka, kb;
   std::vector<Term> ta, tb;
   DimPoly::parts(a, ka, ta);

@@ -1,5 +1,7 @@
 #include "ir/shape_inference.h"
 
+#include <stdexcept>
+
 #include "support/error.h"
 
 namespace eave {
@@ -157,7 +159,13 @@ Type join_types(const Type& a, const Type& b) {
 void infer_node(Node& n, const InferOptions& opts) {
   if (InferFn fn = find_infer_rule(n.kind())) {
     InferContext ctx(n, &opts);
-    fn(ctx);
+    try {
+      fn(ctx);
+    } catch (const std::out_of_range&) {
+      // A rule read a dim or attribute entry the node does not have (Shape::operator[] and
+      // attribute lists are bounds-checked): a malformed node, reported as such.
+      fail(n.describe(), ": its inputs or attributes have fewer entries than the op needs");
+    }
     return;
   }
   if (opts.fallback) opts.fallback(n);

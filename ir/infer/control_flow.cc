@@ -95,6 +95,8 @@ void scan_rule(InferContext& c) {
   size_t n_state = n_in - size_t(num_scan_inputs);
   std::vector<int64_t> in_axes = c.node().attr_ints("scan_input_axes",
                                                     std::vector<int64_t>(size_t(num_scan_inputs), 0));
+  c.check(in_axes.size() == size_t(num_scan_inputs), "scan_input_axes has ", in_axes.size(),
+          " entries for ", num_scan_inputs, " scan inputs");
   std::vector<Type> ins;
   for (size_t i = 0; i < n_state; ++i) {
     Type t = c.input_type(first + i);
@@ -110,8 +112,10 @@ void scan_rule(InferContext& c) {
     Type t = c.input_type(first + n_state + i);
     if (t.is_tensor() && t.shape.has_rank()) {
       std::vector<Dim> d = t.shape.dims();
+      c.check(d.size() >= (v8 ? 2u : 1u), "scan input ", i, " has shape ", t.shape.str(),
+              ", without ", v8 ? "batch and sequence axes" : "a sequence axis");
       size_t drop = v8 ? 1 : size_t(c.axis(in_axes[i], int64_t(d.size())));
-      if (v8 && d.size() > 1) {
+      if (v8) {
         seq = d[1];
         batch = d[0];
         d.erase(d.begin(), d.begin() + 2);

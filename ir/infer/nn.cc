@@ -64,14 +64,21 @@ void conv_transpose(InferContext& c) {
   if (!c.ranked(0) || !c.ranked(1)) return c.set_output(0, dt, Shape());
   const Shape& x = c.in_shape(0);
   const Shape& w = c.in_shape(1);
+  c.check(x.rank() >= 3 && w.rank() == x.rank(), "input ", x.str(), " and weight ", w.str(),
+          " must have the same rank >= 3");
   size_t spatial = x.rank() - 2;
   std::vector<int64_t> k;
   for (size_t i = 2; i < w.rank(); ++i) k.push_back(w[i].is_const() ? w[i].value() : 1);
   WindowAttrs a = window_attrs(c, spatial, k);
   int64_t group = c.node().attr_int("group", 1);
+  c.check(group >= 1, "group must be positive, got ", group);
   std::vector<int64_t> out_pad =
       c.node().attr_ints("output_padding", std::vector<int64_t>(spatial, 0));
+  c.check(out_pad.size() == spatial, "output_padding has ", out_pad.size(), " entries for ",
+          spatial, " spatial dims");
   std::vector<int64_t> out_shape = c.node().attr_ints("output_shape", std::vector<int64_t>{});
+  c.check(out_shape.empty() || out_shape.size() >= spatial, "output_shape has ",
+          out_shape.size(), " entries for ", spatial, " spatial dims");
   std::vector<Dim> out = {x[0], w[1] * Dim(group)};
   for (size_t i = 0; i < spatial; ++i) {
     if (!out_shape.empty()) {
@@ -91,6 +98,7 @@ void pool(InferContext& c) {
   DType dt = c.in_dtype(0);
   if (!c.ranked(0)) return c.set_output(0, dt, Shape());
   const Shape& x = c.in_shape(0);
+  c.check(x.rank() >= 3, "input ", x.str(), " must have rank >= 3");
   size_t spatial = x.rank() - 2;
   WindowAttrs a = window_attrs(c, spatial, {});
   bool ceil_mode = c.node().attr_int("ceil_mode", 0) != 0;
@@ -122,6 +130,7 @@ void max_unpool(InferContext& c) {
   DType dt = c.in_dtype(0);
   if (!c.ranked(0)) return c.set_output(0, dt, Shape());
   const Shape& x = c.in_shape(0);
+  c.check(x.rank() >= 3, "input ", x.str(), " must have rank >= 3");
   std::vector<Dim> out = {x[0], x[1]};
   if (c.has_input(2)) {
     auto given = c.sym_input(2);
@@ -226,6 +235,7 @@ void recurrent(InferContext& c) {
     return;
   }
   const Shape& x = c.in_shape(0);
+  c.check(x.rank() == 3, "X must have rank 3, got ", x.str());
   bool batch_first = c.node().attr_int("layout", 0) == 1;
   Dim seq = batch_first ? x[1] : x[0];
   Dim batch = batch_first ? x[0] : x[1];

@@ -258,3 +258,29 @@ TEST(RunErrors, WrongInputs) {
 
 }  // namespace
 }  // namespace eave
+
+namespace eave {
+namespace {
+
+// Inputs the fuzzers found crashes with (fuzz/regressions/import/, one file each): each must
+// now import with shape inference or fail with an eave::Error, as the fuzz target requires.
+TEST(Importer, FuzzerRegressionsGiveAModelOrAnError) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(EAVE_SOURCE_DIR) / "fuzz" / "regressions" / "import";
+  size_t cases = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream f(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    ++cases;
+    try {
+      auto m = import_onnx_bytes(bytes, "/nonexistent-fuzz-dir");
+      verify(*m);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()), "") << entry.path();
+    }
+  }
+  EXPECT_GT(cases, 0u);
+}
+
+}  // namespace
+}  // namespace eave
