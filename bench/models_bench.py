@@ -9,7 +9,7 @@ alternate for --rounds rounds and each keeps its best median, so that load from 
 shared machine does not decide the ratio. All three see the same seeded inputs. Prints a table of median latencies, the eave/ORT ratio, peak RSS of each
 process and eave's compile time, and writes it as markdown (--markdown FILE) and JSON.
 
-    /usr/bin/python3 bench/models_bench.py [--runs 30] [--rounds 3] [--threads 1,2] [--models resnet18,...]
+    /usr/bin/python3 bench/models_bench.py [--runs 30] [--rounds 5] [--threads 1,2] [--models resnet18,...]
 
 This is a benchmark program, not a test: numbers depend on the machine and its load (the
 development machine is shared: compare only ratios measured in the same run).
@@ -81,7 +81,7 @@ def run_json(cmd, timeout=3600):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=30)
-    ap.add_argument("--rounds", type=int, default=3,
+    ap.add_argument("--rounds", type=int, default=5,
                     help="eave and ORT alternate this many times; each keeps its best median")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--models", default=",".join(CONFIGS))
