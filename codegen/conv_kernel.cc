@@ -897,14 +897,7 @@ class ConvEmitter {
   }
 
   Value load(ImplicitLocOpBuilder& b, Value memref, ValueRange indices, Value mask) {
-    if (!mask) return vector::LoadOp::create(b, vt_, memref, indices);
-    return vector::MaskedLoadOp::create(b, vt_, memref, indices, mask, zero_vector(b));
-  }
-  void store_vector(ImplicitLocOpBuilder& b, Value v, Value memref, ValueRange indices, Value mask) {
-    if (!mask)
-      vector::StoreOp::create(b, v, memref, indices);
-    else
-      vector::MaskedStoreOp::create(b, memref, indices, mask, v);
+    return load_vector(b, vt_, memref, indices, mask);
   }
 
   const ConvSpec s_;

@@ -164,4 +164,22 @@ inline mlir::Value splat_f32(mlir::OpBuilder& b, mlir::Location loc, mlir::Vecto
       b, loc, mlir::DenseElementsAttr::get(vt, b.getF32FloatAttr(v)));
 }
 
+// A vector of type `vt` read from `memref` at `indices`: every lane, or only the lanes `mask`
+// selects (a null mask: all), the others 0.
+inline mlir::Value load_vector(mlir::ImplicitLocOpBuilder& b, mlir::VectorType vt, mlir::Value memref,
+                               mlir::ValueRange indices, mlir::Value mask) {
+  if (!mask) return mlir::vector::LoadOp::create(b, vt, memref, indices);
+  return mlir::vector::MaskedLoadOp::create(b, vt, memref, indices, mask,
+                                            splat_f32(b, b.getLoc(), vt, 0.0f));
+}
+
+// Writes `v` to `memref` at `indices`: every lane, or only the lanes `mask` selects.
+inline void store_vector(mlir::ImplicitLocOpBuilder& b, mlir::Value v, mlir::Value memref,
+                         mlir::ValueRange indices, mlir::Value mask) {
+  if (!mask)
+    mlir::vector::StoreOp::create(b, v, memref, indices);
+  else
+    mlir::vector::MaskedStoreOp::create(b, memref, indices, mask, v);
+}
+
 }  // namespace eave::codegen

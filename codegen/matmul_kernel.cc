@@ -130,14 +130,7 @@ class MatmulEmitter {
         b, DenseElementsAttr::get(VectorType::get({t_.lanes}, b.getI1Type()), ArrayRef(bits)));
   }
   Value load_vector(ImplicitLocOpBuilder& b, Value memref, ValueRange indices, Value mask) {
-    if (!mask) return vector::LoadOp::create(b, vt_, memref, indices);
-    return vector::MaskedLoadOp::create(b, vt_, memref, indices, mask, zero_vector(b));
-  }
-  void store_vector(ImplicitLocOpBuilder& b, Value v, Value memref, ValueRange indices, Value mask) {
-    if (!mask)
-      vector::StoreOp::create(b, v, memref, indices);
-    else
-      vector::MaskedStoreOp::create(b, memref, indices, mask, v);
+    return codegen::load_vector(b, vt_, memref, indices, mask);
   }
 
   void body(ImplicitLocOpBuilder& b, Value tile_begin, Value tile_end) {
