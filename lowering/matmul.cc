@@ -11,7 +11,6 @@
 
 namespace eave::lowering {
 
-
 namespace {
 
 bool is_f32_tensor(const eave::Value* v) {
