@@ -31,6 +31,7 @@ eave_dtype to_eave_dtype(DType t) {
     case DType::I64: return EAVE_DTYPE_I64;
     case DType::U64: return EAVE_DTYPE_U64;
     case DType::Bool: return EAVE_DTYPE_BOOL;
+    case DType::String: return EAVE_DTYPE_STRING;
     default: return EAVE_DTYPE_UNDEFINED;
   }
 }
@@ -73,6 +74,35 @@ DType element_dtype(const Type& t) {
   return e->is_tensor() ? e->dtype : DType::Undefined;
 }
 
+// The ops whose builtins take string tensors: those that only move, select or count elements,
+// and the ones that read text (Cast, CastLike, Equal, Unique, StringNormalizer).
+bool takes_strings(OpKind k) {
+  switch (k) {
+    case OpKind::Identity: case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze:
+    case OpKind::Unsqueeze: case OpKind::Transpose: case OpKind::Concat: case OpKind::Split:
+    case OpKind::Slice: case OpKind::Expand: case OpKind::Tile: case OpKind::Gather:
+    case OpKind::GatherElements: case OpKind::GatherND: case OpKind::Scatter:
+    case OpKind::ScatterElements: case OpKind::ScatterND: case OpKind::Compress:
+    case OpKind::DepthToSpace: case OpKind::SpaceToDepth: case OpKind::ReverseSequence:
+    case OpKind::Shape: case OpKind::Size: case OpKind::Where: case OpKind::NonZero:
+    case OpKind::Cast: case OpKind::CastLike: case OpKind::Equal: case OpKind::Unique:
+    case OpKind::StringNormalizer: case OpKind::SequenceConstruct: case OpKind::SequenceAt:
+    case OpKind::SequenceEmpty: case OpKind::SequenceErase: case OpKind::SequenceInsert:
+    case OpKind::SequenceLength: case OpKind::ConcatFromSequence: case OpKind::SplitToSequence:
+    case OpKind::Optional: case OpKind::OptionalGetElement: case OpKind::OptionalHasElement:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool has_string_operand(const Node& n) {
+  for (const auto* list : {&n.inputs(), &n.outputs()})
+    for (const Value* v : *list)
+      if (v && element_dtype(v->type()) == DType::String) return true;
+  return false;
+}
+
 // Refuses, naming the node, a node of an op whose builtin handles only some of its forms.
 // Runs before any value is checked, so that a string pool is reported as the node's, not as
 // its input's element type.
@@ -81,6 +111,9 @@ void check_builtin_forms(const Graph& g) {
     if (n->kind() == OpKind::TfIdfVectorizer && n->has_attr("pool_strings"))
       fail(n->describe(), ": string pools (pool_strings) are not supported by the compiled "
            "backend yet, only integer ones (pool_int64s)");
+    if (n->subgraphs().empty() && !takes_strings(n->kind()) && has_string_operand(*n))
+      fail(n->describe(), ": string tensors are not supported by the compiled backend for this "
+           "op");
     for (const Graph* sub : n->subgraphs()) check_builtin_forms(*sub);
   }
 }
@@ -329,10 +362,17 @@ class Emitter : public ProgramEmitter {
       check_tensor(v, "constant");
       // A constant read by several programs is stored once.
       auto [it, fresh] = weights_->emplace(&t, 0);
-      ValueId id = fresh ? p_.add_weight(v->name(), to_eave_dtype(t.dtype()), dims_of(v),
-                                         {static_cast<const uint8_t*>(t.raw()), t.nbytes()})
-                         : p_.add_shared_weight(v->name(), it->second);
+      ValueId id;
+      if (!fresh) id = p_.add_shared_weight(v->name(), it->second);
+      else if (t.dtype() == DType::String) id = string_text(v, t);
+      else id = p_.add_weight(v->name(), to_eave_dtype(t.dtype()), dims_of(v),
+                              {static_cast<const uint8_t*>(t.raw()), t.nbytes()});
       if (fresh) it->second = id;
+      if (t.dtype() == DType::String) {  // the weight is its text: a step makes the elements
+        ValueId text = id;
+        id = p_.add_arena(v->name(), EAVE_DTYPE_STRING, dims_of(v));
+        p_.add_builtin("strings " + v->name(), artifact::Builtin::STRINGS, {text}, {id});
+      }
       ids_[v] = id;
       return id;
     }
@@ -352,6 +392,20 @@ class Emitter : public ProgramEmitter {
       return in;
     }
     internal_fail("value '", v->name(), "' is used before any step produces it");
+  }
+
+  // A u8 weight holding a string constant's elements, each ended by a NUL.
+  ValueId string_text(const Value* v, const Tensor& t) {
+    std::string text;
+    for (const std::string& s : t.strings()) {
+      if (s.find('\0') != std::string::npos)
+        fail("constant '", v->name(), "' holds a string with a NUL byte, which the compiled "
+             "backend does not support");
+      text += s;
+      text += '\0';
+    }
+    return p_.add_weight(v->name() + "_text", EAVE_DTYPE_U8, {artifact::Dim(int64_t(text.size()))},
+                         {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
   }
 
   ValueId weight_of(const Tensor& t, const std::string& name) {

@@ -41,6 +41,9 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelSupport support() const override {
     KernelSupport s;
     s.generates = [](const Node& n) {
+      for (const auto* list : {&n.inputs(), &n.outputs()})  // strings: runtime builtins only
+        for (const eave::Value* v : *list)
+          if (v && v->type().is_tensor() && v->dtype() == DType::String) return false;
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
              lowering::lowers_conv(n) || lowering::lowers_pool(n) ||
              lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||

@@ -18,7 +18,7 @@ void check_status(eave_status s, const std::string& prefix) {
 DType from_eave_dtype(eave_dtype t) {
   for (DType d : {DType::F32, DType::F16, DType::BF16, DType::F64, DType::I8, DType::U8,
                   DType::I16, DType::U16, DType::I32, DType::U32, DType::I64, DType::U64,
-                  DType::Bool})
+                  DType::Bool, DType::String})
     if (to_eave_dtype(d) == t) return d;
   return DType::Undefined;
 }
@@ -85,18 +85,29 @@ RuntimeSession::RuntimeSession(std::shared_ptr<RuntimeModel> model,
 
 RuntimeSession::~RuntimeSession() { eave_session_release(session_); }
 
+eave_tensor RuntimeSession::view_of(const Tensor& t) {
+  eave_tensor et{to_eave_dtype(t.dtype()), int32_t(t.rank()), t.dims().data(),
+                 const_cast<void*>(t.raw()), t.nbytes()};
+  if (t.dtype() == DType::String) {
+    std::vector<const char*>& p = bound_strings_.emplace_back();
+    for (const std::string& s : t.strings()) p.push_back(s.c_str());
+    et.data = p.data();
+    et.byte_size = p.size() * sizeof(const char*);
+  }
+  return et;
+}
+
 void RuntimeSession::bind(const std::vector<std::pair<std::string, Tensor>>& inputs) {
   bound_.clear();
+  bound_strings_.clear();
   std::vector<bool> given(size_t(eave_model_input_count(model_->get())), false);
   for (const auto& [name, t0] : inputs) {
     int32_t index;
     check_status(eave_model_find_input(model_->get(), name.c_str(), &index));
     given[size_t(index)] = true;
-    Tensor t = t0;
-    eave_tensor et{to_eave_dtype(t.dtype()), int32_t(t.rank()), t.dims().data(),
-                   const_cast<void*>(t.raw()), t.nbytes()};
+    bound_.push_back(t0);
+    eave_tensor et = view_of(bound_.back());
     check_status(eave_session_bind_input(session_, index, &et));
-    bound_.push_back(std::move(t));
   }
   // The same words as the Python API (python/src/runtime_module.cc).
   auto infos = model_->inputs();
@@ -114,6 +125,11 @@ namespace {
 
 Tensor to_tensor(const eave_tensor& et) {
   Tensor t(from_eave_dtype(et.dtype), std::vector<int64_t>(et.dims, et.dims + et.rank));
+  if (t.dtype() == DType::String) {
+    const auto* p = static_cast<const char* const*>(et.data);
+    for (size_t i = 0; i < t.strings().size(); ++i) t.mutable_strings()[i] = p[i] ? p[i] : "";
+    return t;
+  }
   EAVE_ASSERT(t.nbytes() <= et.byte_size);
   if (t.nbytes()) std::memcpy(t.mutable_raw(), et.data, t.nbytes());
   return t;
@@ -145,6 +161,7 @@ namespace eave {
 std::vector<ValueData> RuntimeSession::run_values(
     const std::vector<std::pair<std::string, ValueData>>& inputs) {
   bound_.clear();
+  bound_strings_.clear();
   eave_model* m = model_->get();
   for (const auto& [name, value] : inputs) {
     int32_t index;
@@ -161,9 +178,7 @@ std::vector<ValueData> RuntimeSession::run_values(
     std::vector<eave_tensor> ts;
     for (Tensor& t : items) {
       bound_.push_back(std::move(t));  // moving keeps the data where it is
-      const Tensor& b = bound_.back();
-      ts.push_back({to_eave_dtype(b.dtype()), int32_t(b.rank()), b.dims().data(),
-                    const_cast<void*>(b.raw()), b.nbytes()});
+      ts.push_back(view_of(bound_.back()));
     }
     if (info.kind == EAVE_VALUE_TENSOR)
       check_status(eave_session_bind_input(session_, index, &ts[0]));

@@ -61,7 +61,11 @@ class RuntimeSession {
  private:
   std::shared_ptr<RuntimeModel> model_;
   eave_session* session_ = nullptr;
+  // The runtime's view of a bound tensor (string tensors: an array of pointers to the text).
+  eave_tensor view_of(const Tensor& t);
+
   std::vector<Tensor> bound_;  // keeps bound input data alive
+  std::vector<std::vector<const char*>> bound_strings_;  // the element pointers of string inputs
 };
 
 DType from_eave_dtype(eave_dtype t);

@@ -6,6 +6,8 @@
 //   Reshape(Reshape(x, a), b) with b free of 0s          -> Reshape(x, b)
 //   Flatten / Squeeze / Unsqueeze / Reshape with a fully static output shape
 //                                                        -> Reshape(x, constant shape)
+//   PRelu(x, slope [C]) with x [N, C, ...], as opset 6 broadcast it over the channels
+//                                                        -> PRelu(x, Reshape(slope, [C, 1, ...]))
 // Canonicalization is best-effort: it iterates to a fixed point or a round limit.
 #include "transforms/match.h"
 #include "transforms/passes.h"
@@ -110,6 +112,23 @@ bool rewrite(Graph& g, Node* n) {
                               n->name().empty() ? "" : g.unique_name(n->name()));
       r->output(0)->set_type(out->type());
       return forward(n, r->output(0));
+    }
+    case OpKind::PRelu: {
+      // The reference's test (reference/elementwise.cc prelu_k): a [C] slope that matches axis 1
+      // and not the last axis, which NumPy broadcasting would use.
+      Value* slope = n->input(1);
+      if (!slope || !x->shape().is_static() || !slope->shape().is_static()) return false;
+      std::vector<int64_t> xd = x->shape().static_dims(), sd = slope->shape().static_dims();
+      if (sd.size() != 1 || xd.size() <= 2 || sd[0] != xd[1] || sd[0] == xd.back()) return false;
+      std::vector<int64_t> dims(xd.size() - 1, 1);
+      dims[0] = sd[0];
+      Value* shape = g.add_constant(g.unique_name(slope->name() + "_channels"),
+                                    Tensor::from_vector<int64_t>({int64_t(dims.size())}, dims));
+      Node* r = g.create_node(OpKind::Reshape, {slope, shape}, 1, n,
+                              g.unique_name(slope->name() + "_per_channel"));
+      r->output(0)->set_type(Type::tensor(slope->dtype(), Shape(std::vector<Dim>(dims.begin(), dims.end()))));
+      n->set_input(1, r->output(0));
+      return true;
     }
     default:
       return false;

@@ -5,6 +5,7 @@ size_t eave_dtype_size(eave_dtype dtype) {
     case EAVE_DTYPE_F64:
     case EAVE_DTYPE_I64:
     case EAVE_DTYPE_U64: return 8;
+    case EAVE_DTYPE_STRING: return sizeof(const char*);
     case EAVE_DTYPE_F32:
     case EAVE_DTYPE_I32:
     case EAVE_DTYPE_U32: return 4;
@@ -22,6 +23,6 @@ size_t eave_dtype_size(eave_dtype dtype) {
 
 const char* eave_dtype_name(eave_dtype dtype) {
   static const char* const names[] = {"undefined", "f32", "f16", "bf16", "f64", "i8",  "u8",
-                                      "i16",       "u16", "i32", "u32",  "i64", "u64", "bool"};
+                                      "i16",       "u16", "i32", "u32",  "i64", "u64", "bool", "string"};
   return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
 }

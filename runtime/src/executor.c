@@ -571,6 +571,29 @@ eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** o
   return NULL;
 }
 
+eave_status eave_builtin_string(eave_builtin_ctx* ctx, const char* text, uint64_t len,
+                                char** out) {
+  eave_string_pool* sp = &ctx->S->strings;
+  uint64_t need = len + 1;
+  while (sp->used + need > sp->capacity[sp->current] || !sp->block[sp->current]) {
+    uint32_t next = sp->block[sp->current] ? sp->current + 1 : sp->current;
+    if (next >= EAVE_STRING_BLOCKS)
+      return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "out of memory: strings of a run");
+    /* A later block is unused this run: it may be replaced by a larger one. */
+    uint64_t size = (uint64_t)4096 << (next < 20 ? next : 20);
+    EAVE_RETURN_IF_ERROR(eave_session_reserve(ctx->S, &sp->block[next], &sp->capacity[next],
+                                              need > size ? need : size, "strings"));
+    sp->current = next;
+    sp->used = 0;
+  }
+  char* s = (char*)sp->block[sp->current] + sp->used;
+  sp->used += need;
+  if (text && len) memcpy(s, text, (size_t)len);
+  s[len] = 0;
+  *out = s;
+  return NULL;
+}
+
 static eave_status run_builtin(eave_session* S, uint32_t p, const eave_step* st) {
   EAVE_RETURN_IF_ERROR(resolve_operands(S, p, st, 1));
   eave_builtin_ctx ctx = {S, p, st, 0};
@@ -742,6 +765,8 @@ eave_status eave_session_run(eave_session* S) {
     S->refs[p0->outputs + i] = (eave_tensor_ref){
         S->outputs[i].bound, S->outputs[i].bound_capacity, NULL, 0, 0, NULL, &S->outputs[i].list};
   memset(S->defined, 0, m->symbol_count);
+  S->strings.current = 0;
+  S->strings.used = 0;
   EAVE_RETURN_IF_ERROR(eave_exec_program(S, 0, 0));
   S->has_results = 1;
   return NULL;

@@ -148,6 +148,7 @@ void eave_session_release(eave_session* s) {
   /* Bound input lists borrow the caller's tensors (items not owned): this frees the array. */
   for (uint32_t i = 0; i < m->programs[0].input_count; ++i) eave_list_release(&a, &s->inputs[i].list);
   for (int i = 0; i < EAVE_BUILTIN_SCRATCH_BLOCKS; ++i) a.free(a.self, s->builtin_scratch[i]);
+  for (int i = 0; i < EAVE_STRING_BLOCKS; ++i) a.free(a.self, s->strings.block[i]);
   eave_model_release(s->model);
   a.free(a.self, s->block);
 }

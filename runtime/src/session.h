@@ -15,6 +15,16 @@ extern "C" {
 /* How many scratch blocks one builtin call may hold at once. */
 #define EAVE_BUILTIN_SCRATCH_BLOCKS 8
 
+/* The text of the strings a run makes (EAVE_DTYPE_STRING elements point into it): blocks of
+ * doubling size, kept across runs and emptied when a run starts. */
+#define EAVE_STRING_BLOCKS 40
+typedef struct eave_string_pool {
+  void* block[EAVE_STRING_BLOCKS];
+  uint64_t capacity[EAVE_STRING_BLOCKS];
+  uint32_t current; /* the block being filled */
+  uint64_t used;    /* bytes of it in use */
+} eave_string_pool;
+
 /* Where a value is this run. */
 typedef struct eave_value_state {
   void* data;
@@ -94,6 +104,7 @@ struct eave_session {
   /* Builtin scratch blocks (eave_builtin_scratch): kept across steps and runs, grown. */
   void* builtin_scratch[EAVE_BUILTIN_SCRATCH_BLOCKS];
   uint64_t builtin_scratch_capacity[EAVE_BUILTIN_SCRATCH_BLOCKS];
+  eave_string_pool strings;
   eave_step_callback on_step; /* profiling hook, NULL when off */
   void* on_step_user_data;
 };

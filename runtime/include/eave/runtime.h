@@ -75,6 +75,11 @@ typedef enum eave_dtype {
   EAVE_DTYPE_I64 = 11,
   EAVE_DTYPE_U64 = 12,
   EAVE_DTYPE_BOOL = 13, /* one byte, 0 or 1 */
+  /* One `const char*` per element: NUL-terminated UTF-8 text (NULL reads as ""). Input
+   * strings are borrowed like any bound data; the strings of outputs and of every value a run
+   * makes live in session memory and stay valid until the next run or release of the session.
+   * Needs 64-bit pointers, like every target eave compiles for. */
+  EAVE_DTYPE_STRING = 14,
 } eave_dtype;
 
 /* What a value holds. Inputs and outputs are usually tensors; a model may also take or give

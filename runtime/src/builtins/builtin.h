@@ -36,12 +36,22 @@ eave_status eave_builtin_output(eave_builtin_ctx* ctx, uint32_t k, eave_tensor_v
  * compiler could only shape symbolically, tells the runtime the real shape. */
 eave_status eave_builtin_output_shaped(eave_builtin_ctx* ctx, uint32_t k, uint32_t rank,
                                        const int64_t* dims, eave_tensor_view* out);
+/* Element i of a string tensor's data (`const char*` elements): its text, "" for NULL. */
+static inline const char* eave_string_at(const void* data, uint64_t i) {
+  const char* s = ((const char* const*)data)[i];
+  return s ? s : "";
+}
+
 /* Scratch memory for the running step: `bytes` bytes, 64-byte aligned, contents undefined,
  * valid until its builtin returns. Each call hands out another block (earlier ones stay valid),
  * up to EAVE_BUILTIN_SCRATCH_BLOCKS (session.h) per call of a builtin; the session keeps them
  * across steps and runs and grows them when too small, so a run no larger than an earlier one
  * allocates nothing. Out of memory, or one block too many, is an error status. */
 eave_status eave_builtin_scratch(eave_builtin_ctx* ctx, uint64_t bytes, void** out);
+/* A string for an EAVE_DTYPE_STRING element: `len` bytes (copied from `text` unless NULL) and
+ * a NUL, in session memory that holds until the next run starts. */
+eave_status eave_builtin_string(eave_builtin_ctx* ctx, const char* text, uint64_t len,
+                                char** out);
 /* Defines RUNTIME symbol `symbol` (checked against its bounds). */
 eave_status eave_builtin_set_symbol(eave_builtin_ctx* ctx, uint32_t symbol, int64_t value);
 

@@ -5,10 +5,10 @@
 
 #define R EAVE_MAX_RANK
 
-/* Casts n elements. Integers convert to floats directly (one rounding, as C does), through float
+/* Casts n elements (no strings). Integers convert to floats directly (one rounding, as C does), through float
  * for the 16-bit floats; floats to integers truncate and saturate, NaN giving 0; floats become
  * bools when nonzero as a float; integers wrap into narrower integers. */
-static void cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uint64_t n) {
+void eave_cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uint64_t n) {
   if (from == to) {
     memmove(dst, src, n * eave_dtype_size(from));
     return;
@@ -39,7 +39,10 @@ static eave_status cast_run(eave_data_op* op) {
   const eave_tensor_view* x = &op->in[0];
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, x->dims, &out));
-  if (out.data) cast(x->dtype, x->data, out.dtype, out.data, eave_view_numel(x));
+  if (!out.data) return NULL;
+  if (x->dtype == EAVE_DTYPE_STRING || out.dtype == EAVE_DTYPE_STRING)
+    return eave_cast_strings(op->ctx, x->dtype, x->data, out.dtype, out.data, eave_view_numel(x));
+  eave_cast(x->dtype, x->data, out.dtype, out.data, eave_view_numel(x));
   return NULL;
 }
 

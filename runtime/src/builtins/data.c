@@ -15,9 +15,11 @@ static int dtype_fits(char c, eave_dtype t, const eave_model* m, const eave_step
     case 'I':
       return t == EAVE_DTYPE_I64;
     case 'n':
-      return t != EAVE_DTYPE_BOOL && !eave_dtype_is_float(t);
+      return t != EAVE_DTYPE_BOOL && t != EAVE_DTYPE_STRING && !eave_dtype_is_float(t);
     case 'x':
-      return t != EAVE_DTYPE_BOOL;
+      return t != EAVE_DTYPE_BOOL && t != EAVE_DTYPE_STRING;
+    case 's':
+      return t == EAVE_DTYPE_STRING;
     case '*':
       return 1;
     default: {

@@ -16,6 +16,7 @@
 /* Checks a step's operands against `sig`, "INPUTS|OUTPUTS", one letter per operand:
  *   *  any dtype        0-9  the dtype of input N     b  bool        f  a float type
  *   i  int32 or int64   n    any integer type         I  int64       x  numeric (not bool)
+ *   s  string
  * A side holds at most as many operands as it has letters, unless it ends with '+': then its
  * last letter covers every further operand (Concat's inputs, Split's outputs). The first
  * `in_min` inputs and `out_min` outputs must be present; absent optional ones are skipped. */
@@ -135,6 +136,20 @@ uint64_t eave_order_key(eave_dtype t, const void* base, uint64_t i);
 /* Sorts idx[0..n) stably by less(ctx, a, b); tmp has room for n entries. */
 typedef int (*eave_less_fn)(const void* ctx, int64_t a, int64_t b);
 void eave_sort(int64_t* idx, int64_t* tmp, uint64_t n, eave_less_fn less, const void* ctx);
+
+/* Casts n elements between numeric dtypes as Cast does (convert.c). */
+void eave_cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uint64_t n);
+
+/* ---- strings (strings.c) */
+
+/* Casts n elements from or to EAVE_DTYPE_STRING as Cast does: numbers print as the shortest
+ * text that reads back as them, text parses as strtod does; an error names a string that is not
+ * a number. */
+eave_status eave_cast_strings(eave_builtin_ctx* ctx, eave_dtype from, const void* src,
+                              eave_dtype to, void* dst, uint64_t n);
+/* keys[i] = the rank of string i among the n strings at `data` (equal strings, equal ranks),
+ * so that they order as eave_order_key orders numbers. */
+eave_status eave_string_keys(eave_data_op* op, const void* data, uint64_t n, uint64_t* keys);
 
 /* Stores v into element i of an integer or float tensor the way ONNX resamplers do: integers
  * round half to even and saturate (NaN gives 0), floats convert. */

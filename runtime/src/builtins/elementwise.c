@@ -207,8 +207,8 @@ eave_status eave_builtin_elementwise_check(const eave_model* m, const eave_step*
   }
   EAVE_RETURN_IF_ERROR(eave_check_arity(step, m, name, lo, hi, 1));
   eave_dtype t = (eave_dtype)eave_operand(m, step, 0)->dtype;
-  if (!accepts(info.in, t)) return EAVE_INVALID("%s: input dtype %s is not supported", name,
-                                                eave_dtype_name(t));
+  if (!accepts(info.in, t) || (t == EAVE_DTYPE_STRING && op != EAVE_MATH_EQUAL))
+    return EAVE_INVALID("%s: input dtype %s is not supported", name, eave_dtype_name(t));
   for (uint32_t k = 1; k < step->input_count; ++k) {
     const eave_value* v = eave_operand(m, step, k);
     if (!v) {
@@ -453,6 +453,8 @@ eave_status eave_builtin_elementwise_run(eave_builtin_ctx* ctx, const uint8_t* p
     uint64_t o0 = (uint64_t)(it.off[0] + j * s0), o1 = (uint64_t)(it.off[1] + j * s1);
     if (info.arity == ARITY_CAST) {
       cast_element(&x, o0, &out, (uint64_t)i);
+    } else if (x.dtype == EAVE_DTYPE_STRING) { /* Equal */
+      ((uint8_t*)out.data)[i] = !strcmp(eave_string_at(x.data, o0), eave_string_at(y.data, o1));
     } else if (fp) {
       double v = eave_load_f64(&x, o0), r;
       if (op == EAVE_MATH_CLIP) r = v != v ? v : v < cb.lo ? cb.lo : v > cb.hi ? cb.hi : v;

@@ -121,7 +121,8 @@ int64_t eave_f64_to_i64(double v) {
 }
 
 int eave_dtype_is_int(eave_dtype t) {
-  return !eave_dtype_is_float(t) && t != EAVE_DTYPE_BOOL && eave_dtype_size(t) != 0;
+  return !eave_dtype_is_float(t) && t != EAVE_DTYPE_BOOL && t != EAVE_DTYPE_STRING &&
+         eave_dtype_size(t) != 0;
 }
 
 int eave_input_present(eave_builtin_ctx* ctx, uint32_t k) {

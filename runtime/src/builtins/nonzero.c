@@ -6,8 +6,10 @@
 
 #include "builtin.h"
 
-/* Is element i nonzero? Floats compare as numbers (-0.0 is zero); the rest bytewise. */
+/* Is element i nonzero? Floats compare as numbers (-0.0 is zero), strings are nonzero when not
+ * empty; the rest bytewise. */
 static int is_nonzero(eave_dtype dtype, const uint8_t* p, size_t size) {
+  if (dtype == EAVE_DTYPE_STRING) return *eave_string_at(p, 0) != 0;
   uint64_t bits = 0;
   memcpy(&bits, p, size); /* little-endian: the low `size` bytes hold the element */
   switch (dtype) {

@@ -1,6 +1,6 @@
 /* Builtins that order elements, after reference/misc.cc: TopK and Unique. Elements compare as
- * numbers through eave_order_key (NaN above everything, -0.0 equal to 0.0); ties go to the
- * lower index. */
+ * numbers through eave_order_key (NaN above everything, -0.0 equal to 0.0), strings by their
+ * bytes; ties go to the lower index. */
 #include "data.h"
 
 #define R EAVE_MAX_RANK
@@ -106,7 +106,10 @@ EAVE_DATA_OP(unique, "UNIQUE", 1, 1, "*|0III") {
   int64_t *order = s, *tmp = s + n, *group = s + 2 * n, *first = s + 3 * n, *count = s + 4 * n;
   int64_t *out_order = s + 5 * n, *place = s + 6 * n;
   uint64_t* keys = (uint64_t*)(s + 7 * n);
-  for (uint64_t i = 0; i < numel; ++i) keys[i] = eave_order_key(x->dtype, x->data, i);
+  if (x->dtype == EAVE_DTYPE_STRING)
+    EAVE_RETURN_IF_ERROR(eave_string_keys(op, x->data, numel, keys));
+  else
+    for (uint64_t i = 0; i < numel; ++i) keys[i] = eave_order_key(x->dtype, x->data, i);
   l.keys = keys;
   for (uint64_t j = 0; j < n; ++j) order[j] = (int64_t)j;
   /* Stable: each run of equal slices starts with the first occurrence. */
