@@ -34,6 +34,25 @@ TEST(Canonicalize, ComposesTransposes) {
                                {{"x", testing::random_tensor(DType::F32, {2, 3, 4})}});
 }
 
+// Opset 6 PRelu took a [C] slope over axis 1; NumPy broadcasting would use the last axis.
+TEST(Canonicalize, LegacyChannelSlopeOfPReluBroadcastsOverAxisOne) {
+  GraphBuilder b(6);
+  Value* x = b.input("x", DType::F32, {2, 3, 4, 5});
+  Value* channels = b.op(OpKind::PRelu, {x, b.random("slope", {3})});
+  Value* last = b.op(OpKind::PRelu, {x, b.random("slope", {5}, 2)});
+  b.output(channels);
+  b.output(last);
+  auto before = testing::clone_model(*b.model);
+  canonicalize(*b.model);
+  verify(*b.model);
+  const Node* p = channels->producer();
+  ASSERT_EQ(p->input(1)->producer()->kind(), OpKind::Reshape);
+  EXPECT_EQ(p->input(1)->shape().static_dims(), (std::vector<int64_t>{3, 1, 1}));
+  EXPECT_EQ(last->producer()->input(1)->producer(), nullptr);  // a [5] slope already broadcasts
+  testing::expect_same_outputs(*before, *b.model,
+                               {{"x", testing::random_tensor(DType::F32, {2, 3, 4, 5})}});
+}
+
 TEST(Canonicalize, StaticShapeOpsBecomeOneReshape) {
   GraphBuilder b;
   Value* x = b.input("x", DType::F32, {2, 3, 4});

@@ -102,7 +102,7 @@ EAVE_API const char* eave_dtype_name(eave_dtype dtype);
 /* Where the runtime gets memory. All-zero (alloc == NULL) means the C library's. The runtime
  * calls it from the thread that calls into the runtime, never from its worker threads.
  * alloc returns NULL when out of memory (the runtime then returns EAVE_STATUS_OUT_OF_MEMORY);
- * alignment is a power of two, at most 4096. */
+ * alignment is a power of two, at most 4096. Neither function may throw (C++). */
 typedef struct eave_allocator {
   void* self;
   void* (*alloc)(void* self, size_t size, size_t alignment);
@@ -211,7 +211,7 @@ typedef struct eave_step_event {
 
 /* Called on the thread that called eave_session_run, BEGIN and END for each step in order;
  * a step that runs a nested program brackets that program's steps. `event` is valid during the
- * call only. The callback must not call back into the session. */
+ * call only. The callback must not call back into the session, nor throw (C++). */
 typedef void (*eave_step_callback)(void* user_data, const eave_step_event* event);
 
 typedef struct eave_session_options {
