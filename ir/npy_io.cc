@@ -1,6 +1,8 @@
 #include "ir/npy_io.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "runtime/src/npy.h"
 #include "support/error.h"
@@ -47,6 +49,17 @@ Tensor npy_from_bytes(std::string_view bytes, const std::string& what) {
   if (eave_npy_parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &h, err,
                      sizeof err) != 0)
     fail(what, ": ", err);
+  if (h.descr[0] == 'U' || h.descr[0] == 'S') {
+    Tensor t(DType::String, std::vector<int64_t>(h.dims, h.dims + h.rank));
+    std::string text(h.itemsize + 1, '\0');
+    const auto* data = reinterpret_cast<const uint8_t*>(bytes.data()) + h.data_offset;
+    for (size_t i = 0; i < t.strings().size(); ++i) {
+      long n = eave_npy_text_utf8(&h, data + i * h.itemsize, text.data());
+      EAVE_CHECK(n >= 0, what, ": element ", i, " is not valid Unicode text");
+      t.mutable_strings()[i].assign(text.data(), size_t(n));
+    }
+    return t;
+  }
   DType dt = dtype_of_descr(h.descr);
   EAVE_CHECK(dt != DType::Undefined, what, ": element type ", h.descr, " is not supported");
   Tensor t(dt, std::vector<int64_t>(h.dims, h.dims + h.rank));
@@ -65,7 +78,27 @@ Tensor read_npy(const std::string& path) {
   return npy_from_bytes({reinterpret_cast<const char*>(f->data()), f->size()}, "'" + path + "'");
 }
 
+// A string tensor as UTF-32 text of the longest element's width, as NumPy stores str arrays.
+std::string text_npy_bytes(const Tensor& t) {
+  size_t width = 1;
+  for (const std::string& s : t.strings()) width = std::max(width, eave_npy_utf32(s.c_str(), nullptr, 0));
+  std::string descr = "U" + std::to_string(width);
+  char header[1024];
+  size_t n = eave_npy_format_header(descr.c_str(), int(t.rank()), t.dims().data(), header, sizeof header);
+  EAVE_CHECK(n > 0, "cannot write a .npy header for shape ", dims_str(t.dims()));
+  std::string out(header, n);
+  std::vector<uint32_t> units(width);
+  for (const std::string& s : t.strings()) {
+    std::fill(units.begin(), units.end(), 0);
+    eave_npy_utf32(s.c_str(), units.data(), width);
+    for (uint32_t c : units)
+      for (int b = 0; b < 4; ++b) out.push_back(char((c >> (8 * b)) & 0xff));
+  }
+  return out;
+}
+
 std::string npy_to_bytes(const Tensor& t0) {
+  if (t0.dtype() == DType::String) return text_npy_bytes(t0);
   Tensor t = t0.dtype() == DType::BF16 ? t0.cast(DType::F32) : t0;
   const char* descr = descr_of_dtype(t.dtype());
   EAVE_CHECK(descr, "cannot write ", dtype_name(t.dtype()), " tensors as .npy");

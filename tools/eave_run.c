@@ -83,6 +83,51 @@ static uint8_t* read_file(const char* path, size_t* size) {
   return data;
 }
 
+/* A text .npy array (numpy str or bytes) as a string tensor: *buffer, the file, is replaced by
+ * one block holding the element pointers and their UTF-8 text. 0 on success. */
+static int text_input(const eave_npy_header* h, uint8_t** buffer, eave_tensor* t) {
+  size_t n = h->itemsize ? h->data_bytes / h->itemsize : 0;
+  if (n > (SIZE_MAX - 64) / (sizeof(char*) + h->itemsize + 1)) return 1;
+  uint8_t* block = aligned_alloc(64, (n * (sizeof(char*) + h->itemsize + 1) + 64) / 64 * 64);
+  if (!block) return 1;
+  const char** elems = (const char**)block;
+  char* text = (char*)(elems + n);
+  for (size_t i = 0; i < n; ++i) {
+    long len = eave_npy_text_utf8(h, *buffer + h->data_offset + i * h->itemsize, text);
+    if (len < 0) return free(block), 1;
+    elems[i] = text;
+    text += len + 1;
+  }
+  free(*buffer);
+  *buffer = block;
+  *t = (eave_tensor){EAVE_DTYPE_STRING, h->rank, h->dims, block, n * sizeof(char*)};
+  return 0;
+}
+
+/* Writes string tensor t to f as a numpy str array of the longest element's width. */
+static int write_text(FILE* f, const eave_tensor* t) {
+  const char* const* s = t->data;
+  uint64_t n = 1;
+  for (int32_t a = 0; a < t->rank; ++a) n *= (uint64_t)t->dims[a];
+  size_t width = 1;
+  for (uint64_t i = 0; i < n; ++i) {
+    size_t w = eave_npy_utf32(s[i] ? s[i] : "", NULL, 0);
+    width = w > width ? w : width;
+  }
+  char descr[16], header[1024];
+  snprintf(descr, sizeof descr, "U%zu", width);
+  size_t hlen = eave_npy_format_header(descr, t->rank, t->dims, header, sizeof header);
+  uint32_t* units = calloc(width, 4);
+  int ok = hlen && units && fwrite(header, 1, hlen, f) == hlen;
+  for (uint64_t i = 0; ok && i < n; ++i) {
+    memset(units, 0, width * 4);
+    eave_npy_utf32(s[i] ? s[i] : "", units, width);
+    ok = fwrite(units, 4, width, f) == width; /* little-endian hosts, as the runner assumes */
+  }
+  free(units);
+  return ok;
+}
+
 /* Binds `spec` (NAME=FILE.npy) to the model input NAME; the file stays in *buffer. */
 static int bind_input(eave_model* model, eave_session* session, const char* spec,
                       uint8_t** buffer) {
@@ -105,7 +150,12 @@ static int bind_input(eave_model* model, eave_session* session, const char* spec
     return 1;
   }
   eave_tensor t = {dtype_of_descr(h.descr), h.rank, h.dims, *buffer + h.data_offset, h.data_bytes};
-  if (t.dtype == EAVE_DTYPE_UNDEFINED) {
+  if (h.descr[0] == 'U' || h.descr[0] == 'S') {
+    if (text_input(&h, buffer, &t)) {
+      fprintf(stderr, "eave-run: '%s': out of memory or not valid Unicode text\n", eq + 1);
+      return 1;
+    }
+  } else if (t.dtype == EAVE_DTYPE_UNDEFINED) {
     fprintf(stderr, "eave-run: '%s': element type '%s' is not supported\n", eq + 1, h.descr);
     return 1;
   }
@@ -130,9 +180,11 @@ static int write_output(eave_model* model, eave_session* session, int32_t index,
   const char* descr = descr_of_dtype(t.dtype);
   char header[1024];
   size_t hlen = descr ? eave_npy_format_header(descr, t.rank, t.dims, header, sizeof header) : 0;
-  FILE* f = hlen ? fopen(file, "wb") : NULL;
-  int ok = f && fwrite(header, 1, hlen, f) == hlen &&
-           (t.byte_size == 0 || fwrite(t.data, 1, t.byte_size, f) == t.byte_size);
+  int text = t.dtype == EAVE_DTYPE_STRING;
+  FILE* f = hlen || text ? fopen(file, "wb") : NULL;
+  int ok = f && (text ? write_text(f, &t)
+                      : fwrite(header, 1, hlen, f) == hlen &&
+                            (t.byte_size == 0 || fwrite(t.data, 1, t.byte_size, f) == t.byte_size));
   if (f && fclose(f) != 0) ok = 0;
   if (!ok) {
     fprintf(stderr, "eave-run: cannot write '%s'\n", file);

@@ -80,6 +80,12 @@ Agreement agreement(const Tensor& got, const Tensor& want) {
   EAVE_CHECK(got.dims() == want.dims(), "shapes differ: ", dims_str(got.dims()), " vs ",
              dims_str(want.dims()));
   Agreement a;
+  if (got.dtype() == DType::String || want.dtype() == DType::String) {  // text agrees or not
+    bool same = got.dtype() == want.dtype() && got.strings() == want.strings();
+    a.max_abs = a.max_rel = same ? 0 : INFINITY;
+    a.cosine = same ? 1 : 0;
+    return a;
+  }
   int64_t n = got.numel();
   double peak = 0;
   for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(want.as_double(i)));

@@ -127,7 +127,8 @@ class Model:
 
     def random_inputs(self, dims=None, seed=42):
         """Seeded random inputs for the signature, like `eave bench`'s: floats in [-1, 1),
-        integers in [0, 8), random bools; dynamic dims take dims[name] (default 1)."""
+        integers in [0, 8), random bools, strings of one digit; dynamic dims take dims[name]
+        (default 1)."""
         dims = dims or {}
         rng = np.random.default_rng(seed)
         out = {}
@@ -138,6 +139,8 @@ class Model:
                 x = rng.uniform(-1.0, 1.0, size=shape)
             elif dtype.kind == "b":
                 x = rng.integers(0, 2, size=shape)
+            elif dtype.kind == "O":  # strings: digits, as the CLI's random inputs
+                x = rng.integers(0, 8, size=shape).astype(str)
             else:
                 x = rng.integers(0, 8, size=shape)
             out[info.name] = np.asarray(x, dtype=dtype)

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -61,13 +62,17 @@ constexpr DTypePair kDTypes[] = {
 
 py::dtype numpy_dtype(eave_dtype t) {
   if (t == EAVE_DTYPE_BF16) return py::dtype("uint16");
+  if (t == EAVE_DTYPE_STRING) return py::dtype("O");  // Python str objects, as ONNX Runtime gives
   for (const DTypePair& p : kDTypes)
     if (p.eave == t) return py::dtype(p.numpy);
   throw InternalError("an output of unknown element type");
 }
 
-// UNDEFINED when eave has no such type (complex, object, strings).
+// UNDEFINED when eave has no such type (complex, void, ...). str, bytes and object arrays are
+// string tensors.
 eave_dtype eave_dtype_of(const py::array& a) {
+  char kind = a.dtype().kind();
+  if (kind == 'U' || kind == 'S' || kind == 'O') return EAVE_DTYPE_STRING;
   for (const DTypePair& p : kDTypes)
     if (p.kind == a.dtype().kind() && p.size == a.itemsize()) return p.eave;
   return EAVE_DTYPE_UNDEFINED;
@@ -208,6 +213,8 @@ class NativeSession {
   void bind(const py::dict& inputs) {
     eave_model* m = model_->get();
     bound_.clear();
+    bound_text_.clear();
+    bound_pointers_.clear();
     std::vector<bool> given(size_t(eave_model_input_count(m)), false);
     for (auto item : inputs) {
       std::string name = py::cast<std::string>(item.first);
@@ -223,6 +230,11 @@ class NativeSession {
       std::vector<int64_t> dims(a.shape(), a.shape() + a.ndim());
       eave_tensor t{dt, int32_t(a.ndim()), dims.data(), const_cast<void*>(a.data()),
                     size_t(a.nbytes())};
+      if (dt == EAVE_DTYPE_STRING) {
+        const std::vector<const char*>& p = text_of(name, a);
+        t.data = const_cast<const char**>(p.data());
+        t.byte_size = p.size() * sizeof(const char*);
+      }
       check(eave_session_bind_input(session_, index, &t));
       given[size_t(index)] = true;
       bound_.push_back(a);  // the runtime reads the data in place
@@ -251,6 +263,23 @@ class NativeSession {
     check(st);
   }
 
+  // The UTF-8 text of a str, bytes or object array's elements, kept until the next bind.
+  const std::vector<const char*>& text_of(const std::string& name, const py::array& a) {
+    std::vector<std::string>& text = bound_text_.emplace_back();
+    py::object flat = a.attr("ravel")();
+    for (py::handle e : flat.attr("tolist")()) {
+      if (PyBytes_Check(e.ptr())) text.push_back(py::cast<std::string>(py::bytes(py::reinterpret_borrow<py::object>(e))));
+      else if (PyUnicode_Check(e.ptr())) text.push_back(py::cast<std::string>(e));
+      else
+        throw UserError("input '" + name + "': element " + std::to_string(text.size()) + " is " +
+                        py::cast<std::string>(py::str(py::type::of(e).attr("__name__"))) +
+                        ", expected str or bytes");
+    }
+    std::vector<const char*>& p = bound_pointers_.emplace_back();
+    for (const std::string& s : text) p.push_back(s.c_str());
+    return p;
+  }
+
   py::list outputs() {
     py::list out;
     int32_t n = eave_model_output_count(model_->get());
@@ -259,7 +288,19 @@ class NativeSession {
       check(eave_session_get_output(session_, i, &t));
       std::vector<py::ssize_t> shape(t.dims, t.dims + t.rank);
       py::array a(numpy_dtype(t.dtype), shape);
-      if (a.nbytes()) std::memcpy(a.mutable_data(), t.data, size_t(a.nbytes()));
+      if (t.dtype == EAVE_DTYPE_STRING) {
+        auto** objects = static_cast<PyObject**>(a.mutable_data());
+        const auto* text = static_cast<const char* const*>(t.data);
+        for (py::ssize_t k = 0; k < a.size(); ++k) {
+          const char* s = text[k] ? text[k] : "";
+          PyObject* str = PyUnicode_DecodeUTF8(s, py::ssize_t(std::strlen(s)), "replace");
+          if (!str) throw py::error_already_set();
+          Py_XDECREF(objects[k]);  // numpy filled object arrays with None
+          objects[k] = str;
+        }
+      } else if (a.nbytes()) {
+        std::memcpy(a.mutable_data(), t.data, size_t(a.nbytes()));
+      }
       out.append(a);
     }
     return out;
@@ -270,6 +311,8 @@ class NativeSession {
   int threads_ = 1;
   std::mutex mutex_;
   std::vector<py::array> bound_;
+  std::deque<std::vector<std::string>> bound_text_;  // string inputs' text (stable addresses)
+  std::deque<std::vector<const char*>> bound_pointers_;
 };
 
 }  // namespace

@@ -77,6 +77,21 @@ def make_gemm_batchnorm(swish=True):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def make_text():
+    """words string [1, n] -> StringNormalizer (upper case, no "the") -> upper; numbers string
+    [3] -> Cast -> values f32 [3]."""
+    graph = helper.make_graph(
+        [helper.make_node("StringNormalizer", ["words"], ["upper"], name="normalize",
+                          case_change_action="UPPER", stopwords=["the"]),
+         helper.make_node("Cast", ["numbers"], ["values"], name="parse", to=TensorProto.FLOAT)],
+        "text",
+        [helper.make_tensor_value_info("words", TensorProto.STRING, [1, "n"]),
+         helper.make_tensor_value_info("numbers", TensorProto.STRING, [3])],
+        [helper.make_tensor_value_info("upper", TensorProto.STRING, None),
+         helper.make_tensor_value_info("values", TensorProto.FLOAT, [3])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def make_unknown_op():
     graph = helper.make_graph(
         [helper.make_node("FrobnicateTensor", ["x"], ["y"], name="weird")], "unknown",
@@ -92,6 +107,7 @@ def models(tmp_path_factory):
     out = {}
     for name, model in [("mlp", make_mlp()), ("mlp_batch", make_mlp("batch")),
                         ("two_outputs", make_two_outputs()), ("unknown_op", make_unknown_op()),
+                        ("text", make_text()),
                         ("gemm_bn_swish", make_gemm_batchnorm()),
                         ("gemm_bn", make_gemm_batchnorm(swish=False))]:
         path = d / f"{name}.onnx"

@@ -135,3 +135,25 @@ def test_run_bench_inspect_end_to_end(mlp_artifact, tmp_path):
     assert code == 0 and "fc1" in out, err
     assert "the model has no input 'q' (its inputs: 'x')" == cli_error(
         "bench", mlp_artifact, "--input", f"q={tmp_path / 'x.npy'}")
+
+
+def test_string_tensors_through_npy_files(models, tmp_path):
+    """eave run and eave-run read numpy str and bytes arrays and write str arrays."""
+    artifact = tmp_path / "text.eave"
+    code, out, err = run_eave("compile", models["text"], "-o", artifact)
+    assert code == 0, err
+    np.save(tmp_path / "words.npy", np.array([["the", "Grüße", "日本"]]))
+    np.save(tmp_path / "numbers.npy", np.array([b"1.5", b"-2", b"1e3"]))
+    runner = os.path.join(os.path.dirname(EAVE), "eave-run")
+    for tool in (EAVE, runner):
+        out_dir = tmp_path / os.path.basename(tool)
+        out_dir.mkdir()
+        args = ([tool, "run"] if tool == EAVE else [tool]) + [
+            str(artifact), "--input", f"words={tmp_path / 'words.npy'}",
+            "--input", f"numbers={tmp_path / 'numbers.npy'}", "--output-dir", str(out_dir)]
+        p = subprocess.run(args, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        upper = np.load(out_dir / "upper.npy")
+        assert upper.dtype == np.dtype("<U5") and upper.tolist() == [["GRüßE", "日本"]]
+        np.testing.assert_array_equal(np.load(out_dir / "values.npy"),
+                                      np.array([1.5, -2, 1000], np.float32))

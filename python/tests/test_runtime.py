@@ -168,3 +168,21 @@ def test_save_load_and_bytes_round_trip(artifacts, tmp_path):
     assert (tmp_path / "copy2.eave").read_bytes() == data
     code, out, err = run_eave("inspect", path)
     assert code == 0, err
+
+
+def test_string_inputs_and_outputs(models):
+    """str, bytes and object arrays (and lists) bind as string tensors; string outputs are
+    object arrays of str."""
+    m = eave.compile(models["text"])
+    assert m.inputs[0].dtype == np.dtype(object) and m.outputs[1].dtype == np.float32
+    r = m.run({"words": np.array([["the", "Grüße", "dog"]]), "numbers": ["1.5", "-2", "1e3"]})
+    assert r["upper"].dtype == object and r["upper"].tolist() == [["GRüßE", "DOG"]]
+    np.testing.assert_array_equal(r["values"], np.array([1.5, -2, 1000], np.float32))
+    r = m.run({"words": np.array([[b"The", b"cat"]], dtype=object),
+               "numbers": np.array([b"7", b"8", b"9"])})
+    assert r["upper"].tolist() == [["CAT"]]
+    np.testing.assert_array_equal(r["values"], np.array([7, 8, 9], np.float32))
+    with pytest.raises(eave.Error, match="input 'words': element 1 is int, expected str or bytes"):
+        m.run({"words": np.array([["a", 3]], dtype=object), "numbers": ["1", "2", "3"]})
+    with pytest.raises(eave.Error, match="cannot convert string 'x' to f32"):
+        m.run({"words": [["a"]], "numbers": ["1", "x", "3"]})

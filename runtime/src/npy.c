@@ -37,6 +37,8 @@ static size_t known_itemsize(char kind, int size) {
     case 'i':
     case 'u': return (size == 1 || size == 2 || size == 4 || size == 8) ? (size_t)size : 0;
     case 'b': return size == 1 ? 1 : 0;
+    case 'U': return (size_t)size * 4;
+    case 'S': return (size_t)size;
     default: return 0;
   }
 }
@@ -72,19 +74,20 @@ int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char
     return npy_error(err, err_size, ".npy header has no 'descr'");
   char quote = *d++;
   const char* dend = memchr(d, quote, (size_t)(end - d));
-  if (!dend || dend - d < 2 || dend - d > 5)
+  if (!dend || dend - d < 2 || dend - d > 12)
     return npy_error(err, err_size, ".npy header has a malformed 'descr'");
   char order = '|';
   if (*d == '<' || *d == '>' || *d == '|' || *d == '=') order = *d++;
   if (order == '>') return npy_error(err, err_size, "big-endian .npy data is not supported");
   char kind = *d++;
   int isz = 0;
-  while (d < dend && *d >= '0' && *d <= '9' && isz < 100) isz = isz * 10 + (*d++ - '0');
+  while (d < dend && *d >= '0' && *d <= '9' && isz < (1 << 24)) isz = isz * 10 + (*d++ - '0');
   if (d != dend) return npy_error(err, err_size, ".npy header has a malformed 'descr'");
   if (kind == '?') {
     kind = 'b';
     if (isz == 0) isz = 1;
   }
+  if (kind == 'a') kind = 'S'; /* numpy's old name for bytes */
   out->itemsize = known_itemsize(kind, isz);
   if (!out->itemsize)
     return npy_error(err, err_size, ".npy element type '%c%d' is not supported", kind, isz);
@@ -131,6 +134,62 @@ int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char
   return 0;
 }
 
+long eave_npy_text_utf8(const eave_npy_header* h, const uint8_t* elem, char* out) {
+  long n = 0;
+  if (h->descr[0] == 'S') {
+    while ((size_t)n < h->itemsize && elem[n]) {
+      out[n] = (char)elem[n];
+      ++n;
+    }
+    out[n] = 0;
+    return n;
+  }
+  size_t units = h->itemsize / 4;
+  for (size_t i = 0; i < units; ++i) {
+    uint32_t c = (uint32_t)elem[4 * i] | (uint32_t)elem[4 * i + 1] << 8 |
+                 (uint32_t)elem[4 * i + 2] << 16 | (uint32_t)elem[4 * i + 3] << 24;
+    if (!c) break;
+    if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) return -1;
+    if (c < 0x80) {
+      out[n++] = (char)c;
+    } else if (c < 0x800) {
+      out[n++] = (char)(0xc0 | c >> 6);
+      out[n++] = (char)(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      out[n++] = (char)(0xe0 | c >> 12);
+      out[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+      out[n++] = (char)(0x80 | (c & 0x3f));
+    } else {
+      out[n++] = (char)(0xf0 | c >> 18);
+      out[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
+      out[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+      out[n++] = (char)(0x80 | (c & 0x3f));
+    }
+  }
+  out[n] = 0;
+  return n;
+}
+
+size_t eave_npy_utf32(const char* s, uint32_t* out, size_t cap) {
+  const uint8_t* p = (const uint8_t*)s;
+  size_t n = 0;
+  while (*p) {
+    uint32_t c = *p, len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    uint32_t k = 1;
+    if (len > 1) c &= 0x7fu >> len;
+    for (; k < len && (p[k] & 0xc0) == 0x80; ++k) c = c << 6 | (p[k] & 0x3f);
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (!len || k < len || c < least[len] || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
+      c = 0xfffd; /* one replacement per malformed lead byte */
+      k = 1;
+    }
+    if (out && n < cap) out[n] = c;
+    ++n;
+    p += k;
+  }
+  return n;
+}
+
 size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, char* buf,
                               size_t cap) {
   if (!descr || rank < 0 || rank > EAVE_NPY_MAX_RANK || !buf) return 0;
@@ -146,7 +205,7 @@ size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, 
   shape[n++] = ')';
   shape[n] = 0;
   char dict[512];
-  char order = descr[0] == 'b' || descr[1] == '1' ? '|' : '<';
+  char order = descr[0] == 'U' ? '<' : descr[0] == 'b' || descr[0] == 'S' || descr[1] == '1' ? '|' : '<';
   int dl = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': %s, }",
                     order, descr, shape);
   if (dl < 0 || (size_t)dl >= sizeof dict) return 0;

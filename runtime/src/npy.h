@@ -14,7 +14,8 @@ extern "C" {
 #define EAVE_NPY_MAX_RANK 16
 
 typedef struct eave_npy_header {
-  char descr[8];        /* normalized: "f4", "f8", "f2", "i1".."i8", "u1".."u8", "b1" */
+  char descr[16];       /* normalized: "f4", "f8", "f2", "i1".."i8", "u1".."u8", "b1", and for
+                           text "U<n>" (n UTF-32 code units) or "S<n>" (n bytes) */
   size_t itemsize;
   int rank;
   int64_t dims[EAVE_NPY_MAX_RANK];
@@ -28,8 +29,17 @@ typedef struct eave_npy_header {
 int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char* err,
                    size_t err_size);
 
+/* Text arrays ("U<n>" and "S<n>" elements). The UTF-8 text of one element at `elem`, NUL
+ * padding dropped, into `out` (room for itemsize + 1 bytes always suffices), NUL-terminated.
+ * Returns its length, or -1 for a code unit that is not a Unicode scalar value. */
+long eave_npy_text_utf8(const eave_npy_header* h, const uint8_t* elem, char* out);
+
+/* Decodes the UTF-8 text `s` into at most `cap` UTF-32 code units at `out` (out may be NULL to
+ * count only); malformed bytes become U+FFFD. Returns the number of code units `s` needs. */
+size_t eave_npy_utf32(const char* s, uint32_t* out, size_t cap);
+
 /* Formats a version 1.0 header for a C-order little-endian array of element type `descr`
- * ("f4", "i8", "b1", ...). Returns the header length (a multiple of 64), or 0 if it does not
+ * ("f4", "i8", "b1", "U<n>", ...). Returns the header length (a multiple of 64), or 0 if it does not
  * fit in `cap` bytes or the arguments are invalid. */
 size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, char* buf,
                               size_t cap);
