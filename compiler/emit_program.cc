@@ -75,7 +75,7 @@ DType element_dtype(const Type& t) {
 }
 
 // The ops whose builtins take string tensors: those that only move, select or count elements,
-// and the ones that read text (Cast, CastLike, Equal, Unique, StringNormalizer).
+// and the ones that read text (Cast, CastLike, Equal, Unique, StringNormalizer, TfIdfVectorizer).
 bool takes_strings(OpKind k) {
   switch (k) {
     case OpKind::Identity: case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze:
@@ -86,7 +86,7 @@ bool takes_strings(OpKind k) {
     case OpKind::DepthToSpace: case OpKind::SpaceToDepth: case OpKind::ReverseSequence:
     case OpKind::Shape: case OpKind::Size: case OpKind::Where: case OpKind::NonZero:
     case OpKind::Cast: case OpKind::CastLike: case OpKind::Equal: case OpKind::Unique:
-    case OpKind::StringNormalizer: case OpKind::SequenceConstruct: case OpKind::SequenceAt:
+    case OpKind::StringNormalizer: case OpKind::TfIdfVectorizer: case OpKind::SequenceConstruct: case OpKind::SequenceAt:
     case OpKind::SequenceEmpty: case OpKind::SequenceErase: case OpKind::SequenceInsert:
     case OpKind::SequenceLength: case OpKind::ConcatFromSequence: case OpKind::SplitToSequence:
     case OpKind::Optional: case OpKind::OptionalGetElement: case OpKind::OptionalHasElement:
@@ -104,13 +104,9 @@ bool has_string_operand(const Node& n) {
 }
 
 // Refuses, naming the node, a node of an op whose builtin handles only some of its forms.
-// Runs before any value is checked, so that a string pool is reported as the node's, not as
-// its input's element type.
+// Runs before any value is checked, so that an op given strings is reported as the node's.
 void check_builtin_forms(const Graph& g) {
   for (const auto& n : g.nodes()) {
-    if (n->kind() == OpKind::TfIdfVectorizer && n->has_attr("pool_strings"))
-      fail(n->describe(), ": string pools (pool_strings) are not supported by the compiled "
-           "backend yet, only integer ones (pool_int64s)");
     if (n->subgraphs().empty() && !takes_strings(n->kind()) && has_string_operand(*n))
       fail(n->describe(), ": string tensors are not supported by the compiled backend for this "
            "op");

@@ -144,6 +144,25 @@ TEST(StringTensors, LongTextAcrossRuns) {
   }
 }
 
+TEST(StringTensors, TfIdfVectorizerWithAStringPoolMatchesTheReference) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::String, {2, 6});
+  // 1-grams "a", "b", "zz", "a" (listed twice: counts at its first position); 2-grams "a b",
+  // "b a", "zz zz".
+  b.output(b.op(OpKind::TfIdfVectorizer, {x},
+                {{"mode", Attribute::of_string("TFIDF")},
+                 {"min_gram_length", Attribute::of_int(1)},
+                 {"max_gram_length", Attribute::of_int(2)},
+                 {"max_skip_count", Attribute::of_int(1)},
+                 {"ngram_counts", Attribute::of_ints({0, 4})},
+                 {"ngram_indexes", Attribute::of_ints({6, 0, 3, 1, 2, 5, 4})},
+                 {"weights", Attribute::of_floats({1, 2, 3, 4, 5, 6, 7})},
+                 {"pool_strings", Attribute::of_strings({"a", "b", "zz", "a", "a", "b", "b", "a",
+                                                         "zz", "zz"})}}));
+  expect_reference(*b.model, {{"x", strings({2, 6}, {"a", "b", "a", "c", "b", "zz",  //
+                                                     "zz", "y", "zz", "b", "", "a"})}});
+}
+
 TEST(StringTensors, AnOpThatCannotTakeStringsIsACompileErrorNamingTheNode) {
   GraphBuilder b;
   Value* x = b.input("x", DType::String, {4});

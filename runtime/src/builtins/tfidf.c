@@ -1,11 +1,11 @@
-/* TFIDF_VECTORIZER: ONNX TfIdfVectorizer over an integer pool (pool_int64s), after
- * reference/misc.cc. X (i32/i64, [C] or [N, C]) -> Y f32 [W] or [N, W], W = max(ngram_indexes)
- * + 1. Each row counts the pool's n-grams of lengths min_gram_length..max_gram_length, taking
+/* TFIDF_VECTORIZER: ONNX TfIdfVectorizer, after reference/misc.cc. X (i32/i64 for an integer
+ * pool, pool_int64s; strings for a string pool, pool_strings; [C] or [N, C]) -> Y f32 [W] or
+ * [N, W], W = max(ngram_indexes) + 1. Each row counts the pool's n-grams of lengths min_gram_length..max_gram_length, taking
  * every (skip+1)-th item for skips 0..max_skip_count (1-grams once); Y holds the counts (TF),
  * the weights of the n-grams present (IDF) or counts times weights (TFIDF) at ngram_indexes.
- * Pool n-grams of length g + 1 are pool_int64s[ngram_counts[g] .. ngram_counts[g + 1]); a pool
- * n-gram listed twice counts at its first position, as in the reference. String pools are
- * refused (the compiler refuses them first, naming the node).
+ * Pool n-grams of length g + 1 are pool[ngram_counts[g] .. ngram_counts[g + 1]); a pool n-gram
+ * listed twice counts at its first position, as in the reference. Strings are matched as ids
+ * (items_of), so both pools share one matcher.
  *
  * Lookups binary-search each length's n-grams, sorted once per run in scratch, so a row costs
  * O(C * log pool) per length and skip rather than O(C * pool). */
@@ -19,6 +19,7 @@ typedef enum tfidf_mode { TFIDF_TF, TFIDF_IDF, TFIDF_TFIDF } tfidf_mode;
 typedef struct tfidf {
   tfidf_mode mode;
   int64_t min_n, max_n, max_skip;
+  int strings;                              /* pool_strings rather than pool_int64s */
   eave_attr pool, counts, indexes, weights; /* weights.n == 0 when absent */
   int64_t ngrams;                           /* pool n-grams, == indexes.n */
   int64_t width;                            /* max(ngram_indexes) + 1 */
@@ -62,10 +63,10 @@ static int tfidf_parse(const uint8_t* blob, uint32_t size, tfidf* t, char* err, 
                     (long long)t->min_n, (long long)t->max_n, (long long)t->max_skip),
            0;
   eave_attr any;
-  if (eave_attrs_find(blob, size, "pool_strings", &any))
-    return snprintf(err, err_size, "string pools (pool_strings) are not supported"), 0;
-  if (!find_kind(blob, size, "pool_int64s", EAVE_ATTR_INTS, &t->pool))
-    return snprintf(err, err_size, "pool_int64s is required"), 0;
+  t->strings = find_kind(blob, size, "pool_strings", EAVE_ATTR_STRINGS, &t->pool);
+  if (t->strings == eave_attrs_find(blob, size, "pool_int64s", &any) ||
+      (!t->strings && !find_kind(blob, size, "pool_int64s", EAVE_ATTR_INTS, &t->pool)))
+    return snprintf(err, err_size, "exactly one of pool_strings and pool_int64s is required"), 0;
   if (!find_kind(blob, size, "ngram_counts", EAVE_ATTR_INTS, &t->counts) ||
       !find_kind(blob, size, "ngram_indexes", EAVE_ATTR_INTS, &t->indexes))
     return snprintf(err, err_size, "ngram_counts and ngram_indexes are required"), 0;
@@ -77,7 +78,7 @@ static int tfidf_parse(const uint8_t* blob, uint32_t size, tfidf* t, char* err, 
     int64_t end = g + 1 < t->counts.n ? eave_attr_ints_at(&t->counts, g + 1) : pool;
     if (begin < 0 || begin > end || end > pool || (end - begin) % len)
       return snprintf(err, err_size,
-                      "ngram_counts does not split pool_int64s (%lld items): n-grams of "
+                      "ngram_counts does not split the pool (%lld items): n-grams of "
                       "length %lld at [%lld, %lld)",
                       (long long)pool, (long long)len, (long long)begin, (long long)end),
              0;
@@ -110,7 +111,7 @@ static int tfidf_parse(const uint8_t* blob, uint32_t size, tfidf* t, char* err, 
 
 eave_status eave_builtin_tfidf_vectorizer_check(const eave_model* m, const eave_step* step,
                                                 const uint8_t* params) {
-  EAVE_RETURN_IF_ERROR(eave_data_check(m, step, "TfIdfVectorizer", 1, 1, "i|*"));
+  EAVE_RETURN_IF_ERROR(eave_data_check(m, step, "TfIdfVectorizer", 1, 1, "*|*"));
   const eave_value *x = eave_step_value(m, step, 0), *y = eave_step_value(m, step, 1);
   if (x->rank != 1 && x->rank != 2)
     return EAVE_INVALID("TfIdfVectorizer: input must have shape [C] or [N, C]");
@@ -120,18 +121,71 @@ eave_status eave_builtin_tfidf_vectorizer_check(const eave_model* m, const eave_
   char err[160];
   if (!tfidf_parse(params, step->params_size, &t, err, sizeof err))
     return EAVE_INVALID("TfIdfVectorizer: %s", err);
+  if (t.strings ? x->dtype != EAVE_DTYPE_STRING
+                : x->dtype != EAVE_DTYPE_I32 && x->dtype != EAVE_DTYPE_I64)
+    return EAVE_INVALID("TfIdfVectorizer: input dtype %s does not match the pool",
+                        eave_dtype_name((eave_dtype)x->dtype));
   return NULL;
 }
 
 /* The pool n-grams of one length: ids [id0, id0 + count), n-gram id at pool position
  * begin + (id - id0) * len. */
 typedef struct ngram_group {
-  const eave_attr* pool;
+  const int64_t* pool;
   int64_t begin, id0, count, len;
 } ngram_group;
 
 static int64_t pool_at(const ngram_group* g, int64_t id, int64_t t) {
-  return eave_attr_ints_at(g->pool, (uint32_t)(g->begin + (id - g->id0) * g->len + t));
+  return g->pool[g->begin + (id - g->id0) * g->len + t];
+}
+
+/* Compares entry i of a STRINGS attribute with the `n` bytes at s: bytes first, then length. */
+static int text_cmp(const eave_attr* pool, int64_t i, const char* s, size_t n) {
+  uint32_t len;
+  const char* p = eave_attr_strings_at(pool, (uint32_t)i, &len);
+  int c = memcmp(p, s, len < n ? len : n);
+  return c ? c : (len > n) - (len < n);
+}
+
+static int text_less(const void* pool, int64_t a, int64_t b) {
+  uint32_t len;
+  const char* s = eave_attr_strings_at(pool, (uint32_t)b, &len);
+  return text_cmp(pool, a, s, len) < 0;
+}
+
+/* The items n-grams are made of, as int64: an integer pool and input as they are; for a string
+ * pool, each pool string's rank among the pool's distinct strings, and each input string the
+ * rank of the equal pool string, or -1. */
+static eave_status items_of(eave_data_op* op, const tfidf* t, const eave_tensor_view* x,
+                            int64_t** pool, int64_t** xs) {
+  uint64_t np = t->pool.n, nx = eave_view_numel(x);
+  EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, np, pool));
+  EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, nx, xs));
+  if (!t->strings) {
+    for (uint64_t i = 0; i < np; ++i) (*pool)[i] = eave_attr_ints_at(&t->pool, (uint32_t)i);
+    for (uint64_t i = 0; i < nx; ++i) (*xs)[i] = eave_elem_i64(x->dtype, x->data, i);
+    return NULL;
+  }
+  int64_t* order;
+  EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, 2 * np, &order));
+  for (uint64_t i = 0; i < np; ++i) order[i] = (int64_t)i;
+  eave_sort(order, order + np, np, text_less, &t->pool);
+  for (uint64_t k = 0, rank = 0; k < np; ++k) {
+    if (k && text_less(&t->pool, order[k - 1], order[k])) ++rank;
+    (*pool)[order[k]] = (int64_t)rank;
+  }
+  for (uint64_t i = 0; i < nx; ++i) {
+    const char* s = eave_string_at(x->data, i);
+    size_t n = strlen(s);
+    uint64_t lo = 0, hi = np;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (text_cmp(&t->pool, order[mid], s, n) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    (*xs)[i] = lo < np && !text_cmp(&t->pool, order[lo], s, n) ? (*pool)[order[lo]] : -1;
+  }
+  return NULL;
 }
 
 static int ngram_less(const void* ctx, int64_t a, int64_t b) {
@@ -145,14 +199,14 @@ static int ngram_less(const void* ctx, int64_t a, int64_t b) {
 
 /* The first (lowest) id in sorted[0, count) whose n-gram equals the `len` items of x from
  * `at`, `step` apart; -1 if none does. */
-static int64_t ngram_find(const ngram_group* g, const int64_t* sorted, const eave_tensor_view* x,
+static int64_t ngram_find(const ngram_group* g, const int64_t* sorted, const int64_t* x,
                           int64_t at, int64_t step) {
   int64_t lo = 0, hi = g->count; /* lower bound: the first n-gram not below the window */
   while (lo < hi) {
     int64_t mid = lo + (hi - lo) / 2, below = 0;
     for (int64_t t = 0; t < g->len; ++t) {
       int64_t p = pool_at(g, sorted[mid], t);
-      int64_t v = eave_elem_i64(x->dtype, x->data, (uint64_t)(at + t * step));
+      int64_t v = x[at + t * step];
       if (p != v) {
         below = p < v;
         break;
@@ -163,7 +217,7 @@ static int64_t ngram_find(const ngram_group* g, const int64_t* sorted, const eav
   }
   if (lo == g->count) return -1;
   for (int64_t t = 0; t < g->len; ++t)
-    if (pool_at(g, sorted[lo], t) != eave_elem_i64(x->dtype, x->data, (uint64_t)(at + t * step)))
+    if (pool_at(g, sorted[lo], t) != x[at + t * step])
       return -1;
   return sorted[lo];
 }
@@ -185,7 +239,8 @@ EAVE_DATA_RUN(tfidf_vectorizer) {
   if (!t.ngrams || !cols) return NULL;
 
   /* Scratch: ids sorted by n-gram within each length, the sort's buffer, counts per id. */
-  int64_t *sorted, *tmp, *count;
+  int64_t *sorted, *tmp, *count, *pool, *xs;
+  EAVE_RETURN_IF_ERROR(items_of(op, &t, x, &pool, &xs));
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, (uint64_t)t.ngrams, &sorted));
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, (uint64_t)t.ngrams, &tmp));
   EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, (uint64_t)t.ngrams, &count));
@@ -195,7 +250,7 @@ EAVE_DATA_RUN(tfidf_vectorizer) {
   for (uint32_t g = 0; g < t.counts.n; ++g) {
     int64_t begin = eave_attr_ints_at(&t.counts, g);
     int64_t end = g + 1 < t.counts.n ? eave_attr_ints_at(&t.counts, g + 1) : (int64_t)t.pool.n;
-    ngram_group grp = {&t.pool, begin, id, (end - begin) / (g + 1), (int64_t)g + 1};
+    ngram_group grp = {pool, begin, id, (end - begin) / (g + 1), (int64_t)g + 1};
     for (int64_t i = 0; i < grp.count; ++i) sorted[id + i] = id + i;
     /* Stable: equal n-grams keep ascending ids, so a lookup finds the first one. */
     if (g < lengths) eave_sort(sorted + id, tmp, (uint64_t)grp.count, ngram_less, &grp);
@@ -208,7 +263,7 @@ EAVE_DATA_RUN(tfidf_vectorizer) {
     for (uint32_t g = 0; g < lengths; ++g) {
       int64_t begin = eave_attr_ints_at(&t.counts, g);
       int64_t end = g + 1 < t.counts.n ? eave_attr_ints_at(&t.counts, g + 1) : (int64_t)t.pool.n;
-      ngram_group grp = {&t.pool, begin, id, (end - begin) / (g + 1), (int64_t)g + 1};
+      ngram_group grp = {pool, begin, id, (end - begin) / (g + 1), (int64_t)g + 1};
       id += grp.count;
       if (grp.len < t.min_n || !grp.count) continue;
       int64_t max_skip = grp.len == 1 ? 0 : t.max_skip;
@@ -217,7 +272,7 @@ EAVE_DATA_RUN(tfidf_vectorizer) {
         int64_t span = (grp.len - 1) * (skip + 1);
         if (span >= cols) break;
         for (int64_t start = 0; start + span < cols; ++start) {
-          int64_t hit = ngram_find(&grp, sorted + grp.id0, x, row * cols + start, skip + 1);
+          int64_t hit = ngram_find(&grp, sorted + grp.id0, xs, row * cols + start, skip + 1);
           if (hit >= 0) ++count[hit];
         }
       }
