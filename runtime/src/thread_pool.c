@@ -17,57 +17,91 @@ int32_t eave_cpu_count(void) {
 #endif
 }
 
-static void chunk_bounds(int64_t count, int64_t chunks, int64_t i, int64_t* b, int64_t* e) {
-  /* count * i can overflow only for counts near 2^63 / threads: split by quotient instead. */
-  int64_t q = count / chunks, r = count % chunks;
-  *b = i * q + (i < r ? i : r);
-  *e = *b + q + (i < r ? 1 : 0);
-}
-
 #if EAVE_HAVE_PTHREADS
+
+#include <stdatomic.h>
 
 typedef struct worker {
   struct eave_thread_pool* pool;
-  int32_t index; /* 1..threads-1; chunk 0 is the caller's */
   pthread_t thread;
 } worker;
 
+/* A parallel_for hands out its tiles in grains from an atomic cursor: the caller starts at
+ * once, a worker that wakes late (or is descheduled) takes fewer grains, and nobody waits for
+ * a fixed share. A job is open from the call until the caller has run out of grains; workers
+ * join it only while it is open, and the caller returns once those that joined have left, so
+ * no worker touches a job (its fn and ctx) after parallel_for returns. Between jobs a worker
+ * spins briefly before it sleeps: kernels come back to back, and waking a sleeping thread
+ * costs tens of microseconds. */
 struct eave_thread_pool {
   eave_allocator allocator;
   int32_t threads;
   int32_t started;
   pthread_mutex_t mutex;
   pthread_cond_t work; /* a new generation or stop */
-  pthread_cond_t done; /* pending reached 0 */
-  uint64_t generation;
+  pthread_cond_t done; /* active reached 0 */
+  atomic_uint_fast64_t generation;
   int stop;
   /* The current job, written under the mutex before generation moves. */
+  int open;
+  atomic_int active; /* workers inside the job (changed under the mutex) */
   eave_parallel_fn fn;
   void* ctx;
-  int64_t count;
-  int64_t chunks;
-  int64_t pending;
+  int64_t count, grain;
+  atomic_int_fast64_t next; /* the first tile not handed out */
   worker workers[];
 };
+
+/* Runs grains of the job until none is left. */
+static void run_grains(eave_thread_pool* p, eave_parallel_fn fn, void* ctx, int64_t count,
+                       int64_t grain) {
+  for (;;) {
+    int64_t b = atomic_fetch_add_explicit(&p->next, grain, memory_order_relaxed);
+    if (b >= count) return;
+    fn(ctx, b, count - b < grain ? count : b + grain);
+  }
+}
+
+/* Tells the CPU this is a spin loop (lets the other hyperthread run). */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Polls of the generation before a worker sleeps: some 50 to 200 microseconds. */
+#define EAVE_SPIN_POLLS 2000
 
 static void* worker_main(void* arg) {
   worker* w = arg;
   eave_thread_pool* p = w->pool;
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->mutex);
   for (;;) {
-    while (p->generation == seen && !p->stop) pthread_cond_wait(&p->work, &p->mutex);
+    for (int i = 0; i < EAVE_SPIN_POLLS &&
+                    atomic_load_explicit(&p->generation, memory_order_acquire) == seen;
+         ++i)
+      cpu_relax();
+    pthread_mutex_lock(&p->mutex);
+    while (atomic_load_explicit(&p->generation, memory_order_relaxed) == seen && !p->stop)
+      pthread_cond_wait(&p->work, &p->mutex);
     if (p->stop) break;
-    seen = p->generation;
-    if (w->index >= p->chunks) continue; /* nothing for this thread in this job */
+    seen = atomic_load_explicit(&p->generation, memory_order_relaxed);
+    if (!p->open) {
+      pthread_mutex_unlock(&p->mutex);
+      continue;
+    }
+    atomic_fetch_add_explicit(&p->active, 1, memory_order_relaxed);
     eave_parallel_fn fn = p->fn;
     void* ctx = p->ctx;
-    int64_t b, e;
-    chunk_bounds(p->count, p->chunks, w->index, &b, &e);
+    int64_t count = p->count, grain = p->grain;
     pthread_mutex_unlock(&p->mutex);
-    fn(ctx, b, e);
+    run_grains(p, fn, ctx, count, grain);
     pthread_mutex_lock(&p->mutex);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
+    if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_release) == 1)
+      pthread_cond_signal(&p->done);
+    pthread_mutex_unlock(&p->mutex);
   }
   pthread_mutex_unlock(&p->mutex);
   return NULL;
@@ -85,12 +119,14 @@ eave_status eave_thread_pool_create(int32_t threads, const eave_allocator* alloc
   memset(p, 0, bytes);
   p->allocator = *allocator;
   p->threads = threads;
+  atomic_init(&p->generation, 0);
+  atomic_init(&p->next, 0);
+  atomic_init(&p->active, 0);
   pthread_mutex_init(&p->mutex, NULL);
   pthread_cond_init(&p->work, NULL);
   pthread_cond_init(&p->done, NULL);
   for (int32_t i = 1; i < threads; ++i) {
     p->workers[i].pool = p;
-    p->workers[i].index = i;
     if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
       eave_thread_pool_release(p);
       return eave_make_status(EAVE_STATUS_OUT_OF_MEMORY, "cannot start thread %d of %d", i,
@@ -124,21 +160,30 @@ void eave_thread_pool_parallel_for(eave_thread_pool* p, int64_t count, eave_para
     fn(ctx, 0, count);
     return;
   }
-  int64_t chunks = count < p->threads ? count : p->threads;
+  /* About four grains per thread: enough to even out, few enough to keep tiles together. */
+  int64_t grain = count / ((int64_t)p->threads * 4);
+  if (grain < 1) grain = 1;
   pthread_mutex_lock(&p->mutex);
   p->fn = fn;
   p->ctx = ctx;
   p->count = count;
-  p->chunks = chunks;
-  p->pending = chunks - 1;
-  ++p->generation;
+  p->grain = grain;
+  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+  p->open = 1;
+  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
   pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mutex);
-  int64_t b, e;
-  chunk_bounds(count, chunks, 0, &b, &e);
-  fn(ctx, b, e);
+  run_grains(p, fn, ctx, count, grain);
   pthread_mutex_lock(&p->mutex);
-  while (p->pending > 0) pthread_cond_wait(&p->done, &p->mutex);
+  p->open = 0; /* no worker joins from here on */
+  pthread_mutex_unlock(&p->mutex);
+  /* The workers still inside run their last grain: poll a while rather than sleep at once. */
+  for (int i = 0; i < EAVE_SPIN_POLLS && atomic_load_explicit(&p->active, memory_order_acquire);
+       ++i)
+    cpu_relax();
+  pthread_mutex_lock(&p->mutex);
+  while (atomic_load_explicit(&p->active, memory_order_acquire) > 0)
+    pthread_cond_wait(&p->done, &p->mutex);
   pthread_mutex_unlock(&p->mutex);
 }
 

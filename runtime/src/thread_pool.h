@@ -22,8 +22,9 @@ eave_status eave_thread_pool_create(int32_t threads, const eave_allocator* alloc
                                     eave_thread_pool** out_pool);
 void eave_thread_pool_release(eave_thread_pool* pool);
 
-/* Splits [0, count) into min(threads, count) contiguous chunks and runs fn on each, one on
- * the calling thread; returns when all are done. A NULL pool runs everything inline. */
+/* Runs fn over [0, count) in contiguous ranges, on the calling thread and the workers (each
+ * range once, any thread, any order); returns when all are done. A NULL pool runs everything
+ * inline. */
 void eave_thread_pool_parallel_for(eave_thread_pool* pool, int64_t count, eave_parallel_fn fn,
                                    void* ctx);
 
