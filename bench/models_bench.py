@@ -144,6 +144,7 @@ def main(argv):
             rows.append(row)
             print(format_row(row), flush=True)
     table = markdown(rows, args.runs, args.rounds, ort_missing)
+    table += runtime_size(Path(args.build) / "lib" / "libeave_runtime.so")
     print()
     print(table)
     if args.markdown:
@@ -151,6 +152,18 @@ def main(argv):
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def runtime_size(lib):
+    """A markdown line with the stripped size of the shared runtime (target: under 300 KiB)."""
+    if not lib.exists():
+        return f"\nRuntime size: {lib} not built.\n"
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / lib.name
+        subprocess.run(["strip", "-o", str(out), str(lib)], check=True)
+        size = out.stat().st_size
+    return (f"\nStripped runtime (libeave_runtime.so, {platform.machine()}, every builtin kernel): "
+            f"{size:,} bytes (target: under {300 * 1024:,}).\n")
 
 
 def ms(d):
