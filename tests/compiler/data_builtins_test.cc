@@ -10,8 +10,7 @@
 #include "codegen/target.h"
 #include "compiler/compile.h"
 #include "runtime/src/artifact_format.h"
-#include "tests/test_util.h"
-#include "tools/runtime_session.h"
+#include "tests/compiler/runtime_test_util.h"
 
 namespace eave {
 namespace {
@@ -25,20 +24,13 @@ std::shared_ptr<RuntimeModel> compile_builtins(const Model& m) {
   return RuntimeModel::load_memory(compile_model(*copy, o).artifact);
 }
 
-using Inputs = std::vector<std::pair<std::string, Tensor>>;
+using testing::Inputs;
 
 // Runs the compiled model and the reference on `inputs`; every output must match exactly.
 void expect_reference(const Model& m, const std::shared_ptr<RuntimeModel>& rt,
                       const Inputs& inputs) {
   RuntimeSession s(rt);
-  std::vector<Tensor> got = s.run(inputs);
-  ref::NamedValues named(inputs.begin(), inputs.end());
-  std::vector<ValueData> want = ref::run_model(m, named);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    std::string diff = compare_values(ValueData(got[i]), want[i], {0, 0});
-    EXPECT_TRUE(diff.empty()) << "output " << i << ": " << diff;
-  }
+  testing::expect_matches_reference(m, s, inputs);
 }
 
 void expect_reference(const Model& m, const Inputs& inputs) {

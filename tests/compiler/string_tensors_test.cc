@@ -6,14 +6,14 @@
 #include <limits>
 
 #include "compiler/compile.h"
-#include "tests/test_util.h"
-#include "tools/runtime_session.h"
+#include "tests/compiler/runtime_test_util.h"
 
 namespace eave {
 namespace {
 
+using testing::expect_matches_reference;
 using testing::GraphBuilder;
-using Inputs = std::vector<std::pair<std::string, Tensor>>;
+using testing::Inputs;
 
 Tensor strings(std::vector<int64_t> dims, std::vector<std::string> v) {
   return Tensor::from_vector<std::string>(std::move(dims), v);
@@ -26,22 +26,11 @@ std::shared_ptr<RuntimeModel> compile(const Model& m, bool kernels = true) {
   return RuntimeModel::load_memory(compile_model(*copy, o).artifact);
 }
 
-void expect_reference(const Model& m, RuntimeSession& s, const Inputs& inputs) {
-  std::vector<Tensor> got = s.run(inputs);
-  ref::NamedValues named(inputs.begin(), inputs.end());
-  std::vector<ValueData> want = ref::run_model(m, named);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    std::string diff = compare_values(ValueData(got[i]), want[i], {0, 0});
-    EXPECT_TRUE(diff.empty()) << "output " << i << ": " << diff;
-  }
-}
-
 void expect_reference(const Model& m, const Inputs& inputs) {
   for (bool kernels : {true, false}) {
     SCOPED_TRACE(kernels ? "generated kernels" : "builtins only");
     RuntimeSession s(compile(m, kernels));
-    expect_reference(m, s, inputs);
+    expect_matches_reference(m, s, inputs);
   }
 }
 
@@ -124,9 +113,9 @@ TEST(StringTensors, StringNormalizerMatchesTheReference) {
                      {"stopwords", Attribute::of_strings({"the", "Monday"})}}));
       auto rt = compile(*b.model);
       RuntimeSession s(rt);
-      expect_reference(*b.model, s, {{"x", strings({1, 5}, {"The", "monday", "Ünïcode", "a", "the"})}});
+      expect_matches_reference(*b.model, s, {{"x", strings({1, 5}, {"The", "monday", "Ünïcode", "a", "the"})}});
       // Every word is a stopword: one empty string.
-      expect_reference(*b.model, s, {{"x", strings({1, 2}, {"the", "Monday"})}});
+      expect_matches_reference(*b.model, s, {{"x", strings({1, 2}, {"the", "Monday"})}});
     }
 }
 
@@ -140,7 +129,7 @@ TEST(StringTensors, LongTextAcrossRuns) {
   for (int64_t n : {3, 400, 2000, 5}) {
     std::vector<std::string> words;
     for (int64_t k = 0; k < n; ++k) words.push_back(std::string(size_t(k % 97 + 1), char('a' + k % 26)));
-    expect_reference(*b.model, s, {{"x", strings({n}, words)}});
+    expect_matches_reference(*b.model, s, {{"x", strings({n}, words)}});
   }
 }
 
