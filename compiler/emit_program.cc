@@ -86,9 +86,10 @@ bool takes_strings(OpKind k) {
     case OpKind::DepthToSpace: case OpKind::SpaceToDepth: case OpKind::ReverseSequence:
     case OpKind::Shape: case OpKind::Size: case OpKind::Where: case OpKind::NonZero:
     case OpKind::Cast: case OpKind::CastLike: case OpKind::Equal: case OpKind::Unique:
-    case OpKind::StringNormalizer: case OpKind::TfIdfVectorizer: case OpKind::SequenceConstruct: case OpKind::SequenceAt:
-    case OpKind::SequenceEmpty: case OpKind::SequenceErase: case OpKind::SequenceInsert:
-    case OpKind::SequenceLength: case OpKind::ConcatFromSequence: case OpKind::SplitToSequence:
+    case OpKind::StringNormalizer: case OpKind::TfIdfVectorizer: case OpKind::SequenceConstruct:
+    case OpKind::SequenceAt: case OpKind::SequenceEmpty: case OpKind::SequenceErase:
+    case OpKind::SequenceInsert: case OpKind::SequenceLength: case OpKind::ConcatFromSequence:
+    case OpKind::SplitToSequence:
     case OpKind::Optional: case OpKind::OptionalGetElement: case OpKind::OptionalHasElement:
       return true;
     default:
@@ -96,12 +97,16 @@ bool takes_strings(OpKind k) {
   }
 }
 
+}  // namespace
+
 bool has_string_operand(const Node& n) {
   for (const auto* list : {&n.inputs(), &n.outputs()})
     for (const Value* v : *list)
       if (v && element_dtype(v->type()) == DType::String) return true;
   return false;
 }
+
+namespace {
 
 // Refuses, naming the node, a node of an op whose builtin handles only some of its forms.
 // Runs before any value is checked, so that an op given strings is reported as the node's.

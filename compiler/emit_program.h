@@ -45,6 +45,10 @@ void emit_program(const Graph& g, const std::vector<Dispatch>& dispatches, Kerne
 // The runtime builtin that runs `kind`, if there is one.
 std::optional<artifact::Builtin> builtin_for(OpKind kind);
 
+// Whether a node reads or writes string tensors (or sequences or optionals of them): such nodes
+// run as runtime builtins, never as generated kernels.
+bool has_string_operand(const Node& n);
+
 // eave_dtype code of a DType (the same numbering; checked by a test).
 eave_dtype to_eave_dtype(DType t);
 

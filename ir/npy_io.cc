@@ -1,6 +1,5 @@
 #include "ir/npy_io.h"
 
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -80,20 +79,18 @@ Tensor read_npy(const std::string& path) {
 
 // A string tensor as UTF-32 text of the longest element's width, as NumPy stores str arrays.
 std::string text_npy_bytes(const Tensor& t) {
-  size_t width = 1;
-  for (const std::string& s : t.strings()) width = std::max(width, eave_npy_utf32(s.c_str(), nullptr, 0));
-  std::string descr = "U" + std::to_string(width);
+  std::vector<const char*> text;
+  for (const std::string& s : t.strings()) text.push_back(s.c_str());
   char header[1024];
-  size_t n = eave_npy_format_header(descr.c_str(), int(t.rank()), t.dims().data(), header, sizeof header);
+  size_t width;
+  size_t n = eave_npy_format_text_header(text.data(), text.size(), int(t.rank()), t.dims().data(),
+                                         header, sizeof header, &width);
   EAVE_CHECK(n > 0, "cannot write a .npy header for shape ", dims_str(t.dims()));
   std::string out(header, n);
-  std::vector<uint32_t> units(width);
-  for (const std::string& s : t.strings()) {
-    std::fill(units.begin(), units.end(), 0);
-    eave_npy_utf32(s.c_str(), units.data(), width);
-    for (uint32_t c : units)
-      for (int b = 0; b < 4; ++b) out.push_back(char((c >> (8 * b)) & 0xff));
-  }
+  out.resize(n + text.size() * width * 4);
+  auto* data = reinterpret_cast<uint8_t*>(out.data()) + n;
+  for (size_t i = 0; i < text.size(); ++i)
+    eave_npy_text_element(text[i], width, data + i * width * 4);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include "codegen/mlir_to_object.h"
 #include "compiler/compile.h"
+#include "compiler/emit_program.h"
 #include "lowering/elementwise_ops.h"
 #include "lowering/fused_epilogue.h"
 #include "lowering/lowering.h"
@@ -41,9 +42,7 @@ class MlirKernelGenerator : public KernelGenerator {
   KernelSupport support() const override {
     KernelSupport s;
     s.generates = [](const Node& n) {
-      for (const auto* list : {&n.inputs(), &n.outputs()})  // strings: runtime builtins only
-        for (const eave::Value* v : *list)
-          if (v && v->type().is_tensor() && v->dtype() == DType::String) return false;
+      if (has_string_operand(n)) return false;  // strings: runtime builtins only
       return lowering::lowers_elementwise(n) || lowering::lowers_matmul(n) ||
              lowering::lowers_conv(n) || lowering::lowers_pool(n) ||
              lowering::lowers_batch_matmul(n) || lowering::lowers_reduction(n) ||

@@ -109,22 +109,16 @@ static int write_text(FILE* f, const eave_tensor* t) {
   const char* const* s = t->data;
   uint64_t n = 1;
   for (int32_t a = 0; a < t->rank; ++a) n *= (uint64_t)t->dims[a];
-  size_t width = 1;
-  for (uint64_t i = 0; i < n; ++i) {
-    size_t w = eave_npy_utf32(s[i] ? s[i] : "", NULL, 0);
-    width = w > width ? w : width;
-  }
-  char descr[16], header[1024];
-  snprintf(descr, sizeof descr, "U%zu", width);
-  size_t hlen = eave_npy_format_header(descr, t->rank, t->dims, header, sizeof header);
-  uint32_t* units = calloc(width, 4);
-  int ok = hlen && units && fwrite(header, 1, hlen, f) == hlen;
+  char header[1024];
+  size_t width;
+  size_t hlen = eave_npy_format_text_header(s, n, t->rank, t->dims, header, sizeof header, &width);
+  uint8_t* element = malloc(width * 4);
+  int ok = hlen && element && fwrite(header, 1, hlen, f) == hlen;
   for (uint64_t i = 0; ok && i < n; ++i) {
-    memset(units, 0, width * 4);
-    eave_npy_utf32(s[i] ? s[i] : "", units, width);
-    ok = fwrite(units, 4, width, f) == width; /* little-endian hosts, as the runner assumes */
+    eave_npy_text_element(s[i], width, element);
+    ok = fwrite(element, 4, width, f) == width;
   }
-  free(units);
+  free(element);
   return ok;
 }
 

@@ -268,12 +268,11 @@ class NativeSession {
     std::vector<std::string>& text = bound_text_.emplace_back();
     py::object flat = a.attr("ravel")();
     for (py::handle e : flat.attr("tolist")()) {
-      if (PyBytes_Check(e.ptr())) text.push_back(py::cast<std::string>(py::bytes(py::reinterpret_borrow<py::object>(e))));
-      else if (PyUnicode_Check(e.ptr())) text.push_back(py::cast<std::string>(e));
-      else
+      if (!PyBytes_Check(e.ptr()) && !PyUnicode_Check(e.ptr()))
         throw UserError("input '" + name + "': element " + std::to_string(text.size()) + " is " +
                         py::cast<std::string>(py::str(py::type::of(e).attr("__name__"))) +
                         ", expected str or bytes");
+      text.push_back(py::cast<std::string>(e));  // str as UTF-8, bytes as they are
     }
     std::vector<const char*>& p = bound_pointers_.emplace_back();
     for (const std::string& s : text) p.push_back(s.c_str());

@@ -170,24 +170,44 @@ long eave_npy_text_utf8(const eave_npy_header* h, const uint8_t* elem, char* out
   return n;
 }
 
-size_t eave_npy_utf32(const char* s, uint32_t* out, size_t cap) {
-  const uint8_t* p = (const uint8_t*)s;
-  size_t n = 0;
-  while (*p) {
-    uint32_t c = *p, len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    uint32_t k = 1;
-    if (len > 1) c &= 0x7fu >> len;
-    for (; k < len && (p[k] & 0xc0) == 0x80; ++k) c = c << 6 | (p[k] & 0x3f);
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (!len || k < len || c < least[len] || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
-      c = 0xfffd; /* one replacement per malformed lead byte */
-      k = 1;
-    }
-    if (out && n < cap) out[n] = c;
-    ++n;
-    p += k;
+/* The code point at *p (UTF-8), advancing *p; U+FFFD, one byte on, for a malformed sequence. */
+static uint32_t next_code_point(const uint8_t** p) {
+  const uint8_t* q = *p;
+  uint32_t c = *q, k = 1;
+  uint32_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len > 1) c &= 0x7fu >> len;
+  for (; k < len && (q[k] & 0xc0) == 0x80; ++k) c = c << 6 | (q[k] & 0x3f);
+  static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (!len || k < len || c < least[len] || c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
+    c = 0xfffd;
+    k = 1;
   }
-  return n;
+  *p = q + k;
+  return c;
+}
+
+size_t eave_npy_format_text_header(const char* const* strings, uint64_t n, int rank,
+                                   const int64_t* dims, char* buf, size_t cap, size_t* width) {
+  size_t w = 1;
+  for (uint64_t i = 0; i < n; ++i) {
+    size_t units = 0;
+    for (const uint8_t* p = (const uint8_t*)(strings[i] ? strings[i] : ""); *p; ++units)
+      next_code_point(&p);
+    w = units > w ? units : w;
+  }
+  *width = w;
+  char descr[24];
+  snprintf(descr, sizeof descr, "U%zu", w);
+  return eave_npy_format_header(descr, rank, dims, buf, cap);
+}
+
+void eave_npy_text_element(const char* s, size_t width, uint8_t* out) {
+  memset(out, 0, width * 4);
+  const uint8_t* p = (const uint8_t*)(s ? s : "");
+  for (size_t i = 0; i < width && *p; ++i) {
+    uint32_t c = next_code_point(&p);
+    for (int b = 0; b < 4; ++b) out[4 * i + (size_t)b] = (uint8_t)(c >> (8 * b));
+  }
 }
 
 size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, char* buf,
@@ -205,7 +225,9 @@ size_t eave_npy_format_header(const char* descr, int rank, const int64_t* dims, 
   shape[n++] = ')';
   shape[n] = 0;
   char dict[512];
-  char order = descr[0] == 'U' ? '<' : descr[0] == 'b' || descr[0] == 'S' || descr[1] == '1' ? '|' : '<';
+  /* One-byte elements and bytes have no byte order; str (UTF-32) is little-endian. */
+  int bytewise = descr[0] == 'b' || descr[0] == 'S' || (descr[0] != 'U' && descr[1] == '1');
+  char order = bytewise ? '|' : '<';
   int dl = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': %s, }",
                     order, descr, shape);
   if (dl < 0 || (size_t)dl >= sizeof dict) return 0;

@@ -34,9 +34,15 @@ int eave_npy_parse(const uint8_t* bytes, size_t size, eave_npy_header* out, char
  * Returns its length, or -1 for a code unit that is not a Unicode scalar value. */
 long eave_npy_text_utf8(const eave_npy_header* h, const uint8_t* elem, char* out);
 
-/* Decodes the UTF-8 text `s` into at most `cap` UTF-32 code units at `out` (out may be NULL to
- * count only); malformed bytes become U+FFFD. Returns the number of code units `s` needs. */
-size_t eave_npy_utf32(const char* s, uint32_t* out, size_t cap);
+/* Writing n strings (UTF-8; NULL reads as "") as a numpy str array: formats the header of a
+ * "U<width>" array, width the code units of the longest string (at least 1), like
+ * eave_npy_format_header (0 if it does not fit); *width gets the width. */
+size_t eave_npy_format_text_header(const char* const* strings, uint64_t n, int rank,
+                                   const int64_t* dims, char* buf, size_t cap, size_t* width);
+
+/* One element of such an array: the UTF-32 code units of `s`, little-endian, NUL-padded to
+ * `width` (4 * width bytes at out; longer text is cut). Malformed UTF-8 becomes U+FFFD. */
+void eave_npy_text_element(const char* s, size_t width, uint8_t* out);
 
 /* Formats a version 1.0 header for a C-order little-endian array of element type `descr`
  * ("f4", "i8", "b1", "U<n>", ...). Returns the header length (a multiple of 64), or 0 if it does not

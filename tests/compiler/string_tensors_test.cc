@@ -46,7 +46,8 @@ std::string compile_error(const Model& m) {
 TEST(StringTensors, ConstantsAndInputsMoveThroughDataOps) {
   GraphBuilder b;
   Value* x = b.input("x", DType::String, {2, 3});
-  Value* c = b.g->add_constant("words", strings({2, 3}, {"alpha", "", "gamma", "delta", "ε", "x"}));
+  Value* c =
+      b.g->add_constant("words", strings({2, 3}, {"alpha", "", "gamma", "delta", "ε", "x"}));
   Value* both = b.op(OpKind::Concat, {x, c}, {{"axis", Attribute::of_int(0)}});
   b.output(b.op(OpKind::Transpose, {both}));
   b.output(b.op(OpKind::Gather, {both, b.ints("i", {3, 0, 3})}));
@@ -67,7 +68,9 @@ TEST(StringTensors, CastBetweenNumbersAndTextMatchesTheReference) {
   Value* i = b.input("i", DType::I64, {3});
   Value* h = b.input("h", DType::F16, {2});
   Value* t = b.input("t", DType::String, {6});
-  auto to = [](DType dt) { return std::pair{std::string("to"), Attribute::of_int(dtype_to_onnx(dt))}; };
+  auto to = [](DType dt) {
+    return std::pair{std::string("to"), Attribute::of_int(dtype_to_onnx(dt))};
+  };
   for (Value* v : {f, d, i, h}) {
     Value* text = b.op(OpKind::Cast, {v}, {to(DType::String)});
     b.output(text);
@@ -113,7 +116,8 @@ TEST(StringTensors, StringNormalizerMatchesTheReference) {
                      {"stopwords", Attribute::of_strings({"the", "Monday"})}}));
       auto rt = compile(*b.model);
       RuntimeSession s(rt);
-      expect_matches_reference(*b.model, s, {{"x", strings({1, 5}, {"The", "monday", "Ünïcode", "a", "the"})}});
+      expect_matches_reference(
+          *b.model, s, {{"x", strings({1, 5}, {"The", "monday", "Ünïcode", "a", "the"})}});
       // Every word is a stopword: one empty string.
       expect_matches_reference(*b.model, s, {{"x", strings({1, 2}, {"the", "Monday"})}});
     }
@@ -124,11 +128,13 @@ TEST(StringTensors, StringNormalizerMatchesTheReference) {
 TEST(StringTensors, LongTextAcrossRuns) {
   GraphBuilder b;
   Value* x = b.input("x", DType::String, {Dim::symbol("n")});
-  b.output(b.op(OpKind::StringNormalizer, {x}, {{"case_change_action", Attribute::of_string("UPPER")}}));
+  b.output(b.op(OpKind::StringNormalizer, {x},
+                {{"case_change_action", Attribute::of_string("UPPER")}}));
   RuntimeSession s(compile(*b.model));
   for (int64_t n : {3, 400, 2000, 5}) {
     std::vector<std::string> words;
-    for (int64_t k = 0; k < n; ++k) words.push_back(std::string(size_t(k % 97 + 1), char('a' + k % 26)));
+    for (int64_t k = 0; k < n; ++k)
+      words.push_back(std::string(size_t(k % 97 + 1), char('a' + k % 26)));
     expect_matches_reference(*b.model, s, {{"x", strings({n}, words)}});
   }
 }

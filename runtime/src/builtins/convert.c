@@ -5,9 +5,9 @@
 
 #define R EAVE_MAX_RANK
 
-/* Casts n elements (no strings). Integers convert to floats directly (one rounding, as C does), through float
- * for the 16-bit floats; floats to integers truncate and saturate, NaN giving 0; floats become
- * bools when nonzero as a float; integers wrap into narrower integers. */
+/* Casts n elements (no strings). Integers convert to floats directly (one rounding, as C does),
+ * through float for the 16-bit floats; floats to integers truncate and saturate, NaN giving 0;
+ * floats become bools when nonzero as a float; integers wrap into narrower integers. */
 void eave_cast(eave_dtype from, const void* src, eave_dtype to, void* dst, uint64_t n) {
   if (from == to) {
     memmove(dst, src, n * eave_dtype_size(from));

@@ -73,20 +73,22 @@ EAVE_DATA_OP(string_normalizer, "STRING_NORMALIZER", 1, 1, "s|s") {
       stop.kind != EAVE_ATTR_STRINGS)
     stop.n = 0;
   uint64_t n = eave_view_numel(x), kept = 0;
-  for (uint64_t i = 0; i < n; ++i) kept += !is_stopword(&stop, eave_string_at(x->data, i), case_sensitive);
+  int64_t* keep; /* the indices of the words that stay */
+  EAVE_RETURN_IF_ERROR(eave_scratch_i64(op, n, &keep));
+  for (uint64_t i = 0; i < n; ++i)
+    if (!is_stopword(&stop, eave_string_at(x->data, i), case_sensitive)) keep[kept++] = (int64_t)i;
   int64_t dims[2] = {1, kept ? (int64_t)kept : 1};
   eave_tensor_view out;
   EAVE_RETURN_IF_ERROR(eave_out(op, 0, x->rank, dims + 2 - x->rank, &out));
   if (!out.data) return NULL;
   const char** y = out.data;
   if (!kept) return eave_builtin_string(op->ctx, NULL, 0, (char**)&y[0]);
-  for (uint64_t i = 0, k = 0; i < n; ++i) {
-    const char* s = eave_string_at(x->data, i);
-    if (is_stopword(&stop, s, case_sensitive)) continue;
+  for (uint64_t k = 0; k < kept; ++k) {
+    const char* s = eave_string_at(x->data, (uint64_t)keep[k]);
     char* t;
     EAVE_RETURN_IF_ERROR(eave_builtin_string(op->ctx, s, strlen(s), &t));
     if (action) change_case(t, action == 2);
-    y[k++] = t;
+    y[k] = t;
   }
   return NULL;
 }

@@ -1,8 +1,9 @@
 /* TFIDF_VECTORIZER: ONNX TfIdfVectorizer, after reference/misc.cc. X (i32/i64 for an integer
  * pool, pool_int64s; strings for a string pool, pool_strings; [C] or [N, C]) -> Y f32 [W] or
- * [N, W], W = max(ngram_indexes) + 1. Each row counts the pool's n-grams of lengths min_gram_length..max_gram_length, taking
- * every (skip+1)-th item for skips 0..max_skip_count (1-grams once); Y holds the counts (TF),
- * the weights of the n-grams present (IDF) or counts times weights (TFIDF) at ngram_indexes.
+ * [N, W], W = max(ngram_indexes) + 1. Each row counts the pool's n-grams of lengths
+ * min_gram_length..max_gram_length, taking every (skip+1)-th item for skips 0..max_skip_count
+ * (1-grams once); Y holds the counts (TF), the weights of the n-grams present (IDF) or counts
+ * times weights (TFIDF) at ngram_indexes.
  * Pool n-grams of length g + 1 are pool[ngram_counts[g] .. ngram_counts[g + 1]); a pool n-gram
  * listed twice counts at its first position, as in the reference. Strings are matched as ids
  * (items_of), so both pools share one matcher.
