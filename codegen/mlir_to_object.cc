@@ -35,9 +35,17 @@
 
 namespace eave::codegen {
 
+namespace {
+
+void register_passes_once() {
+  static std::once_flag registered;
+  std::call_once(registered, [] { mlir::registerAllPasses(); });
+}
+
+}  // namespace
+
 std::unique_ptr<mlir::MLIRContext> make_codegen_context(bool multithreaded) {
-  static std::once_flag passes_registered;
-  std::call_once(passes_registered, [] { mlir::registerAllPasses(); });
+  register_passes_once();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
@@ -76,6 +84,11 @@ struct PipelineContext {
     return llvm::any_of(options.print_ir_after,
                         [&](const std::string& s) { return s == "all" || s == name; });
   }
+  // Hands printed IR to options.print, or writes it to stderr with MLIR's dump header.
+  void print(const std::string& step, const std::string& ir) const {
+    if (options.print) options.print(step, ir);
+    else llvm::errs() << "// -----// IR Dump After " << step << " //----- //\n" << ir << "\n";
+  }
 };
 
 // Runs a textual pass pipeline (no builtin.module wrapper) on the module. Individual passes can
@@ -89,14 +102,20 @@ mlir::LogicalResult run_passes(mlir::ModuleOp module, llvm::StringRef pipeline,
   llvm::raw_string_ostream es(parse_errors);
   if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)))
     internal_fail("codegen pipeline '", pipeline.str(), "' does not parse: ", parse_errors);
+  std::string printed;
+  llvm::raw_string_ostream printed_os(printed);
   if (!pc.options.print_ir_after.empty())
     pm.enableIRPrinting([](mlir::Pass*, mlir::Operation*) { return false; },
                         [&pc](mlir::Pass* p, mlir::Operation*) {
                           return pc.print_after(p->getArgument()) &&
                                  !pc.print_after("all");  // "all" prints per stage
                         },
-                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
-  return pm.run(module);
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+                        /*printAfterOnlyOnFailure=*/false,
+                        pc.options.print ? static_cast<llvm::raw_ostream&>(printed_os) : llvm::errs());
+  mlir::LogicalResult result = pm.run(module);
+  if (!printed.empty()) pc.options.print("mlir-passes", printed);
+  return result;
 }
 
 bool is_body(const PipelineContext& pc, llvm::StringRef name) {
@@ -166,13 +185,15 @@ mlir::LogicalResult lower_to_llvm(mlir::ModuleOp module, const PipelineContext& 
                     "expand-strided-metadata,"
                     "lower-affine,"
                     "convert-scf-to-cf,"
+                    // What LLVM has no intrinsic for (acosh, asinh, atanh, ...) calls libm, one
+                    // call per lane of a vector: before the vector and arith conversions, which
+                    // lower the extracts, inserts and constants that unrolling makes.
+                    "convert-math-to-llvm,"
+                    "convert-math-to-libm,"
                     "convert-vector-to-llvm,"
                     "finalize-memref-to-llvm,"
                     "arith-expand,"
                     "convert-arith-to-llvm,"
-                    "convert-math-to-llvm,"
-                    // What LLVM has no intrinsic for (tan, asin, sinh, ...) calls libm.
-                    "convert-math-to-libm,"
                     "convert-index-to-llvm,"
                     "convert-func-to-llvm,"
                     "convert-cf-to-llvm,"
@@ -287,7 +308,10 @@ void add_abi_wrapper(llvm::Module& m, const KernelBinding& k, const BodySignatur
 
 void print_llvm(const PipelineContext& pc, const char* stage, const llvm::Module& m) {
   if (!pc.print_after(stage)) return;
-  llvm::errs() << "// -----// IR Dump After " << stage << " //----- //\n" << m << "\n";
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  os << m;
+  pc.print(stage, ir);
 }
 
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
@@ -305,6 +329,22 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& codegen_stage_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const Stage& s : codegen_pipeline) v.push_back(s.name);
+    v.push_back("llvm-ir");
+    v.push_back("llvm-opt");
+    return v;
+  }();
+  return names;
+}
+
+bool is_codegen_print_step(const std::string& step) {
+  register_passes_once();
+  return llvm::is_contained(codegen_stage_names(), step) || mlir::PassInfo::lookup(step);
+}
 
 namespace detail {
 
@@ -352,9 +392,10 @@ Bytes compile_to_object(mlir::ModuleOp module, const std::vector<KernelBinding>&
     if (mlir::failed(stage.run(module, pc)))
       fail("codegen stage '", stage.name, "' failed:\n", diagnostics.take());
     if (pc.print_after(stage.name)) {
-      llvm::errs() << "// -----// IR Dump After " << stage.name << " //----- //\n";
-      module->print(llvm::errs());
-      llvm::errs() << "\n";
+      std::string ir;
+      llvm::raw_string_ostream os(ir);
+      module->print(os);
+      pc.print(stage.name, ir);
     }
   }
 

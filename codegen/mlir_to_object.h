@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,10 +57,18 @@ struct CompileOptions {
   // Stage names from codegen_pipeline ("bufferize", "schedule", "approximate-math", "to-llvm",
   // "llvm-ir", "llvm-opt"), or "all": the IR after each named stage goes to stderr.
   std::vector<std::string> print_ir_after;
+  // Where printed IR goes (stderr when empty): the stage or pass name, then the IR.
+  std::function<void(const std::string& step, const std::string& ir)> print;
   // Rewrite math ops with MLIR's polynomial approximations where they keep f32 accuracy, so the
   // code does not import them from libm.
   bool approximate_math = true;
 };
+
+// The stage names CompileOptions::print_ir_after accepts, in pipeline order.
+const std::vector<std::string>& codegen_stage_names();
+// Whether print_ir_after can name `step`: a stage, or an MLIR pass of the pipeline by its
+// argument ("convert-scf-to-cf").
+bool is_codegen_print_step(const std::string& step);
 
 // Compiles `module` (consumed: it is lowered in place) and returns ELF object bytes with one
 // hidden global function per binding. Throws Error with MLIR's diagnostics on failure.

@@ -1,5 +1,6 @@
 #include "compiler/compile.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_set>
 
@@ -98,6 +99,19 @@ void check_precision(const std::string& precision) {
   EAVE_CHECK(precision == "fp32", "precision '", precision,
              "' is not supported yet: fp32 is the only precision today (quantized precisions "
              "come with the quantization work)");
+}
+
+void check_print_step(const std::string& step) {
+  std::vector<std::string> steps = graph_pass_names();
+  steps.push_back("partition");
+  for (const std::string& s : codegen::codegen_stage_names()) steps.push_back(s);
+  if (step == "all" || std::find(steps.begin(), steps.end(), step) != steps.end() ||
+      codegen::is_codegen_print_step(step))
+    return;
+  std::string known;
+  for (const std::string& s : steps) known += (known.empty() ? "" : ", ") + s;
+  fail("--print-ir-after: no step named '", step, "'; the steps are ", known,
+       ", a code generation pass by name (convert-scf-to-cf) or all");
 }
 
 namespace {

@@ -48,6 +48,10 @@ struct CompileOptions {
 // says what is supported. `eave compile --precision` and eave.compile(precision=) check early.
 void check_precision(const std::string& precision);
 
+// An Error unless `step` names something --print-ir-after can print after: a graph pass,
+// "partition", a code generation stage or "all". The message lists them.
+void check_print_step(const std::string& step);
+
 // Something that makes the kernel generator for a target (lowering/ provides the MLIR one;
 // tests may provide others). nullptr: no code generation.
 using KernelGeneratorFactory =

@@ -1,8 +1,13 @@
 // Lowering: fused element-wise dispatches. The whole chain (or DAG) of element-wise nodes of a
 // dispatch becomes one linalg.generic over the output's index space: each external input is
 // read through a broadcasting indexing map, intermediate results stay in registers, and only
-// the final result is stored. Threads split the output's first dimension into tiles of
-// consecutive rows.
+// the final result is stored.
+//
+// Adjacent output dims that every input reads alike (all following the output, or all
+// broadcast) are merged first, so [1,64,56,56] + [64,1,1] is a [64, 3136] loop nest and a
+// same-shape op one flat loop. Threads split the first merged dim into tiles of consecutive
+// rows; the transform schedule tiles the last one by a vector register, peels the tail and
+// vectorizes.
 #include <unordered_map>
 
 #include "lowering/elementwise_ops.h"
@@ -26,6 +31,86 @@ namespace {
 // Elements a tile should cover: large enough to amortize a call, small enough to spread work.
 constexpr int64_t kTileElements = 16384;
 
+// How an input reads along one output dim.
+enum class Access { Any, Follows, Broadcast };  // Any: the output dim is 1
+
+Access access(const Shape& in, const Shape& out, size_t j) {
+  if (out[j] == Dim(1)) return Access::Any;
+  size_t lead = out.rank() - in.rank();
+  if (j < lead) return Access::Broadcast;
+  return in[j - lead] == Dim(1) ? Access::Broadcast : Access::Follows;
+}
+
+// The output dims in groups of adjacent dims every input reads alike.
+std::vector<std::vector<size_t>> merged_dims(const std::vector<const eave::Value*>& inputs,
+                                             const Shape& out) {
+  std::vector<std::vector<size_t>> groups;
+  std::vector<Access> group_access(inputs.size(), Access::Any);
+  for (size_t j = 0; j < out.rank(); ++j) {
+    bool alike = !groups.empty();
+    for (size_t i = 0; i < inputs.size() && alike; ++i) {
+      Access a = access(inputs[i]->shape(), out, j);
+      alike = a == Access::Any || group_access[i] == Access::Any || group_access[i] == a;
+    }
+    if (!alike) {
+      groups.emplace_back();
+      std::fill(group_access.begin(), group_access.end(), Access::Any);
+    }
+    groups.back().push_back(j);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Access a = access(inputs[i]->shape(), out, j);
+      if (a != Access::Any) group_access[i] = a;
+    }
+  }
+  return groups;
+}
+
+Dim group_size(const Shape& out, const std::vector<size_t>& group) {
+  Dim size(1);
+  for (size_t j : group) size *= out[j];
+  return size;
+}
+
+// The schedule of an elementwise kernel of merged rank `rank`: one row of `vector` elements
+// at a time, vectorized; a tail shorter than a vector, if the last dim may leave one, peeled
+// off and left to scalar loops.
+std::string elementwise_schedule(const std::string& name, size_t rank, int64_t vector, bool peel) {
+  std::string sizes, v = "%" + name;
+  for (size_t i = 0; i + 1 < rank; ++i) sizes += "1, ";
+  sizes += std::to_string(vector);
+  std::string any = "!transform.any_op", loops = std::to_string(rank);
+  std::string s = "// " + name + ": elementwise, tiles of [" + sizes + "]" +
+                  (peel ? ", tail peeled" : "") + ", vectorized\n";
+  s += v + " = transform.structured.match ops{[\"linalg.generic\"]} attributes{" +
+       kScheduleAttr + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n";
+  s += v + "_func = transform.get_parent_op " + v + " {op_name = \"func.func\"} : (" + any +
+       ") -> " + any + "\n";
+  s += v + "_tiled, " + v + "_loops:" + loops + " = transform.structured.tile_using_for " + v +
+       " tile_sizes [" + sizes + "] : (" + any + ") -> (" + any;
+  for (size_t i = 0; i < rank; ++i) s += ", " + any;  // the tiled op, then one per loop
+  s += ")\n";
+  if (peel) {
+    s += v + "_inner = transform.cast " + v + "_loops#" + std::to_string(rank - 1) + " : " + any +
+         " to !transform.op<\"scf.for\">\n";
+    s += v + "_main, " + v + "_tail = transform.loop.peel " + v +
+         "_inner : (!transform.op<\"scf.for\">) -> (" + any + ", " + any + ")\n";
+  }
+  // Peeling and tiling leave affine.min sizes that fold to constants: fold them so that the
+  // full tiles have static shapes, which is what vectorization needs.
+  s += "transform.apply_patterns to " + v + "_func {\n"
+       "  transform.apply_patterns.canonicalization\n} : " + any + "\n";
+  s += v + "_vec = transform.structured.vectorize_children_and_apply_patterns " + v +
+       "_func : (" + any + ") -> " + any + "\n";
+  s += "transform.apply_patterns to " + v + "_vec {\n"
+       "  transform.apply_patterns.vector.transfer_permutation_patterns\n"
+       "  transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1\n"
+       "  transform.apply_patterns.vector.lower_broadcast\n"
+       "  transform.apply_patterns.vector.lower_shape_cast\n"
+       "  transform.apply_patterns.vector.cast_away_vector_leading_one_dim\n"
+       "  transform.apply_patterns.canonicalization\n} : " + any + "\n";
+  return s;
+}
+
 }  // namespace
 
 bool lowers_elementwise(const Node& n) {
@@ -40,14 +125,14 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
              d.outputs.size(), " results; expected one");
   const eave::Value* out = d.outputs[0];
   const Shape& os = out->shape();
-  int64_t rank = int64_t(os.rank());
 
   OpBuilder b(lc.ctx);
   Location loc = b.getUnknownLoc();
   b.setInsertionPointToEnd(lc.module.getBody());
 
   // Operands: the external inputs, then the output.
-  std::vector<const eave::Value*> values(d.inputs.begin(), d.inputs.end());
+  std::vector<const eave::Value*> inputs(d.inputs.begin(), d.inputs.end());
+  std::vector<const eave::Value*> values = inputs;
   values.push_back(out);
   SmallVector<Type> arg_types;
   for (const eave::Value* v : values) arg_types.push_back(memref_type(b, v));
@@ -56,70 +141,72 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
   auto func = func::FuncOp::create(b, loc, name + "_body", b.getFunctionType(arg_types, {}));
   Block* entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
-
-  // Rows of the output's first dimension per tile.
-  int64_t inner = 1;
-  bool inner_static = true;
-  for (int64_t i = 1; i < rank; ++i) {
-    if (os[size_t(i)].is_const()) inner *= std::max<int64_t>(1, os[size_t(i)].value());
-    else inner_static = false;
-  }
-  int64_t rows_per_tile = inner_static ? std::max<int64_t>(1, kTileElements / inner) : 1;
-
   auto arg = [&](size_t i) { return entry->getArgument(unsigned(i)); };
-  Value out_buf = arg(values.size() - 1);
-  std::vector<Value> in_bufs;
-  for (size_t i = 0; i + 1 < values.size(); ++i) in_bufs.push_back(arg(i));
 
-  // Whether input i follows the output's first dimension (same rank, not broadcast along it).
-  auto follows_dim0 = [&](const eave::Value* v) {
-    return rank > 0 && int64_t(v->shape().rank()) == rank &&
-           !(v->shape()[0] == Dim(1) && os[0] != Dim(1));
-  };
+  // Each buffer collapsed to the merged dims; an input's indexing map reads a merged dim or
+  // broadcasts it.
+  std::vector<std::vector<size_t>> groups = merged_dims(inputs, os);
+  int64_t rank = int64_t(groups.size());
+  std::vector<Value> bufs;
+  SmallVector<AffineMap> maps;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Shape& s = values[i]->shape();
+    size_t lead = os.rank() - s.rank();
+    SmallVector<ReassociationIndices> reassociation;
+    SmallVector<AffineExpr> exprs;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      ReassociationIndices dims;
+      bool follows = false;
+      for (size_t j : groups[g]) {
+        if (j < lead) continue;
+        dims.push_back(int64_t(j - lead));
+        follows |= i + 1 == values.size() || access(s, os, j) == Access::Follows;
+      }
+      if (dims.empty()) continue;
+      reassociation.push_back(dims);
+      exprs.push_back(follows ? b.getAffineDimExpr(unsigned(g)) : b.getAffineConstantExpr(0));
+    }
+    Value buf = arg(i);
+    if (s.rank() > 0 && reassociation.size() < s.rank())
+      buf = memref::CollapseShapeOp::create(b, loc, buf, reassociation);
+    bufs.push_back(buf);
+    maps.push_back(AffineMap::get(unsigned(rank), 0, exprs, lc.ctx));
+  }
 
+  // Rows of the first merged dim per tile, from the elements of a row.
+  int64_t rows_per_tile = 1;
   if (rank > 0) {
+    Dim row(1);
+    for (int64_t g = 1; g < rank; ++g) row *= group_size(os, groups[size_t(g)]);
+    if (row.is_const()) rows_per_tile = std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, row.value()));
+
     Value tb = arg(values.size()), te = arg(values.size() + 1);
     Value rpt = arith::ConstantIndexOp::create(b, loc, rows_per_tile);
-    Value d0 = memref::DimOp::create(b, loc, out_buf, 0);
+    Value d0 = memref::DimOp::create(b, loc, bufs.back(), 0);
     Value lo = arith::MinSIOp::create(b, loc, arith::MulIOp::create(b, loc, tb, rpt), d0);
     Value hi = arith::MinSIOp::create(b, loc, arith::MulIOp::create(b, loc, te, rpt), d0);
     Value rows = arith::SubIOp::create(b, loc, hi, lo);
-    auto slice = [&](Value buf) -> Value {
-      auto mt = cast<MemRefType>(buf.getType());
+    for (size_t i = 0; i < values.size(); ++i) {
+      AffineMap m = maps[i];
+      bool sliced = m.getNumResults() == unsigned(rank) && m.getResult(0) == b.getAffineDimExpr(0);
+      if (!sliced) continue;
+      auto mt = cast<MemRefType>(bufs[i].getType());
       SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (int64_t i = 0; i < mt.getRank(); ++i) {
-        offsets.push_back(i == 0 ? OpFoldResult(lo) : OpFoldResult(b.getIndexAttr(0)));
-        if (i == 0) sizes.push_back(rows);
-        else if (mt.isDynamicDim(i)) sizes.push_back(Value(memref::DimOp::create(b, loc, buf, i)));
-        else sizes.push_back(b.getIndexAttr(mt.getDimSize(i)));
+      for (int64_t k = 0; k < mt.getRank(); ++k) {
+        offsets.push_back(k == 0 ? OpFoldResult(lo) : OpFoldResult(b.getIndexAttr(0)));
+        if (k == 0) sizes.push_back(rows);
+        else if (mt.isDynamicDim(k)) sizes.push_back(Value(memref::DimOp::create(b, loc, bufs[i], k)));
+        else sizes.push_back(b.getIndexAttr(mt.getDimSize(k)));
         strides.push_back(b.getIndexAttr(1));
       }
-      return memref::SubViewOp::create(b, loc, buf, offsets, sizes, strides);
-    };
-    out_buf = slice(out_buf);
-    for (size_t i = 0; i < in_bufs.size(); ++i)
-      if (follows_dim0(values[i])) in_bufs[i] = slice(in_bufs[i]);
-  }
-
-  // Indexing maps: inputs broadcast NumPy-style against the output.
-  SmallVector<AffineMap> maps;
-  for (size_t i = 0; i + 1 < values.size(); ++i) {
-    const Shape& s = values[i]->shape();
-    int64_t r = int64_t(s.rank());
-    SmallVector<AffineExpr> exprs;
-    for (int64_t k = 0; k < r; ++k) {
-      int64_t j = rank - r + k;
-      bool broadcast = s[size_t(k)] == Dim(1) && os[size_t(j)] != Dim(1);
-      exprs.push_back(broadcast ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(unsigned(j)));
+      bufs[i] = memref::SubViewOp::create(b, loc, bufs[i], offsets, sizes, strides);
     }
-    maps.push_back(AffineMap::get(unsigned(rank), 0, exprs, lc.ctx));
   }
-  maps.push_back(b.getMultiDimIdentityMap(unsigned(rank)));
-  SmallVector<utils::IteratorType> iters(size_t(rank), utils::IteratorType::parallel);
 
-  SmallVector<Value> ins(in_bufs.begin(), in_bufs.end());
-  linalg::GenericOp::create(
-      b, loc, TypeRange{}, ValueRange(ins), ValueRange{out_buf}, maps, iters,
+  SmallVector<utils::IteratorType> iters(size_t(rank), utils::IteratorType::parallel);
+  SmallVector<Value> ins(bufs.begin(), bufs.end() - 1);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{}, ValueRange(ins), ValueRange{bufs.back()}, maps, iters,
       [&](OpBuilder& nb, Location nl, ValueRange args) {
         std::unordered_map<const eave::Value*, TypedValue> env;
         for (size_t i = 0; i + 1 < values.size(); ++i)
@@ -133,6 +220,30 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
       });
   func::ReturnOp::create(b, loc);
 
+  // The vector: a register of the widest element the kernel loads or stores.
+  unsigned widest = 0;
+  for (const eave::Value* v : values) {
+    Type t = storage_type(b, v->dtype());
+    if (t.isIntOrFloat()) widest = std::max(widest, t.getIntOrFloatBitWidth());
+    else widest = 0;  // no vector of it: loops only
+    if (widest == 0) break;
+  }
+  if (rank > 0 && widest > 0) {
+    int64_t bits = lc.info.simd_bits > 0 ? lc.info.simd_bits : 128;
+    int64_t vector = std::max<int64_t>(1, bits / widest);
+    // A last dim that is also the first is cut into thread tiles: its length is dynamic.
+    Dim last = rank > 1 ? group_size(os, groups.back()) : Dim::symbol("tile");
+    bool peel = true;
+    if (last.is_const() && last.value() <= vector) {
+      vector = std::max<int64_t>(1, last.value());
+      peel = false;
+    } else if (last.is_const()) {
+      peel = last.value() % vector != 0;
+    }
+    generic->setAttr(kScheduleAttr, b.getStringAttr(name));
+    lc.schedule.add(elementwise_schedule(name, size_t(rank), vector, peel));
+  }
+
   LoweredKernel k;
   k.binding.body = name + "_body";
   k.binding.symbol = name;
@@ -140,7 +251,7 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
     k.binding.operands.push_back(binding_operand(lc, int(i), values[i]));
     k.operands.push_back(const_cast<eave::Value*>(values[i]));
   }
-  k.tiles = rank > 0 ? Dim::ceildiv(os[0], Dim(rows_per_tile)) : Dim(1);
+  k.tiles = rank > 0 ? Dim::ceildiv(group_size(os, groups[0]), Dim(rows_per_tile)) : Dim(1);
   return k;
 }
 

@@ -34,8 +34,10 @@ namespace {
 
 class MlirKernelGenerator : public KernelGenerator {
  public:
-  MlirKernelGenerator(const codegen::TargetSpec& target, std::string prefix)
-      : target_(target), prefix_(std::move(prefix)), info_(codegen::resolve_target(target)),
+  MlirKernelGenerator(const codegen::TargetSpec& target, std::string prefix,
+                      codegen::CompileOptions options)
+      : target_(target), prefix_(std::move(prefix)), options_(std::move(options)),
+        info_(codegen::resolve_target(target)),
         ctx_(codegen::make_codegen_context()),
         module_(mlir::ModuleOp::create(mlir::UnknownLoc::get(ctx_.get()))) {}
 
@@ -68,7 +70,7 @@ class MlirKernelGenerator : public KernelGenerator {
   }
 
   KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) override {
-    lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
+    lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of, schedule_};
     std::string name = prefix_ + "k" + std::to_string(bindings_.size());
     const Node& anchor = *d.anchor();
     lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
@@ -93,14 +95,14 @@ class MlirKernelGenerator : public KernelGenerator {
 
   std::vector<uint8_t> finish() override {
     if (bindings_.empty()) return {};
-    codegen::Bytes obj = codegen::compile_to_object(*module_, bindings_, target_);
+    codegen::Bytes obj = compile_module();
     codegen::Bytes table = codegen::emit_kernel_table_object(symbols_, target_);
     return codegen::link_shared_object({obj, table}, target_);
   }
 
   std::vector<std::vector<uint8_t>> finish_objects(const std::string& table_symbol) override {
     std::vector<std::vector<uint8_t>> out;
-    if (!bindings_.empty()) out.push_back(codegen::compile_to_object(*module_, bindings_, target_));
+    if (!bindings_.empty()) out.push_back(compile_module());
     out.push_back(codegen::emit_kernel_table_object(symbols_, target_, table_symbol));
     return out;
   }
@@ -110,13 +112,20 @@ class MlirKernelGenerator : public KernelGenerator {
   }
 
  private:
+  codegen::Bytes compile_module() {
+    schedule_.attach(*module_);
+    return codegen::compile_to_object(*module_, bindings_, target_, options_);
+  }
+
   codegen::TargetSpec target_;
   std::string prefix_;
+  codegen::CompileOptions options_;
   codegen::TargetInfo info_;
   std::unique_ptr<mlir::MLIRContext> ctx_;
   mlir::OwningOpRef<mlir::ModuleOp> module_;
   std::vector<codegen::KernelBinding> bindings_;
   std::vector<std::string> symbols_;
+  lowering::TransformSchedule schedule_;
 };
 
 codegen::TargetSpec target_of(const CompileOptions& o) {
@@ -127,15 +136,19 @@ codegen::TargetSpec target_of(const CompileOptions& o) {
 }  // namespace
 
 std::unique_ptr<KernelGenerator> make_mlir_kernel_generator(const codegen::TargetSpec& target,
-                                                           const std::string& symbol_prefix) {
-  return std::make_unique<MlirKernelGenerator>(target, symbol_prefix);
+                                                           const std::string& symbol_prefix,
+                                                           const codegen::CompileOptions& codegen) {
+  return std::make_unique<MlirKernelGenerator>(target, symbol_prefix, codegen);
 }
 
 void use_mlir_kernel_generator() {
   set_kernel_generator_factory([](const CompileOptions& o) {
     // Static libraries prefix their kernels with the model's symbol: several models link into
     // one firmware image without clashing.
-    return make_mlir_kernel_generator(target_of(o), o.static_lib ? o.symbol + "_" : "");
+    codegen::CompileOptions codegen;
+    codegen.print_ir_after.assign(o.pipeline.print_ir_after.begin(), o.pipeline.print_ir_after.end());
+    codegen.print = o.pipeline.print;
+    return make_mlir_kernel_generator(target_of(o), o.static_lib ? o.symbol + "_" : "", codegen);
   });
 }
 

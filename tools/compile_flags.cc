@@ -62,7 +62,10 @@ CompileOptions compile_options_from_flags(const CompileFlags& f) {
     auto [name, spec] = split_assignment(s, "--dim-bound");
     o.dim_bounds[name] = parse_bound(name, spec);
   }
-  for (const auto& s : f.print_ir_after) o.pipeline.print_ir_after.insert(s);
+  for (const auto& s : f.print_ir_after) {
+    check_print_step(s);
+    o.pipeline.print_ir_after.insert(s);
+  }
   o.generate_kernels = !f.no_kernels;
   return o;
 }
