@@ -57,6 +57,9 @@ bool same_shape(const Value* a, const Value* b) {
   return a->shape().has_rank() && a->shape() == b->shape();
 }
 
+// Elementwise nodes at most fused into one kernel as a region (see fusion_region).
+constexpr size_t kMaxRegion = 8;
+
 }  // namespace
 
 bool is_view_op(const Node& n) {
@@ -76,12 +79,78 @@ bool is_view_op(const Node& n) {
          in->dtype() == out->dtype() && !has_data_dependent_shape(n);
 }
 
+namespace {
+
+// The elementwise nodes that join the kernel `prod` computing `in` (a result nothing else
+// needs): every user of `in` and, transitively, the users of their results, until exactly one
+// node of the region (the last, its sink) has a result read outside it. x * sigmoid(x) after a
+// Conv is the region {Sigmoid, Mul}; a plain chain is a region of one node. In graph order;
+// empty when no such region of at most kMaxRegion nodes exists, when one of its nodes cannot
+// fuse into `prod`, or when one reads a value not computed yet (`done`: the nodes already
+// placed).
+std::vector<Node*> fusion_region(const Value* in, const Dispatch& prod, const KernelSupport& support,
+                                 const std::unordered_set<const Node*>& done,
+                                 const std::unordered_map<const Node*, size_t>& position) {
+  if (in->is_graph_output()) return {};
+  const Node& anchor = *prod.anchor();
+  auto fusable = [&](const Node& u) {
+    return !done.count(&u) && u.num_outputs() == 1 && u.output(0) && support.generates(u) &&
+           support.is_elementwise(u) && !has_data_dependent_shape(u) && same_shape(in, u.output(0)) &&
+           (support.is_elementwise(anchor) ||
+            (support.takes_epilogue && support.takes_epilogue(anchor) &&
+             (!support.fuses || support.fuses(anchor, u))));
+  };
+  std::vector<Node*> region;
+  auto inside = [&](const Node* u) { return std::find(region.begin(), region.end(), u) != region.end(); };
+  auto join_users = [&](const Value* v) {
+    for (const Use& u : v->uses()) {
+      if (inside(u.node)) continue;
+      if (!fusable(*u.node) || region.size() == kMaxRegion) return false;
+      region.push_back(u.node);
+    }
+    return true;
+  };
+  if (!join_users(in)) return {};
+  for (;;) {
+    std::vector<const Node*> open;  // region nodes whose result is read outside the region
+    for (const Node* u : region) {
+      const Value* r = u->output(0);
+      if (r->uses().empty() && !r->is_graph_output()) return {};
+      bool escapes = r->is_graph_output();
+      for (const Use& use : r->uses()) escapes |= !inside(use.node);
+      if (escapes) open.push_back(u);
+    }
+    if (open.size() == 1) break;
+    if (open.empty()) return {};
+    for (const Node* u : open)
+      if (u->output(0)->is_graph_output() || !join_users(u->output(0))) return {};
+  }
+  std::sort(region.begin(), region.end(),
+            [&](const Node* a, const Node* b) { return position.at(a) < position.at(b); });
+  for (const Node* u : region)
+    for (const Value* v : u->inputs()) {
+      if (!v || v == in || !v->producer() || done.count(v->producer()) || inside(v->producer())) continue;
+      return {};
+    }
+  // The sink, last in graph order, must be the node read outside.
+  for (size_t i = 0; i + 1 < region.size(); ++i)
+    for (const Use& use : region[i]->output(0)->uses())
+      if (!inside(use.node)) return {};
+  return region;
+}
+
+}  // namespace
+
 std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
   std::vector<Dispatch> out;
   // The kernel dispatch (index into `out`) that produced a value, for epilogue fusion.
   std::unordered_map<const Value*, size_t> kernel_of;
+  std::unordered_map<const Node*, size_t> position;
+  for (const auto& node : g.nodes()) position.emplace(node.get(), position.size());
+  std::unordered_set<const Node*> done;  // placed in a dispatch
   for (const auto& node : g.nodes()) {
     Node* n = node.get();
+    if (done.count(n)) continue;  // fused ahead, as part of a region
     Dispatch d;
     d.nodes = {n};
     d.name = n->name().empty() ? n->op_type() : n->name();
@@ -97,20 +166,17 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
       d.kind = DispatchKind::Alias;
     } else if (!has_data_dependent_shape(*n) && support.generates && support.generates(*n)) {
       d.kind = DispatchKind::Kernel;
-      // Fuse into the producer's kernel when this is an elementwise consumer of its only result.
+      // Fuse into the producer's kernel when this is an elementwise consumer of its result and
+      // the consumers of that result form a region with one result (fusion_region).
       if (support.is_elementwise(*n)) {
         for (Value* in : n->inputs()) {
           if (!in) continue;
           auto it = kernel_of.find(in);
           if (it == kernel_of.end()) continue;
           Dispatch& prod = out[it->second];
-          bool ok = in->uses().size() == 1 && !in->is_graph_output() &&
-                    same_shape(in, n->output(0)) && n->num_outputs() == 1 &&
-                    (support.is_elementwise(*prod.anchor()) ||
-                     (support.takes_epilogue && support.takes_epilogue(*prod.anchor()) &&
-                      (!support.fuses || support.fuses(*prod.anchor(), *n))));
-          if (!ok) continue;
-          prod.nodes.push_back(n);
+          std::vector<Node*> region = fusion_region(in, prod, support, done, position);
+          if (region.empty()) continue;
+          prod.nodes.insert(prod.nodes.end(), region.begin(), region.end());
           // The fused kernel now runs here: move it to the end.
           size_t idx = it->second;
           Dispatch moved = std::move(out[idx]);
@@ -119,7 +185,8 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
             if (i > idx) --i;
           out.push_back(std::move(moved));
           kernel_of.erase(in);
-          kernel_of[n->output(0)] = out.size() - 1;
+          kernel_of[region.back()->output(0)] = out.size() - 1;
+          done.insert(region.begin(), region.end());
           n = nullptr;
           break;
         }
@@ -129,6 +196,7 @@ std::vector<Dispatch> partition_graph(Graph& g, const KernelSupport& support) {
       d.kind = DispatchKind::Builtin;
     }
     out.push_back(std::move(d));
+    done.insert(n);
     if (out.back().kind == DispatchKind::Kernel && n->num_outputs() == 1)
       kernel_of[n->output(0)] = out.size() - 1;
   }

@@ -2,8 +2,9 @@
 //
 //   Kernel   generated code for one or more fused nodes: an anchor (a contraction such as
 //            MatMul/Gemm/Conv, a reduction, or an elementwise op) followed by the elementwise
-//            ops that consume its result when that result has no other use: bias adds,
-//            activations, residual adds, scale/shift folded from BatchNorm.
+//            ops that consume its result when nothing else needs it: bias adds, activations,
+//            residual adds, scale/shift folded from BatchNorm, and regions that read it more
+//            than once (x * sigmoid(x)) as long as one result leaves them.
 //   Builtin  one node run by a runtime builtin (ops not worth generating code for, and any op
 //            whose output shape depends on data).
 //   Alias    a view, no work: Reshape, Flatten, Squeeze, Unsqueeze, Identity.

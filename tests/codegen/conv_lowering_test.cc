@@ -159,6 +159,55 @@ TEST(ConvLowering, ResnetBlockWithBatchNorm) {
   EXPECT_EQ(r.kernels, (std::vector<std::string>{"Conv+Relu", "Conv+Add+Relu"}));
 }
 
+// Consumers that read the Conv's result more than once (SiLU: x * sigmoid(x)) fuse as a region
+// when exactly one result leaves it; otherwise, or when a region node needs a value computed
+// later, they stay separate kernels.
+TEST(ConvLowering, FusedRegions) {
+  std::vector<std::pair<std::string, Attribute>> same = {{"pads", Attribute::of_ints({1, 1, 1, 1})}};
+  auto conv = [&](GraphBuilder& g, Value* x, uint32_t seed) {
+    return g.op(OpKind::Conv, {x, g.random("w", {8, 8, 3, 3}, seed), g.random("b", {8}, seed + 1)}, same);
+  };
+  Inputs in = {{"x", random_tensor(DType::F32, {2, 8, 9, 11}, 7)},
+               {"r", random_tensor(DType::F32, {2, 8, 9, 11}, 8)}};
+  {  // SiLU, then a residual add: one kernel
+    GraphBuilder g;
+    Value* c = conv(g, g.input("x", DType::F32, {Dim::symbol("N"), 8, 9, 11}), 1);
+    Value* silu = g.op(OpKind::Mul, {c, g.op(OpKind::Sigmoid, {c})});
+    g.output(g.op(OpKind::Add, {silu, g.input("r", DType::F32, {Dim::symbol("N"), 8, 9, 11})}));
+    EXPECT_EQ(expect_matches_reference(*g.model, {in}).kernels,
+              (std::vector<std::string>{"Conv+Sigmoid+Mul+Add"}));
+  }
+  {  // the Conv's result also feeds another Conv: it must be stored
+    GraphBuilder g;
+    Value* c = conv(g, g.input("x", DType::F32, {2, 8, 9, 11}), 1);
+    g.output(g.op(OpKind::Mul, {c, g.op(OpKind::Sigmoid, {c})}));
+    g.output(conv(g, c, 3));
+    g.input("r", DType::F32, {2, 8, 9, 11});
+    EXPECT_EQ(expect_matches_reference(*g.model, {in}).kernels,
+              (std::vector<std::string>{"Conv", "Sigmoid+Mul", "Conv"}));
+  }
+  {  // the region {Sigmoid, Add, Mul} would read z before the Conv computing z runs
+    GraphBuilder g;
+    Value* x = g.input("x", DType::F32, {2, 8, 9, 11});
+    Value* c = conv(g, x, 1);
+    Value* s = g.op(OpKind::Sigmoid, {c});
+    Value* z = conv(g, g.input("r", DType::F32, {2, 8, 9, 11}), 3);
+    g.output(g.op(OpKind::Mul, {g.op(OpKind::Add, {c, z}), s}));
+    EXPECT_EQ(expect_matches_reference(*g.model, {in}).kernels,
+              (std::vector<std::string>{"Conv", "Sigmoid", "Conv+Add+Mul"}));
+  }
+  {  // two results leave the region (the sigmoid is a graph output too)
+    GraphBuilder g;
+    Value* c = conv(g, g.input("x", DType::F32, {2, 8, 9, 11}), 1);
+    Value* s = g.op(OpKind::Sigmoid, {c});
+    g.output(g.op(OpKind::Mul, {c, s}));
+    g.output(s);
+    g.input("r", DType::F32, {2, 8, 9, 11});
+    EXPECT_EQ(expect_matches_reference(*g.model, {in}).kernels,
+              (std::vector<std::string>{"Conv", "Sigmoid", "Mul"}));
+  }
+}
+
 // A consumer whose other operand does not line up per channel stays a separate kernel.
 TEST(ConvLowering, UnalignedOperandIsNotFused) {
   GraphBuilder g;
