@@ -28,6 +28,14 @@ void specialize_control_flow(Model& m) {
   }
 }
 
+// Folding can make a value constant that shape inference could not follow (an exporter's pad
+// arithmetic: Slice with a negative step over the pads, then Cast); inferring again turns the
+// dims that value decides into numbers, which can make more Shape ops constant. Repeats until
+// nothing folds.
+void fold_constants_and_refine_shapes(Model& m) {
+  for (int round = 0; round < 16 && fold_constants(m) > 0; ++round) infer_all_shapes(m);
+}
+
 struct Step {
   const char* name;
   void (*run)(Model&);
@@ -37,7 +45,7 @@ struct Step {
 // new constants (folded BatchNorm weights, recognized-pattern parameters).
 constexpr Step kGraphSteps[] = {
     {"infer-shapes", infer_all_shapes},
-    {"fold-constants", fold_constants},
+    {"fold-constants", fold_constants_and_refine_shapes},
     {"specialize-control-flow", specialize_control_flow},
     {"canonicalize", canonicalize},
     {"eliminate-common-subexpressions", eliminate_common_subexpressions},
@@ -46,7 +54,7 @@ constexpr Step kGraphSteps[] = {
     {"recognize-layernorm", recognize_layernorm},
     {"recognize-gelu", recognize_gelu},
     {"recognize-softmax", recognize_softmax},
-    {"fold-constants-again", fold_constants},
+    {"fold-constants-again", fold_constants_and_refine_shapes},
     {"eliminate-dead-code", eliminate_dead_code},
 };
 

@@ -71,20 +71,24 @@ Dim group_size(const Shape& out, const std::vector<size_t>& group) {
   return size;
 }
 
-// The schedule of an elementwise kernel of merged rank `rank`: one row of `vector` elements
-// at a time, vectorized; a tail shorter than a vector, if the last dim may leave one, peeled
-// off and left to scalar loops.
+std::string elementwise_schedule_name(size_t rank, int64_t vector, bool peel) {
+  return "elementwise_r" + std::to_string(rank) + "_v" + std::to_string(vector) + (peel ? "_peeled" : "");
+}
+
+// The schedule of elementwise kernels of merged rank `rank`: one row of `vector` elements at a
+// time, vectorized; a tail shorter than a vector, if the last dim may leave one, peeled off and
+// left to scalar loops.
 std::string elementwise_schedule(const std::string& name, size_t rank, int64_t vector, bool peel) {
   std::string sizes, v = "%" + name;
   for (size_t i = 0; i + 1 < rank; ++i) sizes += "1, ";
   sizes += std::to_string(vector);
   std::string any = "!transform.any_op", loops = std::to_string(rank);
-  std::string s = "// " + name + ": elementwise, tiles of [" + sizes + "]" +
-                  (peel ? ", tail peeled" : "") + ", vectorized\n";
+  std::string s = "// " + name + ": tiles of [" + sizes + "]" + (peel ? ", tail peeled" : "") +
+                  ", vectorized\n";
   s += v + " = transform.structured.match ops{[\"linalg.generic\"]} attributes{" +
        kScheduleAttr + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n";
-  s += v + "_func = transform.get_parent_op " + v + " {op_name = \"func.func\"} : (" + any +
-       ") -> " + any + "\n";
+  s += v + "_func = transform.get_parent_op " + v + " {deduplicate, op_name = \"func.func\"} : (" +
+       any + ") -> " + any + "\n";
   s += v + "_tiled, " + v + "_loops:" + loops + " = transform.structured.tile_using_for " + v +
        " tile_sizes [" + sizes + "] : (" + any + ") -> (" + any;
   for (size_t i = 0; i < rank; ++i) s += ", " + any;  // the tiled op, then one per loop
@@ -240,8 +244,10 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
     } else if (last.is_const()) {
       peel = last.value() % vector != 0;
     }
-    generic->setAttr(kScheduleAttr, b.getStringAttr(name));
-    lc.schedule.add(elementwise_schedule(name, size_t(rank), vector, peel));
+    std::string schedule = elementwise_schedule_name(size_t(rank), vector, peel);
+    generic->setAttr(kScheduleAttr, b.getStringAttr(schedule));
+    if (!lc.schedule.has(schedule))
+      lc.schedule.add(schedule, elementwise_schedule(schedule, size_t(rank), vector, peel));
   }
 
   LoweredKernel k;

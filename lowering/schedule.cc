@@ -12,7 +12,7 @@ void TransformSchedule::attach(mlir::ModuleOp module) const {
       "module attributes {transform.with_named_sequence} {\n"
       "transform.named_sequence @__transform_main(%root: !transform.any_op "
       "{transform.readonly}) {\n";
-  for (const std::string& p : parts_) text += p;
+  for (const auto& [name, ops] : parts_) text += ops;
   text += "transform.yield\n}\n}\n";
 
   mlir::MLIRContext* ctx = module.getContext();

@@ -1,13 +1,14 @@
 // Transform-dialect schedules of generated dispatches. A lowering that states its loop nest as
-// a structured op (linalg) tags the op with `eave.schedule = "<kernel>"` and adds the text of
-// a transform sequence for it: how it is tiled, peeled and vectorized for the target. The
-// sequences of every dispatch become one `__transform_main` in the kernel module, applied by
-// codegen's "schedule" stage (codegen/mlir_to_object.cc) and printed with the payload by
-// `eave compile --print-ir-after=bufferize`.
+// a structured op (linalg) tags the op with `eave.schedule = "<schedule>"` and adds the text
+// of that named schedule once: how such ops are tiled, peeled and vectorized for the target
+// (`elementwise_r2_v16_peeled`). Every dispatch with the same schedule is transformed by the
+// same ops in one go. The schedules become one `__transform_main` in the kernel module,
+// applied by codegen's "schedule" stage (codegen/mlir_to_object.cc) and printed with the
+// payload by `eave compile --print-ir-after=bufferize`.
 #pragma once
 
+#include <map>
 #include <string>
-#include <vector>
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -15,10 +16,11 @@ namespace eave::lowering {
 
 class TransformSchedule {
  public:
-  // Adds the transform ops for one kernel. `ops` uses `%root` (the module) and defines its own
-  // values, each prefixed by the kernel's name so that sequences of different kernels never
-  // clash.
-  void add(std::string ops) { parts_.push_back(std::move(ops)); }
+  // Whether the schedule `name` has been added.
+  bool has(const std::string& name) const { return parts_.count(name) > 0; }
+  // Adds the transform ops of schedule `name`. `ops` uses `%root` (the module) and defines its
+  // own values, each prefixed by the schedule's name so that schedules never clash.
+  void add(const std::string& name, std::string ops) { parts_.emplace(name, std::move(ops)); }
   bool empty() const { return parts_.empty(); }
 
   // Parses the sequences into `module` as its `__transform_main`. An internal error (with the
@@ -26,7 +28,7 @@ class TransformSchedule {
   void attach(mlir::ModuleOp module) const;
 
  private:
-  std::vector<std::string> parts_;
+  std::map<std::string, std::string> parts_;
 };
 
 // The attribute that names a structured op for its schedule.

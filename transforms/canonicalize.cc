@@ -26,8 +26,12 @@ bool forward(Node* n, Value* v) {
   return true;
 }
 
+// A Dropout that passes x through: inference mode, or a ratio of 0 (torch exports
+// nn.Dropout(0.0) in training mode), with its mask unused.
 bool is_inference_dropout(const Node* n) {
   if (n->num_outputs() > 1 && n->output(1) && n->output(1)->has_uses()) return false;
+  if (n->opset() >= 12 ? is_constant_value(n->input(1), 0.0) : n->attr_float("ratio", 0.5f) == 0.0f)
+    return true;
   if (n->attr_int("is_test", 1) == 0 && n->opset() < 7) return false;
   if (n->input(2)) {  // training_mode
     const Tensor* t = n->input(2)->constant();

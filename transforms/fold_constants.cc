@@ -92,14 +92,17 @@ bool fold_node(Graph& g, Node* n) {
 
 }  // namespace
 
-void fold_constants(Model& m) {
+size_t fold_constants(Model& m) {
+  size_t folded = 0;
   for (Graph* g : all_graphs(m)) {
     std::vector<Node*> dead;
     for (const auto& n : g->nodes())
       if (fold_node(*g, n.get())) dead.push_back(n.get());
     for (Node* n : dead) g->erase_node(n);
     g->remove_dead_values();
+    folded += dead.size();
   }
+  return folded;
 }
 
 }  // namespace eave

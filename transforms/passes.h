@@ -9,7 +9,7 @@ namespace eave {
 
 // Evaluates nodes whose inputs are all constants with the reference kernels (and small integer
 // tensors whose values shape inference already knows), replacing them by constants.
-void fold_constants(Model& m);
+size_t fold_constants(Model& m);  // returns how many nodes it folded
 // Replaces each If whose condition is a constant, or whose other branch cannot run with the
 // inferred shapes, by the nodes of the branch it always takes. Returns whether any was replaced;
 // shapes and constants are then worth inferring and folding again.

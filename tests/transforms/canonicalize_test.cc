@@ -21,6 +21,21 @@ TEST(Canonicalize, RemovesNoOps) {
   EXPECT_EQ(b.g->nodes().front()->input(0), x);
 }
 
+// torch exports nn.Dropout(p=0.0) with training_mode = true: still the identity. A training
+// Dropout with a ratio above 0 masks, and stays.
+TEST(Canonicalize, TrainingDropoutWithRatioZeroIsRemoved) {
+  for (float ratio : {0.0f, 0.1f}) {
+    GraphBuilder b;
+    Value* x = b.input("x", DType::F32, {2, 3});
+    Value* training = b.g->add_constant("training", Tensor::from_vector<bool>({}, {true}));
+    Value* d = b.op(OpKind::Dropout, {x, b.floats("ratio", {}, {ratio}), training});
+    b.output(b.op(OpKind::Relu, {d}));
+    canonicalize(*b.model);
+    verify(*b.model);
+    EXPECT_EQ(testing::count_ops(*b.g, OpKind::Dropout), ratio == 0.0f ? 0u : 1u) << ratio;
+  }
+}
+
 TEST(Canonicalize, ComposesTransposes) {
   GraphBuilder b;
   Value* x = b.input("x", DType::F32, {2, 3, 4});

@@ -1,3 +1,4 @@
+#include "compiler/pipeline.h"
 #include "tests/test_util.h"
 #include "transforms/passes.h"
 
@@ -42,6 +43,21 @@ TEST(FoldConstants, LeavesGrowingFoldsToRunTime) {
   b.output(b.op(OpKind::Add, {x, big}));
   fold_constants(*b.model);
   EXPECT_EQ(testing::count_ops(*b.g, OpKind::ConstantOfShape), 1u);
+}
+
+// Pads that an exporter computes with ops shape inference does not follow (here a Cast from
+// float) become constant only when folded; the pipeline then infers again, so the Pad's result
+// and everything after it get numbers, not symbols.
+TEST(FoldConstants, PipelineRefinesShapesAfterFolding) {
+  GraphBuilder b;
+  Value* x = b.input("x", DType::F32, {1, 5, 6});
+  Value* pads = b.op(OpKind::Cast, {b.floats("pads", {6}, {0, 1, 0, 0, 2, 0})},
+                     {{"to", Attribute::of_int(7)}});  // INT64
+  Value* padded = b.op(OpKind::Pad, {x, pads});
+  ASSERT_FALSE(padded->shape().is_static()) << "inference followed the Cast: nothing to refine";
+  b.output(b.op(OpKind::Relu, {padded}));
+  optimize_graph(*b.model, PipelineOptions{});
+  EXPECT_EQ(b.g->outputs()[0]->shape().str(), "[1,8,6]");
 }
 
 }  // namespace
