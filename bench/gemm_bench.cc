@@ -110,6 +110,7 @@ MatmulTiling apply_variant(MatmulTiling t, const std::string& v) {
     pos = end + 1;
   }
   t.tile_rows = 4 * t.mr;
+  if (t.col_tile) t.col_tile = t.nc;
   return t;
 }
 
@@ -219,7 +220,7 @@ int main(int argc, char** argv) {
         e.packed = alloc(packed_rhs_elements(spec, tilings[v]));
         pack_matmul_rhs(b.get(), false, spec, tilings[v], e.packed.get());
         e.fn = lib.kernel(v);
-        e.tiles = matmul_tile_count(tilings[v], m);
+        e.tiles = matmul_tile_count(spec, tilings[v], m);
         void* buffers[] = {a.get(), e.packed.get(), c.get()};
         e.fn(buffers, syms, 0, e.tiles);
         double max_err = 0, max_ref = 0;

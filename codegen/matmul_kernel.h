@@ -8,15 +8,18 @@
 // multiple of 4 KB) each mr×kc block is first copied to a small stack buffer so the rows of a
 // block do not fight for the same L1 sets.
 //
-// Loop nest per call (rows [tile_begin·tile_rows, tile_end·tile_rows) ∩ [0, M)):
+// Thread tiles are blocks of tile_rows rows × col_tile columns, numbered column block by
+// column block (tile t covers row block t mod R and column block t div R, R = ceil(M /
+// tile_rows)): a thread's consecutive tiles share one column block of B, which stays in its
+// cache, so each weight comes from memory about once however many row blocks M has. A step
+// over M rows has matmul_tile_count(tiling, M) tiles. Loop nest per tile:
 //   for K blocks of kc:                        — A block (mr×kc) stays in L1
-//     for N blocks of nc columns:              — packed B block (kc×nc) stays in L2
+//     for N blocks of nc columns of the tile:  — packed B block (kc×nc) stays in L2
 //       for row groups of mr, then one group   — (copy A's block; prefetch the next group's)
 //           of the M mod mr remaining rows:
 //         for column panels of nr:             — microkernel: mr×nr accumulators in registers
 // The epilogue runs on the accumulators in registers after the last K block. No heap; stack:
-// mr×kc floats when A is copied. Thread tiles are blocks of tile_rows rows: a step over M rows
-// has matmul_tile_count(tiling, M) tiles.
+// mr×kc floats when A is copied.
 //
 // This header includes nothing from MLIR; the custom epilogue interface is in
 // matmul_epilogue.h.
@@ -56,6 +59,7 @@ struct MatmulTiling {
   int64_t kc = 0;         // K block
   int64_t nc = 0;         // N block, in columns (a multiple of nr)
   int64_t tile_rows = 0;  // rows of C per thread tile (a multiple of mr)
+  int64_t col_tile = 0;   // columns of C per thread tile (a multiple of nc); 0: all of N
   int64_t k_unroll = 1;   // K loop unroll factor of the microkernel
   bool fma = true;        // vector FMA instructions (else multiply + add)
   bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
@@ -74,8 +78,10 @@ int64_t packed_rhs_elements(const MatmulSpec& spec, const MatmulTiling& tiling);
 void pack_matmul_rhs(const float* b, bool transposed, const MatmulSpec& spec,
                      const MatmulTiling& tiling, float* packed);
 
-// The number of thread tiles for `m` rows: ceil(m / tile_rows).
-int64_t matmul_tile_count(const MatmulTiling& tiling, int64_t m);
+// Column blocks of a thread tile: ceil(padded N / col_tile), 1 when col_tile is 0.
+int64_t matmul_column_tiles(const MatmulSpec& spec, const MatmulTiling& tiling);
+// The number of thread tiles for `m` rows: ceil(m / tile_rows) · matmul_column_tiles.
+int64_t matmul_tile_count(const MatmulSpec& spec, const MatmulTiling& tiling, int64_t m);
 
 struct MatmulEpilogue;  // matmul_epilogue.h
 

@@ -134,7 +134,7 @@ LoweredKernel lower_matmul(LoweringContext& lc, const Dispatch& d, const std::st
   buffer_of[2] = next++;
   for (size_t i = 0; i < binding.operands.size(); ++i) binding.operands[i].buffer = buffer_of[i];
   k.binding = std::move(binding);
-  k.tiles = Dim::ceildiv(s.m, Dim(tiling.tile_rows));
+  k.tiles = Dim::ceildiv(s.m, Dim(tiling.tile_rows)) * Dim(codegen::matmul_column_tiles(spec, tiling));
   return k;
 }
 

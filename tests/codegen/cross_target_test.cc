@@ -87,7 +87,7 @@ void run_cross(const CrossTarget& ct) {
     for (int64_t m : cases[ci].ms) {
       std::vector<float> a(m * s.k), c(m * s.n, std::nanf(""));
       for (float& x : a) x = d(rng);
-      const int64_t tiles = matmul_tile_count(t, m);
+      const int64_t tiles = matmul_tile_count(s, t, m);
       std::vector<int64_t> header = {(int64_t)ci, s.bias ? 4 : 3, 1, 2, m, tiles / 2, tiles, 0,
                                      tiles / 2};
       std::vector<const std::vector<float>*> buffers = {&a, &packed, &c};

@@ -53,7 +53,7 @@ TEST(MatmulEpilogue, CustomOpsOnTheAccumulators) {
     pack_matmul_rhs(b.data(), false, spec, tiling, packed.data());
     void* buffers[] = {a.data(), packed.data(), c.data(), scale.data(), residual.data()};
     int64_t syms[] = {m};
-    lib->kernel(0)(buffers, syms, 0, matmul_tile_count(tiling, m));
+    lib->kernel(0)(buffers, syms, 0, matmul_tile_count(spec, tiling, m));
     std::vector<double> want, magnitude;
     naive_matmul(a.data(), b.data(), m, spec.n, spec.k, want, magnitude);
     for (int64_t i = 0; i < m * spec.n; ++i) {

@@ -24,6 +24,7 @@ struct Case {
   int pack_a = -1;  // -1: as chosen, 0/1: force reading A in place / copying it
   int64_t k_unroll = 0;
   bool transposed_b = false;
+  int64_t col_blocks = -1;  // thread tile columns in N blocks; -1: as chosen, 0: all of N
 };
 
 MatmulSpec dyn(int64_t n, int64_t k) {
@@ -46,6 +47,14 @@ std::vector<Case> make_cases() {
   cases.push_back({"static_m", fixed, {37}});
   // Several K blocks (the last partial) and N blocks (the last with the column tail).
   cases.push_back({"blocked", dyn(0, 16 * 3 + 7), {1, 9, 50}, 16, 2, 2});
+  // Thread tiles of rows only, and of two N blocks (the last tile one block and the tail).
+  Case rows_only = cases.back(), two_blocks = cases.back();
+  rows_only.name = "blocked_rows_only";
+  rows_only.col_blocks = 0;
+  two_blocks.name = "blocked_two_block_columns";
+  two_blocks.col_blocks = 2;
+  cases.push_back(rows_only);
+  cases.push_back(two_blocks);
   MatmulSpec br = dyn(70, 40);
   br.bias = true;
   br.activation = Activation::relu;
@@ -107,7 +116,9 @@ class MatmulKernelTest : public ::testing::Test {
         c.spec.n = 2 * c.nc_panels * t.nr + t.nr + 5;
         t = choose_matmul_tiling(c.spec, *target_);
         t.nc = c.nc_panels * t.nr;
+        if (t.col_tile) t.col_tile = t.nc;
       }
+      if (c.col_blocks >= 0) t.col_tile = c.col_blocks * t.nc;
       if (c.kc) t.kc = c.kc;
       if (c.tile_groups) t.tile_rows = c.tile_groups * t.mr;
       if (c.pack_a >= 0) t.pack_a = c.pack_a;
@@ -155,7 +166,7 @@ class MatmulKernelTest : public ::testing::Test {
       }
       void* buffers[] = {a.data(), packed.data(), c.data(), bias.data()};
       int64_t syms[] = {-12345, m};
-      const int64_t tiles = matmul_tile_count(b.tiling, m);
+      const int64_t tiles = matmul_tile_count(s, b.tiling, m);
       fn(buffers, syms, tiles, tiles + 3);  // past the end: must do nothing
       fn(buffers, syms, 0, 0);              // empty
       // Chunks of 1, 2, 3, ... tiles, run last chunk first.
@@ -231,7 +242,7 @@ TEST_F(MatmulKernelTest, ConcurrentTileRanges) {
   std::vector<double> want, magnitude;
   naive_matmul(a.data(), bmat.data(), m, s.n, s.k, want, magnitude);
   KernelFn fn = lib_->kernel(b.index);
-  const int64_t tiles = matmul_tile_count(b.tiling, m);
+  const int64_t tiles = matmul_tile_count(s, b.tiling, m);
   for (int round = 0; round < 20; ++round) {
     c.fill(std::nanf(""));
     void* buffers[] = {a.data(), packed.data(), c.data()};
@@ -268,7 +279,7 @@ TEST(MatmulOtherX86Levels, AVX2AndBaseline) {
     pack_matmul_rhs(b.data(), false, s, t, packed.data());
     void* buffers[] = {a.data(), packed.data(), c.data(), bias.data()};
     int64_t syms[] = {m};
-    lib->kernel(0)(buffers, syms, 0, matmul_tile_count(t, m));
+    lib->kernel(0)(buffers, syms, 0, matmul_tile_count(s, t, m));
     std::vector<double> want, magnitude;
     naive_matmul(a.data(), b.data(), m, s.n, s.k, want, magnitude);
     for (int64_t i = 0; i < m * s.n; ++i) {
