@@ -4,7 +4,7 @@
     /usr/bin/python3 scripts/export_torch_models.py OUT_DIR [NAME ...]
 
 Writes OUT_DIR/NAME.onnx for each NAME (default: all of resnet18, resnet50, mobilenet_v2,
-gpt_decoder). Called by scripts/fetch-models; needs Debian's python3-torch/-torchvision/-onnx.
+gpt_decoder, efficientnet_b0, mobilenet_v3_small, swin_t). Called by scripts/fetch-models; needs Debian's python3-torch/-torchvision/-onnx.
 
 No pretrained weights can be downloaded here, so every model is randomly initialised from a
 fixed seed. A freshly initialised BatchNorm (mean 0, var 1, scale 1, bias 0) is an identity that
@@ -136,6 +136,15 @@ MODELS = {
                      "input", {0: "batch"}, {0: "batch"}),
     "gpt_decoder": (make_gpt, lambda: torch.randint(0, 512, (2, 16)), "input_ids",
                     {0: "batch", 1: "seq"}, {0: "batch", 1: "seq"}),
+    # Architectures beyond the benchmark set: SiLU and squeeze-excitation (efficientnet_b0),
+    # hard-swish and hard-sigmoid (mobilenet_v3_small), shifted-window attention whose padding
+    # is shape arithmetic (swin_t).
+    "efficientnet_b0": (lambda: make_cnn("efficientnet_b0"), lambda: torch.randn(1, 3, 224, 224),
+                        "input", {0: "batch"}, {0: "batch"}),
+    "mobilenet_v3_small": (lambda: make_cnn("mobilenet_v3_small"), lambda: torch.randn(1, 3, 224, 224),
+                           "input", {0: "batch"}, {0: "batch"}),
+    "swin_t": (lambda: make_cnn("swin_t"), lambda: torch.randn(1, 3, 224, 224), "input",
+               {0: "batch"}, {0: "batch"}),
 }
 
 

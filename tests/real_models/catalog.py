@@ -4,7 +4,9 @@ and through ONNX Runtime (tools/ort_run.js).
 
 Inputs (all from numpy's default_rng seeded per model, so every run sees the same data):
 
-  resnet18, resnet50, mobilenet_v2  input     float32 [1, 3, 224, 224]  standard normal
+  resnet18, resnet50, mobilenet_v2,
+  efficientnet_b0,                  input     float32 [1, 3, 224, 224]  standard normal
+  mobilenet_v3_small, swin_t
   gpt_decoder                       input_ids int64   [1, 16]           uniform in [0, 512)
   silero_vad (v5)                   input     float32 [1, 512]          32 ms of 16 kHz audio:
                                                                          two tones plus noise
@@ -93,6 +95,9 @@ MODELS = [
     RealModel("gpt_decoder", _token_ids, seed=16, reference_budget_s=120),
     RealModel("silero_vad", _audio_chunk, seed=5, reference_budget_s=120),
     RealModel("ppocr_v4_det", _document, seed=4, reference_budget_s=600),
+    RealModel("efficientnet_b0", _image, seed=7, reference_budget_s=240),
+    RealModel("mobilenet_v3_small", _image, seed=3, reference_budget_s=120),
+    RealModel("swin_t", _image, seed=11, reference_budget_s=300),
 ]
 BY_NAME = {m.name: m for m in MODELS}
 
