@@ -111,8 +111,9 @@ std::vector<Node*> fusion_region(const Value* in, const Dispatch& prod, const Ke
     return true;
   };
   if (!join_users(in)) return {};
+  std::vector<const Node*> open;  // region nodes whose result is read outside the region
   for (;;) {
-    std::vector<const Node*> open;  // region nodes whose result is read outside the region
+    open.clear();
     for (const Node* u : region) {
       const Value* r = u->output(0);
       if (r->uses().empty() && !r->is_graph_output()) return {};
@@ -120,22 +121,19 @@ std::vector<Node*> fusion_region(const Value* in, const Dispatch& prod, const Ke
       for (const Use& use : r->uses()) escapes |= !inside(use.node);
       if (escapes) open.push_back(u);
     }
-    if (open.size() == 1) break;
-    if (open.empty()) return {};
+    if (open.size() <= 1) break;
     for (const Node* u : open)
       if (u->output(0)->is_graph_output() || !join_users(u->output(0))) return {};
   }
   std::sort(region.begin(), region.end(),
             [&](const Node* a, const Node* b) { return position.at(a) < position.at(b); });
+  // One result leaves, from the sink: the last node, which every other one feeds.
+  if (open.size() != 1 || open[0] != region.back()) return {};
+  // What the region reads must exist where the kernel will run (at this, its first node).
   for (const Node* u : region)
-    for (const Value* v : u->inputs()) {
-      if (!v || v == in || !v->producer() || done.count(v->producer()) || inside(v->producer())) continue;
-      return {};
-    }
-  // The sink, last in graph order, must be the node read outside.
-  for (size_t i = 0; i + 1 < region.size(); ++i)
-    for (const Use& use : region[i]->output(0)->uses())
-      if (!inside(use.node)) return {};
+    for (const Value* v : u->inputs())
+      if (v && v != in && v->producer() && !done.count(v->producer()) && !inside(v->producer()))
+        return {};
   return region;
 }
 

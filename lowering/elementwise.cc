@@ -47,20 +47,18 @@ std::vector<std::vector<size_t>> merged_dims(const std::vector<const eave::Value
   std::vector<std::vector<size_t>> groups;
   std::vector<Access> group_access(inputs.size(), Access::Any);
   for (size_t j = 0; j < out.rank(); ++j) {
+    std::vector<Access> here;
+    for (const eave::Value* in : inputs) here.push_back(access(in->shape(), out, j));
     bool alike = !groups.empty();
-    for (size_t i = 0; i < inputs.size() && alike; ++i) {
-      Access a = access(inputs[i]->shape(), out, j);
-      alike = a == Access::Any || group_access[i] == Access::Any || group_access[i] == a;
-    }
+    for (size_t i = 0; i < inputs.size(); ++i)
+      alike &= here[i] == Access::Any || group_access[i] == Access::Any || group_access[i] == here[i];
     if (!alike) {
       groups.emplace_back();
       std::fill(group_access.begin(), group_access.end(), Access::Any);
     }
     groups.back().push_back(j);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      Access a = access(inputs[i]->shape(), out, j);
-      if (a != Access::Any) group_access[i] = a;
-    }
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (here[i] != Access::Any) group_access[i] = here[i];
   }
   return groups;
 }
@@ -91,7 +89,7 @@ std::string elementwise_schedule(const std::string& name, size_t rank, int64_t v
        any + ") -> " + any + "\n";
   s += v + "_tiled, " + v + "_loops:" + loops + " = transform.structured.tile_using_for " + v +
        " tile_sizes [" + sizes + "] : (" + any + ") -> (" + any;
-  for (size_t i = 0; i < rank; ++i) s += ", " + any;  // the tiled op, then one per loop
+  for (size_t i = 0; i < rank; ++i) s += ", " + any;  // after the tiled op, one per loop
   s += ")\n";
   if (peel) {
     s += v + "_inner = transform.cast " + v + "_loops#" + std::to_string(rank - 1) + " : " + any +
@@ -224,25 +222,26 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
       });
   func::ReturnOp::create(b, loc);
 
-  // The vector: a register of the widest element the kernel loads or stores.
+  // The vector: a register of the widest element the kernel loads or stores. An element that
+  // is not a number has no vector: such a kernel stays loops.
   unsigned widest = 0;
+  bool numbers = true;
   for (const eave::Value* v : values) {
     Type t = storage_type(b, v->dtype());
-    if (t.isIntOrFloat()) widest = std::max(widest, t.getIntOrFloatBitWidth());
-    else widest = 0;  // no vector of it: loops only
-    if (widest == 0) break;
+    numbers &= t.isIntOrFloat();
+    if (numbers) widest = std::max(widest, t.getIntOrFloatBitWidth());
   }
-  if (rank > 0 && widest > 0) {
+  if (rank > 0 && numbers) {
     int64_t bits = lc.info.simd_bits > 0 ? lc.info.simd_bits : 128;
     int64_t vector = std::max<int64_t>(1, bits / widest);
-    // A last dim that is also the first is cut into thread tiles: its length is dynamic.
-    Dim last = rank > 1 ? group_size(os, groups.back()) : Dim::symbol("tile");
-    bool peel = true;
-    if (last.is_const() && last.value() <= vector) {
+    // The last merged dim's length, unless it is unknown: dynamic, or the first dim too (then
+    // thread tiles cut it).
+    Dim last = group_size(os, groups.back());
+    bool known = rank > 1 && last.is_const();
+    bool peel = !known || last.value() % vector != 0;
+    if (known && last.value() <= vector) {  // the whole row is one vector
       vector = std::max<int64_t>(1, last.value());
       peel = false;
-    } else if (last.is_const()) {
-      peel = last.value() % vector != 0;
     }
     std::string schedule = elementwise_schedule_name(size_t(rank), vector, peel);
     generic->setAttr(kScheduleAttr, b.getStringAttr(schedule));
