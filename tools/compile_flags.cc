@@ -44,7 +44,8 @@ void add_compile_flags(ArgParser& p, CompileFlags& f) {
   p.repeated("--dim-bound", &f.dim_bounds,
              "bound a named dim: batch=16 or seq=1..512 (arena planned for the max)", "NAME=MAX");
   p.repeated("--print-ir-after", &f.print_ir_after,
-             "print the IR after a pipeline step (or 'all'; 'partition' lists dispatches)", "STEP");
+             "print the IR after a step: a graph pass, 'partition' (the dispatches), a codegen "
+             "stage (bufferize, schedule, to-llvm, llvm-opt, ...) or MLIR pass, or 'all'", "STEP");
   p.flag("--no-kernels", &f.no_kernels, "generate no code: run every op as a runtime builtin");
 }
 
