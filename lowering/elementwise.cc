@@ -116,10 +116,19 @@ std::string elementwise_schedule(const std::string& name, size_t rank, int64_t v
 }  // namespace
 
 bool lowers_elementwise(const Node& n) {
-  if (!elementwise_supported(n)) return false;
-  for (const eave::Value* v : n.inputs())
-    if (v && !v->shape().has_rank()) return false;
-  return n.output(0)->shape().has_rank();
+  if (!elementwise_supported(n) || !n.output(0)->shape().has_rank()) return false;
+  // A dynamic input dim that is not the output's (shape inference took x[A] + y[B] to be [A]):
+  // at run time it may be 1 and broadcast, which generated code, reading it as the output's,
+  // would get wrong. The runtime builtin checks the shapes it computes against the plan.
+  const Shape& out = n.output(0)->shape();
+  for (const eave::Value* v : n.inputs()) {
+    if (!v) continue;
+    const Shape& s = v->shape();
+    if (!s.has_rank() || s.rank() > out.rank()) return false;
+    for (size_t k = 0; k < s.rank(); ++k)
+      if (!s[k].is_const() && s[k] != out[out.rank() - s.rank() + k]) return false;
+  }
+  return true;
 }
 
 LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const std::string& name) {

@@ -2,6 +2,10 @@
 // recurrent layers).
 #include "ir/shape_inference.h"
 
+#include <cctype>
+#include <map>
+#include <optional>
+
 namespace eave {
 
 namespace {
@@ -175,6 +179,81 @@ void matmul(InferContext& c) {
   c.set_output(0, dt, matmul_shape(c, c.in_shape(0), c.in_shape(b_at)));
 }
 
+// Einsum (numpy's rules, as reference/matmul.cc): a label's dim is the first of its dims that
+// is not 1, the dims `...` stands for broadcast right-aligned, and the output is the term after
+// `->`, or else `...` then the labels used once in alphabetical order.
+void einsum(InferContext& c) {
+  std::string eq;
+  for (char ch : c.node().attr_string("equation"))
+    if (ch != ' ') eq += ch;
+  size_t arrow = eq.find("->");
+  std::vector<std::string> terms;
+  for (size_t start = 0, lhs_end = std::min(arrow, eq.size());;) {
+    size_t comma = std::min(eq.find(',', start), lhs_end);
+    terms.push_back(eq.substr(start, comma - start));
+    if (comma == lhs_end) break;
+    start = comma + 1;
+  }
+  c.check(terms.size() == c.node().num_inputs(), "equation '", eq, "' has ", terms.size(),
+          " input terms for ", c.node().num_inputs(), " inputs");
+  auto merge = [](std::optional<Dim>& into, const Dim& d) {
+    if (!into || *into == Dim(1)) into = d;
+  };
+  std::map<char, std::optional<Dim>> label;
+  std::map<char, int> uses;
+  std::vector<std::vector<Dim>> ellipses;  // per input, the dims its `...` stands for
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const Shape& x = c.in_shape(i);
+    if (!x.has_rank()) return;
+    const std::string& t = terms[i];
+    bool has_ellipsis = t.find("...") != std::string::npos;
+    size_t letters = t.size() - (has_ellipsis ? 3 : 0);
+    c.check(has_ellipsis ? x.rank() >= letters : x.rank() == letters, "input ", i, " has rank ",
+            x.rank(), " but its equation term '", t, "' has ", letters, " labels");
+    size_t d = 0;
+    for (size_t p = 0; p < t.size();) {
+      if (t.compare(p, 3, "...") == 0) {
+        size_t n = x.rank() - letters;
+        ellipses.emplace_back(x.dims().begin() + long(d), x.dims().begin() + long(d + n));
+        d += n;
+        p += 3;
+        continue;
+      }
+      char l = t[p++];
+      c.check(std::isalpha(static_cast<unsigned char>(l)), "equation '", eq, "' has the invalid character '", l, "'");
+      merge(label[l], x[d++]);
+      ++uses[l];
+    }
+  }
+  size_t ell_rank = 0;
+  for (const auto& e : ellipses) ell_rank = std::max(ell_rank, e.size());
+  std::vector<std::optional<Dim>> ell(ell_rank);
+  for (const auto& e : ellipses)
+    for (size_t k = 0; k < e.size(); ++k) merge(ell[ell_rank - e.size() + k], e[k]);
+  std::vector<Dim> out;
+  auto put_ellipsis = [&] {
+    for (const auto& d : ell) out.push_back(*d);
+  };
+  if (arrow == std::string::npos) {
+    put_ellipsis();
+    for (const auto& [l, n] : uses)  // std::map: capitals before small letters, as numpy
+      if (n == 1) out.push_back(*label[l]);
+  } else {
+    std::string rhs = eq.substr(arrow + 2);
+    for (size_t p = 0; p < rhs.size();) {
+      if (rhs.compare(p, 3, "...") == 0) {
+        put_ellipsis();
+        p += 3;
+        continue;
+      }
+      char l = rhs[p++];
+      c.check(label.count(l) > 0, "output label '", l, "' of '", eq, "' is in no input term");
+      out.push_back(*label[l]);
+    }
+  }
+  c.set_output(0, c.in_dtype(0), Shape(std::move(out)));
+}
+
 void gemm(InferContext& c) {
   DType dt = c.in_dtype(0);
   if (!c.ranked(0) || !c.ranked(1)) return c.set_output(0, dt, Shape());
@@ -290,6 +369,7 @@ void register_nn_infer_rules(std::vector<InferFn>& r) {
   r[size_t(OpKind::MatMulInteger)] = matmul;
   r[size_t(OpKind::QLinearMatMul)] = matmul;
   r[size_t(OpKind::Gemm)] = gemm;
+  r[size_t(OpKind::Einsum)] = einsum;
   for (OpKind k : {OpKind::InstanceNormalization, OpKind::GroupNormalization,
                    OpKind::LpNormalization, OpKind::MeanVarianceNormalization, OpKind::LRN,
                    OpKind::Softmax, OpKind::LogSoftmax, OpKind::Hardmax})

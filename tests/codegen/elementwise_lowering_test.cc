@@ -97,6 +97,24 @@ TEST(ElementwiseLowering, DynamicDimsMatchReference) {
   }
 }
 
+// x[A, 4] + y[B, 4]: inference takes the result to be [A, 4], which only holds when A == B (or
+// B is 1). Generated code would read y as following A; the op stays a runtime builtin, which
+// checks the shapes it computes: right when A == B, a clear error naming the step when A is 1.
+TEST(ElementwiseLowering, DistinctDynamicDimsAreCheckedNotAssumed) {
+  auto m = binary_model(OpKind::Add, DType::F32, {{Dim::symbol("A"), 4}, {Dim::symbol("B"), 4}},
+                        OpKind::Identity);
+  CompiledRun same = expect_matches_reference(
+      *m, {{{"x", seeded(DType::F32, {3, 4}, 1)}, {"y", seeded(DType::F32, {3, 4}, 2)}}});
+  EXPECT_TRUE(same.kernels.empty());
+  EXPECT_EQ(same.builtins, 1u);
+  try {
+    compile_and_run(*m, {{{"x", seeded(DType::F32, {1, 4}, 1)}, {"y", seeded(DType::F32, {3, 4}, 2)}}});
+    ADD_FAILURE() << "a [1,4] + [3,4] run computed a result of the planned shape [1,4]";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("axis 0 is 3 here"), std::string::npos) << e.what();
+  }
+}
+
 // What the generated code looks like: merged dims after bufferization, and vectors of the
 // target's register width after the schedule (compiled only, so any target will do).
 struct PrintedIr {

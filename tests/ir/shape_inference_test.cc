@@ -82,6 +82,26 @@ TEST(ShapeInference, ConcatAddsSymbolicDims) {
   EXPECT_EQ(y->shape(), Shape({batch, seq + Dim(1), Dim(4)}));
 }
 
+// Einsum as numpy: labels take their dims (spaces allowed, as torch writes them), `...`
+// broadcasts right-aligned, and without `->` the output is `...` then the labels used once.
+TEST(ShapeInference, Einsum) {
+  auto einsum = [](const std::string& eq, std::vector<std::vector<Dim>> shapes) {
+    Builder b;
+    std::vector<Value*> ins;
+    for (size_t i = 0; i < shapes.size(); ++i)
+      ins.push_back(b.input("x" + std::to_string(i), DType::F32, shapes[i]));
+    return b.node(OpKind::Einsum, ins, {{"equation", Attribute::of_string(eq)}})->type().str();
+  };
+  EXPECT_EQ(einsum("B G H I D, B G H J D -> B G H I J", {{batch, 4, 2, 49, 32}, {batch, 4, 2, 49, 32}}),
+            "f32[batch,4,2,49,49]");
+  EXPECT_EQ(einsum("ij,jk", {{3, 4}, {4, 5}}), "f32[3,5]");
+  EXPECT_EQ(einsum("ba,cb", {{3, 4}, {5, 3}}), "f32[4,5]");  // implicit: alphabetical
+  EXPECT_EQ(einsum("...ij,...jk->...ik", {{2, 1, 3, 4}, {5, 4, 6}}), "f32[2,5,3,6]");
+  EXPECT_EQ(einsum("ii->i", {{seq, seq}}), "f32[seq]");
+  EXPECT_THROW(einsum("ij,jk->il", {{3, 4}, {4, 5}}), Error);
+  EXPECT_THROW(einsum("ijk->i", {{3, 4}}), Error);
+}
+
 TEST(ShapeInference, BroadcastKeepsSymbolsAndConstants) {
   Builder b;
   Value* a = b.input("a", DType::F32, {batch, Dim(1), seq});
