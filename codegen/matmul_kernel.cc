@@ -150,19 +150,14 @@ class MatmulEmitter {
     if (t_.pack_a)
       apack_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.kc}, b.getF32Type()),
                                         b.getI64IntegerAttr(64));
+    // Tiles are numbered column block by column block (col_tile 0: one block, all of N): the
+    // range is, per column block it touches, one run of consecutive row tiles, computed as one
+    // block of rows (so a single thread given every tile reads each block of B once).
     const int64_t padded_n = n_panels_ * t_.nr;
-    if (t_.col_tile <= 0) {  // tiles of rows only: one range of rows
-      Value r0 = min(b, mul(b, tile_begin, idx(b, t_.tile_rows)), m);
-      Value r1 = arith::MaxSIOp::create(b, min(b, mul(b, tile_end, idx(b, t_.tile_rows)), m), r0);
-      tile(b, r0, r1, idx(b, 0), idx(b, padded_n));
-      return;
-    }
-    // Tiles are numbered column block by column block: the range is, per column block it
-    // touches, one run of consecutive row tiles, computed as one block of rows (so a single
-    // thread given every tile reads each block of B once).
+    const int64_t col_tile = t_.col_tile > 0 ? t_.col_tile : padded_n;
     Value row_tiles = arith::MaxSIOp::create(b, arith::CeilDivUIOp::create(b, m, idx(b, t_.tile_rows)),
                                              idx(b, 1));
-    Value col_tiles = idx(b, ceil_div(padded_n, t_.col_tile));
+    Value col_tiles = idx(b, ceil_div(padded_n, col_tile));
     Value ct_begin = arith::DivUIOp::create(b, tile_begin, row_tiles);
     Value ct_end = min(b, arith::CeilDivUIOp::create(b, tile_end, row_tiles), col_tiles);
     emit_for(b, ct_begin, ct_end, idx(b, 1), {},
@@ -172,8 +167,8 @@ class MatmulEmitter {
       Value hi = arith::SubIOp::create(b, min(b, tile_end, add(b, first, row_tiles)), first);
       Value r0 = min(b, mul(b, lo, idx(b, t_.tile_rows)), m);
       Value r1 = arith::MaxSIOp::create(b, min(b, mul(b, hi, idx(b, t_.tile_rows)), m), r0);
-      Value j0 = mul(b, ct, idx(b, t_.col_tile));
-      tile(b, r0, r1, j0, min(b, add(b, j0, idx(b, t_.col_tile)), idx(b, padded_n)));
+      Value j0 = mul(b, ct, idx(b, col_tile));
+      tile(b, r0, r1, j0, min(b, add(b, j0, idx(b, col_tile)), idx(b, padded_n)));
       return {};
     });
   }

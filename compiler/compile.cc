@@ -104,10 +104,10 @@ void check_precision(const std::string& precision) {
 void check_print_step(const std::string& step) {
   std::vector<std::string> steps = graph_pass_names();
   steps.push_back("partition");
-  for (const std::string& s : codegen::codegen_stage_names()) steps.push_back(s);
   if (step == "all" || std::find(steps.begin(), steps.end(), step) != steps.end() ||
       codegen::is_codegen_print_step(step))
     return;
+  for (const std::string& s : codegen::codegen_stage_names()) steps.push_back(s);
   std::string known;
   for (const std::string& s : steps) known += (known.empty() ? "" : ", ") + s;
   fail("--print-ir-after: no step named '", step, "'; the steps are ", known,

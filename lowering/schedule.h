@@ -21,7 +21,6 @@ class TransformSchedule {
   // Adds the transform ops of schedule `name`. `ops` uses `%root` (the module) and defines its
   // own values, each prefixed by the schedule's name so that schedules never clash.
   void add(const std::string& name, std::string ops) { parts_.emplace(name, std::move(ops)); }
-  bool empty() const { return parts_.empty(); }
 
   // Parses the sequences into `module` as its `__transform_main`. An internal error (with the
   // parser's message) if a lowering wrote one that does not parse.
