@@ -9,6 +9,8 @@
 
 #include "codegen/matmul_epilogue.h"
 #include "codegen/kernel_builders.h"
+#include "codegen/schedule.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -36,7 +38,6 @@ MatmulTiling choose_matmul_tiling(const MatmulSpec& spec, const TargetSpec& targ
   TargetInfo info = resolve_target(target);
   MatmulTiling t;
   t.lanes = std::max(1, info.f32_lanes());
-  t.fma = info.has_fma;
   // Register tile: `vectors` accumulators per row, as many rows as the register file holds
   // with room for the B vectors and a broadcast, at most 8 (AVX-512: 8x32, AVX2: 6x16,
   // NEON: 8x12, RVV at VLEN 128: 8x8).
@@ -93,6 +94,51 @@ namespace {
 
 using namespace mlir;
 
+std::string register_tile_schedule_name(int64_t unroll) {
+  return "matmul_register_tile_u" + std::to_string(std::max<int64_t>(1, unroll));
+}
+
+std::string patterns(const std::string& target, const std::string& set) {
+  return "transform.apply_patterns to " + target + " {\n  transform.apply_patterns." + set +
+         "\n} : !transform.any_op\n";
+}
+
+// The schedule of register tiles: the K loop one step at a time, each step's [rows x 1] ·
+// [1 x width] product vectorized; the tile's transfers, the same in every step, hoisted out of
+// the loop (the tile stays in registers); the contraction lowered to outer products, which
+// are a broadcast of A's element and one FMA per vector of B's row; the K loop unrolled
+// `unroll` times (fewer loop-counter µops competing with the FMAs for ports).
+std::string register_tile_schedule(int64_t unroll) {
+  const std::string any = "!transform.any_op", name = register_tile_schedule_name(unroll);
+  std::string s =
+      "%mm = transform.structured.match ops{[\"linalg.matmul\"]} attributes{" +
+      std::string(kScheduleAttr) + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n"
+      "%func = transform.get_parent_op %mm {deduplicate, op_name = \"func.func\"} : (" + any +
+      ") -> " + any + "\n"
+      "%tiled, %k = transform.structured.tile_using_for %mm tile_sizes [0, 0, 1] : (" + any +
+      ") -> (" + any + ", " + any + ")\n"
+      // Found again after vectorization, which replaces the function's handles.
+      "transform.annotate %k \"eave." + name + "_k\" : " + any + "\n"
+      "%vec = transform.structured.vectorize_children_and_apply_patterns %func : (" + any +
+      ") -> " + any + "\n" +
+      patterns("%vec", "memref.fold_memref_alias_ops") + patterns("%vec", "canonicalization") +
+      "transform.apply_cse to %vec : " + any + "\n"
+      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
+      any + "\n" +
+      // One set of patterns each: all in one set rewrite each other's results forever.
+      patterns("%hoisted", "vector.lower_contraction lowering_strategy = \"outerproduct\"") +
+      patterns("%hoisted", "vector.lower_outerproduct") +
+      patterns("%hoisted", "vector.transfer_permutation_patterns") +
+      patterns("%hoisted", "vector.lower_transfer max_transfer_rank = 1") +
+      patterns("%hoisted", "vector.lower_transpose") + patterns("%hoisted", "vector.lower_shape_cast") +
+      patterns("%hoisted", "vector.lower_broadcast") + patterns("%hoisted", "canonicalization");
+  if (unroll > 1)
+    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name + "_k} in %root : (" +
+         any + ") -> " + any + "\n"
+         "transform.loop.unroll %k_loops {factor = " + std::to_string(unroll) + "} : " + any + "\n";
+  return s;
+}
+
 class MatmulEmitter {
  public:
   MatmulEmitter(const MatmulSpec& s, const MatmulTiling& t, const MatmulEpilogue* custom)
@@ -121,6 +167,8 @@ class MatmulEmitter {
     c_ = ops.own[2];
     bias_ = ops.bias;
     extras_.assign(ops.extras.begin(), ops.extras.end());
+    schedule_ = register_tile_schedule_name(t_.k_unroll);
+    if (!has_schedule(module, schedule_)) add_schedule(module, schedule_, register_tile_schedule(t_.k_unroll));
     body(b, ops.tile_begin, ops.tile_end);
     func::ReturnOp::create(b);
   }
@@ -147,6 +195,8 @@ class MatmulEmitter {
   void body(ImplicitLocOpBuilder& b, Value tile_begin, Value tile_end) {
     Value m = s_.m < 0 ? (Value)memref::DimOp::create(b, a_, 0) : idx(b, s_.m);
     m_ = m;
+    acc_tile_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.nr}, b.getF32Type()),
+                                         b.getI64IntegerAttr(64));
     if (t_.pack_a)
       apack_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.kc}, b.getF32Type()),
                                         b.getI64IntegerAttr(64));
@@ -307,41 +357,7 @@ class MatmulEmitter {
 
     // Packed B: panel j / nr starts at (j / nr) * K * nr = j * K; row pc + k within it.
     Value b_base = add(b, mul(b, j, idx(b, s_.k)), mul(b, kb.pc, idx(b, t_.nr)));
-    // One step of the K loop: acc += A[:, k] (broadcast) x B[k, :].
-    auto k_step = [&](ImplicitLocOpBuilder& b, Value k, SmallVector<Value>& acc) {
-      Value b_row = add(b, b_base, mul(b, k, idx(b, t_.nr)));
-      SmallVector<Value> bv;
-      for (int64_t v = 0; v < nvec; ++v)
-        bv.push_back(vector::LoadOp::create(b, vt_, bp_, ValueRange{add(b, b_row, idx(b, v * t_.lanes))}));
-      for (int64_t i = 0; i < rows; ++i) {
-        Value a = t_.pack_a ? memref::LoadOp::create(b, apack_, ValueRange{idx(b, i), k})
-                            : memref::LoadOp::create(b, a_, ValueRange{row_idx[i], add(b, kb.pc, k)});
-        Value splat = vector::BroadcastOp::create(b, vt_, a);
-        for (int64_t v = 0; v < nvec; ++v) {
-          Value& c = acc[i * nvec + v];
-          c = t_.fma ? (Value)vector::FMAOp::create(b, splat, bv[v], c)
-                     : (Value)arith::AddFOp::create(b, arith::MulFOp::create(b, splat, bv[v]), c);
-        }
-      }
-    };
-    // Unrolled by k_unroll (fewer loop-counter µops competing with the FMAs for ports), then
-    // the remainder one step at a time.
-    const int64_t u = std::max<int64_t>(1, t_.k_unroll);
-    Value kc_main = u == 1 ? kb.kc : mul(b, arith::DivUIOp::create(b, kb.kc, idx(b, u)), idx(b, u));
-    SmallVector<Value> acc = emit_for(
-        b, idx(b, 0), kc_main, idx(b, u), init,
-        [&](ImplicitLocOpBuilder& b, Value k, ValueRange acc_in) -> SmallVector<Value> {
-      SmallVector<Value> out(acc_in.begin(), acc_in.end());
-      for (int64_t step = 0; step < u; ++step) k_step(b, add(b, k, idx(b, step)), out);
-      return out;
-    });
-    if (u > 1)
-      acc = emit_for(b, kc_main, kb.kc, idx(b, 1), acc,
-                     [&](ImplicitLocOpBuilder& b, Value k, ValueRange acc_in) -> SmallVector<Value> {
-        SmallVector<Value> out(acc_in.begin(), acc_in.end());
-        k_step(b, k, out);
-        return out;
-      });
+    SmallVector<Value> acc = register_tile(b, kb, r, rows, nvec, b_base, init);
 
     auto store = [&](ImplicitLocOpBuilder& b, bool finish) -> SmallVector<Value> {
       for (int64_t i = 0; i < rows; ++i)
@@ -361,6 +377,40 @@ class MatmulEmitter {
       emit_if(b, kb.last, {}, [&](ImplicitLocOpBuilder& b) { return store(b, true); },
               [&](ImplicitLocOpBuilder& b) { return store(b, false); });
     }
+  }
+
+  // The register tile's K loop as a structured op: acc_tile[0:rows, 0:nr] = init, then
+  // acc_tile += A[r:r+rows, pc:pc+kc) · B's panel rows [pc, pc+kc), a linalg.matmul that the
+  // `matmul_register_tile` schedule turns into the broadcast-FMA loop with the tile in
+  // registers. Returns the tile's vectors.
+  SmallVector<Value> register_tile(ImplicitLocOpBuilder& b, const KBlock& kb, Value r, int64_t rows,
+                                   int64_t nvec, Value b_base, ArrayRef<Value> init) {
+    const int64_t width = nvec * t_.lanes;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t v = 0; v < nvec; ++v)
+        vector::StoreOp::create(b, init[i * nvec + v], acc_tile_, ValueRange{idx(b, i), idx(b, v * t_.lanes)});
+    auto one = b.getIndexAttr(1);
+    Value a = t_.pack_a ? memref::SubViewOp::create(b, apack_, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+                                                    ArrayRef<OpFoldResult>{b.getIndexAttr(rows), kb.kc},
+                                                    ArrayRef<OpFoldResult>{one, one})
+                        : memref::SubViewOp::create(b, a_, ArrayRef<OpFoldResult>{r, kb.pc},
+                                                    ArrayRef<OpFoldResult>{b.getIndexAttr(rows), kb.kc},
+                                                    ArrayRef<OpFoldResult>{one, one});
+    Value panel = memref::ReinterpretCastOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type(),
+                           StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {t_.nr, 1})),
+        bp_, OpFoldResult(b_base), ArrayRef<OpFoldResult>{kb.kc, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(t_.nr), one});
+    Value c = memref::SubViewOp::create(b, acc_tile_, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+                                        ArrayRef<OpFoldResult>{b.getIndexAttr(rows), b.getIndexAttr(width)},
+                                        ArrayRef<OpFoldResult>{one, one});
+    auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{c});
+    mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
+    SmallVector<Value> acc;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t v = 0; v < nvec; ++v)
+        acc.push_back(vector::LoadOp::create(b, vt_, acc_tile_, ValueRange{idx(b, i), idx(b, v * t_.lanes)}));
+    return acc;
   }
 
   Value epilogue(ImplicitLocOpBuilder& b, Value x, Value row, Value col, Value mask) {
@@ -388,7 +438,8 @@ class MatmulEmitter {
   const MatmulEpilogue* custom_;
   int64_t n_full_ = 0, tail_cols_ = 0, n_panels_ = 0;
   VectorType vt_;
-  Value a_, bp_, c_, bias_, apack_, m_;
+  Value a_, bp_, c_, bias_, apack_, acc_tile_, m_;
+  std::string schedule_;
   std::vector<Value> extras_;
 };
 

@@ -60,8 +60,7 @@ struct MatmulTiling {
   int64_t nc = 0;         // N block, in columns (a multiple of nr)
   int64_t tile_rows = 0;  // rows of C per thread tile (a multiple of mr)
   int64_t col_tile = 0;   // columns of C per thread tile (a multiple of nc); 0: all of N
-  int64_t k_unroll = 1;   // K loop unroll factor of the microkernel
-  bool fma = true;        // vector FMA instructions (else multiply + add)
+  int64_t k_unroll = 1;   // K loop unroll factor of the register tile's schedule
   bool pack_a = true;     // copy A blocks into the stack buffer (else read A in place)
   bool prefetch_c = true; // prefetch the next microkernel's C tile while this one runs
   bool prefetch_a = true; // prefetch the next row group's A block into L2

@@ -1,6 +1,7 @@
 // MLIR module -> LLVM IR -> object file. The whole CPU pipeline is `codegen_pipeline` below, a
 // flat list of named stages; everything else in this file is plumbing for it.
 #include "codegen/mlir_to_object.h"
+#include "codegen/schedule.h"
 
 #include <algorithm>
 #include <functional>
@@ -142,16 +143,13 @@ mlir::LogicalResult bufferize(mlir::ModuleOp module, const PipelineContext& pc) 
   return r;
 }
 
-// Applies the module's transform-dialect schedule (`__transform_main`), if it has one, then
-// removes the schedule so only payload is lowered.
+// Applies the module's transform-dialect schedules (codegen/schedule.h), if it has any, then
+// removes them so only payload is lowered.
 mlir::LogicalResult apply_schedule(mlir::ModuleOp module, const PipelineContext& pc) {
-  auto is_transform = [](mlir::Operation& op) {
-    return op.getDialect() && op.getDialect()->getNamespace() == "transform";
-  };
-  if (!llvm::any_of(module.getBody()->getOperations(), is_transform)) return mlir::success();
+  if (!make_schedule_entry(module)) return mlir::success();
   if (mlir::failed(run_passes(module, "transform-interpreter", pc))) return mlir::failure();
   for (mlir::Operation& op : llvm::make_early_inc_range(module.getBody()->getOperations()))
-    if (is_transform(op)) op.erase();
+    if (op.getDialect() && op.getDialect()->getNamespace() == "transform") op.erase();
   module->removeAttr("transform.with_named_sequence");
   return run_passes(module, "canonicalize,cse", pc);
 }

@@ -10,6 +10,7 @@
 // vectorizes.
 #include <unordered_map>
 
+#include "codegen/schedule.h"
 #include "lowering/elementwise_ops.h"
 #include "lowering/lowering.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -84,7 +85,7 @@ std::string elementwise_schedule(const std::string& name, size_t rank, int64_t v
   std::string s = "// " + name + ": tiles of [" + sizes + "]" + (peel ? ", tail peeled" : "") +
                   ", vectorized\n";
   s += v + " = transform.structured.match ops{[\"linalg.generic\"]} attributes{" +
-       kScheduleAttr + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n";
+       codegen::kScheduleAttr + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n";
   s += v + "_func = transform.get_parent_op " + v + " {deduplicate, op_name = \"func.func\"} : (" +
        any + ") -> " + any + "\n";
   s += v + "_tiled, " + v + "_loops:" + loops + " = transform.structured.tile_using_for " + v +
@@ -253,9 +254,9 @@ LoweredKernel lower_elementwise(LoweringContext& lc, const Dispatch& d, const st
       peel = false;
     }
     std::string schedule = elementwise_schedule_name(size_t(rank), vector, peel);
-    generic->setAttr(kScheduleAttr, b.getStringAttr(schedule));
-    if (!lc.schedule.has(schedule))
-      lc.schedule.add(schedule, elementwise_schedule(schedule, size_t(rank), vector, peel));
+    generic->setAttr(codegen::kScheduleAttr, b.getStringAttr(schedule));
+    if (!codegen::has_schedule(lc.module, schedule))
+      codegen::add_schedule(lc.module, schedule, elementwise_schedule(schedule, size_t(rank), vector, peel));
   }
 
   LoweredKernel k;

@@ -8,7 +8,6 @@
 #include "codegen/mlir_to_object.h"
 #include "codegen/target.h"
 #include "compiler/kernel_generator.h"
-#include "lowering/schedule.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -20,7 +19,6 @@ struct LoweringContext {
   const codegen::TargetSpec& target;
   const codegen::TargetInfo& info;
   const std::function<int(const Dim&)>& symbol_of;
-  TransformSchedule& schedule;  // transform sequences of the module's structured ops
 };
 
 // A lowered dispatch: the body function's binding and what the step passes.

@@ -70,7 +70,7 @@ class MlirKernelGenerator : public KernelGenerator {
   }
 
   KernelPlan add(const Dispatch& d, const std::function<int(const Dim&)>& symbol_of) override {
-    lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of, schedule_};
+    lowering::LoweringContext lc{ctx_.get(), *module_, target_, info_, symbol_of};
     std::string name = prefix_ + "k" + std::to_string(bindings_.size());
     const Node& anchor = *d.anchor();
     lowering::LoweredKernel k = lowering::lowers_matmul(anchor)      ? lowering::lower_matmul(lc, d, name)
@@ -113,7 +113,6 @@ class MlirKernelGenerator : public KernelGenerator {
 
  private:
   codegen::Bytes compile_module() {
-    schedule_.attach(*module_);
     return codegen::compile_to_object(*module_, bindings_, target_, options_);
   }
 
@@ -125,7 +124,6 @@ class MlirKernelGenerator : public KernelGenerator {
   mlir::OwningOpRef<mlir::ModuleOp> module_;
   std::vector<codegen::KernelBinding> bindings_;
   std::vector<std::string> symbols_;
-  lowering::TransformSchedule schedule_;
 };
 
 codegen::TargetSpec target_of(const CompileOptions& o) {

@@ -269,7 +269,6 @@ TEST(MatmulOtherX86Levels, AVX2AndBaseline) {
     s.bias = true;
     s.activation = Activation::relu;
     MatmulTiling t = choose_matmul_tiling(s, target);
-    EXPECT_EQ(t.fma, std::string(cpu) != "x86-64");
     auto lib = load_objects({compile_matmul_kernels({{s, t, "mm"}}, target)}, {"mm"}, target);
     const int64_t m = 23;
     GuardedBuffer a(m * s.k), b(s.k * s.n), packed(packed_rhs_elements(s, t)), c(m * s.n), bias(s.n);
@@ -287,6 +286,42 @@ TEST(MatmulOtherX86Levels, AVX2AndBaseline) {
       magnitude[i] += std::fabs(bias[i % s.n]);
     }
     EXPECT_EQ(count_mismatches(c.data(), want, magnitude, s.n), 0);
+  }
+}
+
+// The register tile is a linalg.matmul until the schedule: after it, the K loop carries the
+// whole tile in vectors (its loads and stores hoisted out of the loop) and multiplies with FMAs
+// of B's register-wide rows, unrolled as the tiling says.
+TEST(MatmulSchedule, KeepsTheTileInRegistersAcrossTheKLoop) {
+  struct Want {
+    std::string arch, cpu, tile, row;
+  };
+  const Want wants[] = {{"x86_64", "znver4", "vector<8x32xf32>", "vector<32xf32>"},
+                        {"x86_64", "x86-64-v3", "vector<6x16xf32>", "vector<16xf32>"},
+                        {"aarch64", "", "vector<8x12xf32>", "vector<12xf32>"}};
+  for (const Want& w : wants) {
+    SCOPED_TRACE(w.arch + " " + w.cpu);
+    TargetSpec target = preset_target(w.arch, w.cpu);
+    MatmulSpec s;
+    s.m_sym = 0;
+    s.n = 64;
+    s.k = 300;  // two K blocks
+    MatmulTiling t = choose_matmul_tiling(s, target);
+    std::string bufferized, scheduled;
+    CompileOptions o;
+    o.print_ir_after = {"bufferize", "schedule"};
+    o.print = [&](const std::string& step, const std::string& text) {
+      (step == "bufferize" ? bufferized : scheduled) = text;
+    };
+    compile_matmul_kernels({{s, t, "mm"}}, target, o);
+    EXPECT_NE(bufferized.find("linalg.matmul {eave.schedule = \"matmul_register_tile_u2\"}"),
+              std::string::npos) << bufferized;
+    EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;
+    EXPECT_NE(scheduled.find("iter_args"), std::string::npos) << scheduled;
+    EXPECT_NE(scheduled.find("-> (" + w.tile + ")"), std::string::npos)
+        << "no K loop carries the " << w.tile << " tile\n" << scheduled;
+    EXPECT_NE(scheduled.find("vector.fma"), std::string::npos) << scheduled;
+    EXPECT_NE(scheduled.find(w.row), std::string::npos) << scheduled;
   }
 }
 

@@ -1,0 +1,67 @@
+#include "codegen/schedule.h"
+
+#include "mlir/Dialect/Transform/IR/TransformOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "support/error.h"
+
+namespace eave::codegen {
+
+namespace {
+
+constexpr const char* kEntry = "__transform_main";
+
+// Parses `declarations` and `sequence` (one transform.named_sequence that may call the
+// sequences declared) and appends the sequence to `module`.
+void append_sequence(mlir::ModuleOp module, const std::string& sequence,
+                     const std::string& declarations = "") {
+  mlir::MLIRContext* ctx = module.getContext();
+  std::string text = "module attributes {transform.with_named_sequence} {\n" + declarations +
+                     sequence + "}\n";
+  std::string errors;
+  mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic& d) {
+    errors += d.str() + "\n";
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> parsed =
+      mlir::parseSourceString<mlir::ModuleOp>(text, ctx, "schedule.mlir");
+  if (!parsed) internal_fail("a kernel's transform schedule does not parse: ", errors, text);
+  mlir::Operation& op = parsed->getBody()->back();
+  op.remove();
+  module.getBody()->push_back(&op);
+  module->setAttr("transform.with_named_sequence", mlir::UnitAttr::get(ctx));
+}
+
+std::string signature(const std::string& name) {
+  return "transform.named_sequence @" + name + "(%root: !transform.any_op {transform.readonly})";
+}
+
+std::string sequence(const std::string& name, const std::string& body) {
+  return signature(name) + " {\n" + body + "transform.yield\n}\n";
+}
+
+}  // namespace
+
+bool has_schedule(mlir::ModuleOp module, const std::string& name) {
+  return module.lookupSymbol<mlir::transform::NamedSequenceOp>(name) != nullptr;
+}
+
+void add_schedule(mlir::ModuleOp module, const std::string& name, const std::string& ops) {
+  EAVE_CHECK(!has_schedule(module, name), "schedule '", name, "' added twice");
+  append_sequence(module, sequence(name, ops));
+}
+
+bool make_schedule_entry(mlir::ModuleOp module) {
+  if (has_schedule(module, kEntry)) return true;  // written by hand
+  std::string declarations, calls;
+  for (auto s : module.getBody()->getOps<mlir::transform::NamedSequenceOp>()) {
+    std::string name = s.getSymName().str();
+    declarations += signature(name) + "\n";
+    calls += "transform.include @" + name + " failures(propagate) (%root) : (!transform.any_op) -> ()\n";
+  }
+  if (calls.empty()) return false;
+  append_sequence(module, sequence(kEntry, calls), declarations);
+  return true;
+}
+
+}  // namespace eave::codegen

@@ -1,0 +1,33 @@
+// Transform-dialect schedules of generated kernels. A kernel builder that states part of its
+// loop nest as a structured op (linalg) tags the op with `eave.schedule = "<schedule>"` and
+// adds that schedule to the module once, as a transform sequence `@<schedule>` over the whole
+// module: how such ops are tiled, peeled and vectorized for the target
+// (`elementwise_r2_v16_peeled`, `matmul_register_tile`). Every op with the same schedule is
+// transformed by the same ops in one go. Codegen's "schedule" stage
+// (codegen/mlir_to_object.cc) runs every schedule of the module and then removes them;
+// `eave compile --print-ir-after=bufferize` prints payload and schedules.
+#pragma once
+
+#include <string>
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace eave::codegen {
+
+// The attribute that names a structured op's schedule.
+constexpr const char* kScheduleAttr = "eave.schedule";
+
+// Whether `module` has the schedule `name`.
+bool has_schedule(mlir::ModuleOp module, const std::string& name);
+
+// Adds the schedule `name` to `module`: `ops` are transform ops over `%root` (the module,
+// read-only), ending before the sequence's yield. An internal error, with the parser's
+// message, if they do not parse.
+void add_schedule(mlir::ModuleOp module, const std::string& name, const std::string& ops);
+
+// Gives the module's schedules one entry point for the transform interpreter,
+// `__transform_main`, that applies them in the order they were added (a module that has one
+// already, written by hand, keeps it). False if the module has no schedule.
+bool make_schedule_entry(mlir::ModuleOp module);
+
+}  // namespace eave::codegen
