@@ -1,8 +1,9 @@
-// Builds the packed-B f32 matmul kernel of matmul_kernel.h directly as scf loops around a
-// vector-dialect microkernel. The register tile, the loop order and the packing are decided
-// here rather than by a transform-dialect schedule: the schedule of the notes reaches the same
-// inner loop for a single static tile, but the blocked nest with dynamic M, row/column tails and
-// a fused epilogue on the registers is simpler and more predictable to state directly.
+// Builds the packed-B f32 matmul kernel of matmul_kernel.h: scf loops for the blocking (thread
+// tiles, K and N blocks, row groups, A copied per block), and for each register tile a
+// linalg.matmul over a stack tile that the transform-dialect schedule `matmul_register_tile_u<n>`
+// turns into the inner loop (broadcast A, FMA rows of packed B, the tile in registers). The
+// blocked nest with dynamic M, row and column tails, and the epilogue on the tile's registers
+// stay stated directly: they are simpler and more predictable here than as transforms.
 #include "codegen/matmul_kernel.h"
 
 #include <algorithm>
