@@ -11,9 +11,9 @@
 #include "codegen/matmul_epilogue.h"
 #include "codegen/kernel_builders.h"
 #include "codegen/schedule.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -131,11 +131,12 @@ std::string register_tile_schedule(int64_t unroll) {
       patterns("%hoisted", "vector.lower_outerproduct") +
       patterns("%hoisted", "vector.transfer_permutation_patterns") +
       patterns("%hoisted", "vector.lower_transfer max_transfer_rank = 1") +
-      patterns("%hoisted", "vector.lower_transpose") + patterns("%hoisted", "vector.lower_shape_cast") +
+      patterns("%hoisted", "vector.lower_transpose") +
+      patterns("%hoisted", "vector.lower_shape_cast") +
       patterns("%hoisted", "vector.lower_broadcast") + patterns("%hoisted", "canonicalization");
   if (unroll > 1)
-    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name + "_k} in %root : (" +
-         any + ") -> " + any + "\n"
+    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name +
+         "_k} in %root : (" + any + ") -> " + any + "\n"
          "transform.loop.unroll %k_loops {factor = " + std::to_string(unroll) + "} : " + any + "\n";
   return s;
 }
@@ -169,7 +170,8 @@ class MatmulEmitter {
     bias_ = ops.bias;
     extras_.assign(ops.extras.begin(), ops.extras.end());
     schedule_ = register_tile_schedule_name(t_.k_unroll);
-    if (!has_schedule(module, schedule_)) add_schedule(module, schedule_, register_tile_schedule(t_.k_unroll));
+    if (!has_schedule(module, schedule_))
+      add_schedule(module, schedule_, register_tile_schedule(t_.k_unroll));
     body(b, ops.tile_begin, ops.tile_end);
     func::ReturnOp::create(b);
   }
@@ -380,37 +382,40 @@ class MatmulEmitter {
     }
   }
 
-  // The register tile's K loop as a structured op: acc_tile[0:rows, 0:nr] = init, then
-  // acc_tile += A[r:r+rows, pc:pc+kc) · B's panel rows [pc, pc+kc), a linalg.matmul that the
-  // `matmul_register_tile` schedule turns into the broadcast-FMA loop with the tile in
-  // registers. Returns the tile's vectors.
-  SmallVector<Value> register_tile(ImplicitLocOpBuilder& b, const KBlock& kb, Value r, int64_t rows,
-                                   int64_t nvec, Value b_base, ArrayRef<Value> init) {
+  // The register tile's K loop as a structured op: tile[0:rows, 0:width) = init, then
+  // tile += A[r:r+rows, pc:pc+kc) · the panel's rows [pc, pc+kc), a linalg.matmul that the
+  // schedule `matmul_register_tile_u<unroll>` turns into the broadcast-FMA loop with the tile
+  // in registers. Returns the tile's vectors (width = nvec vectors, at most nr).
+  SmallVector<Value> register_tile(ImplicitLocOpBuilder& b, const KBlock& kb, Value r,
+                                   int64_t rows, int64_t nvec, Value b_base, ArrayRef<Value> init) {
     const int64_t width = nvec * t_.lanes;
+    auto at = [&](int64_t i, int64_t v) { return SmallVector<Value, 2>{idx(b, i), idx(b, v * t_.lanes)}; };
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t v = 0; v < nvec; ++v)
-        vector::StoreOp::create(b, init[i * nvec + v], acc_tile_, ValueRange{idx(b, i), idx(b, v * t_.lanes)});
-    auto one = b.getIndexAttr(1);
-    Value a = t_.pack_a ? memref::SubViewOp::create(b, apack_, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-                                                    ArrayRef<OpFoldResult>{b.getIndexAttr(rows), kb.kc},
-                                                    ArrayRef<OpFoldResult>{one, one})
-                        : memref::SubViewOp::create(b, a_, ArrayRef<OpFoldResult>{r, kb.pc},
-                                                    ArrayRef<OpFoldResult>{b.getIndexAttr(rows), kb.kc},
-                                                    ArrayRef<OpFoldResult>{one, one});
+        vector::StoreOp::create(b, init[i * nvec + v], acc_tile_, at(i, v));
+
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto view = [&](Value m, OpFoldResult row, OpFoldResult col, OpFoldResult cols) -> Value {
+      OpFoldResult height = b.getIndexAttr(rows);
+      return memref::SubViewOp::create(b, m, ArrayRef{row, col}, ArrayRef{height, cols},
+                                       ArrayRef{one, one});
+    };
+    Value a = t_.pack_a ? view(apack_, zero, zero, kb.kc) : view(a_, r, kb.pc, kb.kc);
+    // The packed panel's rows [pc, pc + kc): kc x width of a row-major [K, nr] panel.
+    auto panel_layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {t_.nr, 1});
+    auto panel_type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type(), panel_layout);
+    OpFoldResult nr = b.getIndexAttr(t_.nr);
     Value panel = memref::ReinterpretCastOp::create(
-        b, MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type(),
-                           StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {t_.nr, 1})),
-        bp_, OpFoldResult(b_base), ArrayRef<OpFoldResult>{kb.kc, b.getIndexAttr(width)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(t_.nr), one});
-    Value c = memref::SubViewOp::create(b, acc_tile_, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-                                        ArrayRef<OpFoldResult>{b.getIndexAttr(rows), b.getIndexAttr(width)},
-                                        ArrayRef<OpFoldResult>{one, one});
+        b, panel_type, bp_, OpFoldResult(b_base), ArrayRef<OpFoldResult>{kb.kc, b.getIndexAttr(width)},
+        ArrayRef{nr, one});
+    Value c = view(acc_tile_, zero, zero, b.getIndexAttr(width));
     auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{c});
     mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
+
     SmallVector<Value> acc;
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t v = 0; v < nvec; ++v)
-        acc.push_back(vector::LoadOp::create(b, vt_, acc_tile_, ValueRange{idx(b, i), idx(b, v * t_.lanes)}));
+        acc.push_back(vector::LoadOp::create(b, vt_, acc_tile_, at(i, v)));
     return acc;
   }
 

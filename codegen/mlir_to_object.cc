@@ -1,13 +1,13 @@
 // MLIR module -> LLVM IR -> object file. The whole CPU pipeline is `codegen_pipeline` below, a
 // flat list of named stages; everything else in this file is plumbing for it.
 #include "codegen/mlir_to_object.h"
-#include "codegen/schedule.h"
 
 #include <algorithm>
 #include <functional>
 #include <mutex>
 
 #include "codegen/llvm_support.h"
+#include "codegen/schedule.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"

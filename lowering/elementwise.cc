@@ -78,7 +78,7 @@ std::string elementwise_schedule_name(size_t rank, int64_t vector, bool peel) {
 // time, vectorized; a tail shorter than a vector, if the last dim may leave one, peeled off and
 // left to scalar loops.
 std::string elementwise_schedule(const std::string& name, size_t rank, int64_t vector, bool peel) {
-  std::string sizes, v = "%" + name;
+  std::string sizes, v = "%ew";
   for (size_t i = 0; i + 1 < rank; ++i) sizes += "1, ";
   sizes += std::to_string(vector);
   std::string any = "!transform.any_op", loops = std::to_string(rank);
