@@ -99,11 +99,6 @@ std::string register_tile_schedule_name(int64_t unroll) {
   return "matmul_register_tile_u" + std::to_string(std::max<int64_t>(1, unroll));
 }
 
-std::string patterns(const std::string& target, const std::string& set) {
-  return "transform.apply_patterns to " + target + " {\n  transform.apply_patterns." + set +
-         "\n} : !transform.any_op\n";
-}
-
 // The schedule of register tiles: the K loop one step at a time, each step's [rows x 1] ·
 // [1 x width] product vectorized; the tile's transfers, the same in every step, hoisted out of
 // the loop (the tile stays in registers); the contraction lowered to outer products, which
@@ -112,28 +107,24 @@ std::string patterns(const std::string& target, const std::string& set) {
 std::string register_tile_schedule(int64_t unroll) {
   const std::string any = "!transform.any_op", name = register_tile_schedule_name(unroll);
   std::string s =
-      "%mm = transform.structured.match ops{[\"linalg.matmul\"]} attributes{" +
-      std::string(kScheduleAttr) + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n"
-      "%func = transform.get_parent_op %mm {deduplicate, op_name = \"func.func\"} : (" + any +
-      ") -> " + any + "\n"
+      match_scheduled_ops("%mm", "linalg.matmul", name) +
       "%tiled, %k = transform.structured.tile_using_for %mm tile_sizes [0, 0, 1] : (" + any +
       ") -> (" + any + ", " + any + ")\n"
       // Found again after vectorization, which replaces the function's handles.
       "transform.annotate %k \"eave." + name + "_k\" : " + any + "\n"
-      "%vec = transform.structured.vectorize_children_and_apply_patterns %func : (" + any +
+      "%vec = transform.structured.vectorize_children_and_apply_patterns %mm_func : (" + any +
       ") -> " + any + "\n" +
-      patterns("%vec", "memref.fold_memref_alias_ops") + patterns("%vec", "canonicalization") +
+      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
+      apply_patterns("%vec", {"canonicalization"}) +
       "transform.apply_cse to %vec : " + any + "\n"
       "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
-      any + "\n" +
-      // One set of patterns each: all in one set rewrite each other's results forever.
-      patterns("%hoisted", "vector.lower_contraction lowering_strategy = \"outerproduct\"") +
-      patterns("%hoisted", "vector.lower_outerproduct") +
-      patterns("%hoisted", "vector.transfer_permutation_patterns") +
-      patterns("%hoisted", "vector.lower_transfer max_transfer_rank = 1") +
-      patterns("%hoisted", "vector.lower_transpose") +
-      patterns("%hoisted", "vector.lower_shape_cast") +
-      patterns("%hoisted", "vector.lower_broadcast") + patterns("%hoisted", "canonicalization");
+      any + "\n";
+  // One set of patterns each: all in one set rewrite each other's results forever.
+  for (const char* set : {"vector.lower_contraction lowering_strategy = \"outerproduct\"",
+                          "vector.lower_outerproduct", "vector.transfer_permutation_patterns",
+                          "vector.lower_transfer max_transfer_rank = 1", "vector.lower_transpose",
+                          "vector.lower_shape_cast", "vector.lower_broadcast", "canonicalization"})
+    s += apply_patterns("%hoisted", {set});
   if (unroll > 1)
     s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name +
          "_k} in %root : (" + any + ") -> " + any + "\n"

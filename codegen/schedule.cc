@@ -51,6 +51,21 @@ void add_schedule(mlir::ModuleOp module, const std::string& name, const std::str
   append_sequence(module, sequence(name, ops));
 }
 
+std::string match_scheduled_ops(const std::string& handle, const std::string& op,
+                                const std::string& schedule) {
+  const std::string any = "!transform.any_op";
+  return handle + " = transform.structured.match ops{[\"" + op + "\"]} attributes{" +
+         kScheduleAttr + " = \"" + schedule + "\"} in %root : (" + any + ") -> " + any + "\n" +
+         handle + "_func = transform.get_parent_op " + handle +
+         " {deduplicate, op_name = \"func.func\"} : (" + any + ") -> " + any + "\n";
+}
+
+std::string apply_patterns(const std::string& target, std::initializer_list<std::string> sets) {
+  std::string s = "transform.apply_patterns to " + target + " {\n";
+  for (const std::string& set : sets) s += "  transform.apply_patterns." + set + "\n";
+  return s + "} : !transform.any_op\n";
+}
+
 bool make_schedule_entry(mlir::ModuleOp module) {
   if (has_schedule(module, kEntry)) return true;  // written by hand
   std::string declarations, calls;

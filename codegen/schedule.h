@@ -8,6 +8,7 @@
 // `eave compile --print-ir-after=bufferize` prints payload and schedules.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 #include "mlir/IR/BuiltinOps.h"
@@ -24,6 +25,14 @@ bool has_schedule(mlir::ModuleOp module, const std::string& name);
 // read-only), ending before the sequence's yield. An internal error, with the parser's
 // message, if they do not parse.
 void add_schedule(mlir::ModuleOp module, const std::string& name, const std::string& ops);
+
+// Text for schedules: `<handle> = transform.structured.match` of the `op` ops tagged with
+// `schedule`, then `<handle>_func`, the functions holding them (each once).
+std::string match_scheduled_ops(const std::string& handle, const std::string& op,
+                                const std::string& schedule);
+// `transform.apply_patterns to <target>` with the pattern sets `sets` (the names after
+// `transform.apply_patterns.`, with their options) in one greedy rewrite.
+std::string apply_patterns(const std::string& target, std::initializer_list<std::string> sets);
 
 // Gives the module's schedules one entry point for the transform interpreter,
 // `__transform_main`, that applies them in the order they were added (a module that has one

@@ -84,10 +84,7 @@ std::string elementwise_schedule(const std::string& name, size_t rank, int64_t v
   std::string any = "!transform.any_op", loops = std::to_string(rank);
   std::string s = "// " + name + ": tiles of [" + sizes + "]" + (peel ? ", tail peeled" : "") +
                   ", vectorized\n";
-  s += v + " = transform.structured.match ops{[\"linalg.generic\"]} attributes{" +
-       codegen::kScheduleAttr + " = \"" + name + "\"} in %root : (" + any + ") -> " + any + "\n";
-  s += v + "_func = transform.get_parent_op " + v + " {deduplicate, op_name = \"func.func\"} : (" +
-       any + ") -> " + any + "\n";
+  s += codegen::match_scheduled_ops(v, "linalg.generic", name);
   s += v + "_tiled, " + v + "_loops:" + loops + " = transform.structured.tile_using_for " + v +
        " tile_sizes [" + sizes + "] : (" + any + ") -> (" + any;
   for (size_t i = 0; i < rank; ++i) s += ", " + any;  // after the tiled op, one per loop
@@ -100,17 +97,14 @@ std::string elementwise_schedule(const std::string& name, size_t rank, int64_t v
   }
   // Peeling and tiling leave affine.min sizes that fold to constants: fold them so that the
   // full tiles have static shapes, which is what vectorization needs.
-  s += "transform.apply_patterns to " + v + "_func {\n"
-       "  transform.apply_patterns.canonicalization\n} : " + any + "\n";
+  s += codegen::apply_patterns(v + "_func", {"canonicalization"});
   s += v + "_vec = transform.structured.vectorize_children_and_apply_patterns " + v +
        "_func : (" + any + ") -> " + any + "\n";
-  s += "transform.apply_patterns to " + v + "_vec {\n"
-       "  transform.apply_patterns.vector.transfer_permutation_patterns\n"
-       "  transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1\n"
-       "  transform.apply_patterns.vector.lower_broadcast\n"
-       "  transform.apply_patterns.vector.lower_shape_cast\n"
-       "  transform.apply_patterns.vector.cast_away_vector_leading_one_dim\n"
-       "  transform.apply_patterns.canonicalization\n} : " + any + "\n";
+  s += codegen::apply_patterns(v + "_vec", {"vector.transfer_permutation_patterns",
+                                             "vector.lower_transfer max_transfer_rank = 1",
+                                             "vector.lower_broadcast", "vector.lower_shape_cast",
+                                             "vector.cast_away_vector_leading_one_dim",
+                                             "canonicalization"});
   return s;
 }
 
