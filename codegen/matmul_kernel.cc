@@ -1,19 +1,19 @@
 // Builds the packed-B f32 matmul kernel of matmul_kernel.h: scf loops for the blocking (thread
-// tiles, K and N blocks, row groups, A copied per block), and for each register tile a
-// linalg.matmul over a stack tile that the transform-dialect schedule `matmul_register_tile_u<n>`
-// turns into the inner loop (broadcast A, FMA rows of packed B, the tile in registers). The
+// tiles, K and N blocks, row groups, A copied per block), and for each register tile the
+// scheduled product of register_tile.h (broadcast A, FMA rows of packed B, the tile in
+// registers). The
 // blocked nest with dynamic M, row and column tails, and the epilogue on the tile's registers
 // stay stated directly: they are simpler and more predictable here than as transforms.
 #include "codegen/matmul_kernel.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "codegen/matmul_epilogue.h"
 #include "codegen/kernel_builders.h"
-#include "codegen/schedule.h"
+#include "codegen/register_tile.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -95,43 +95,6 @@ namespace {
 
 using namespace mlir;
 
-std::string register_tile_schedule_name(int64_t unroll) {
-  return "matmul_register_tile_u" + std::to_string(std::max<int64_t>(1, unroll));
-}
-
-// The schedule of register tiles: the K loop one step at a time, each step's [rows x 1] ·
-// [1 x width] product vectorized; the tile's transfers, the same in every step, hoisted out of
-// the loop (the tile stays in registers); the contraction lowered to outer products, which
-// are a broadcast of A's element and one FMA per vector of B's row; the K loop unrolled
-// `unroll` times (fewer loop-counter µops competing with the FMAs for ports).
-std::string register_tile_schedule(int64_t unroll) {
-  const std::string any = "!transform.any_op", name = register_tile_schedule_name(unroll);
-  std::string s =
-      match_scheduled_ops("%mm", "linalg.matmul", name) +
-      "%tiled, %k = transform.structured.tile_using_for %mm tile_sizes [0, 0, 1] : (" + any +
-      ") -> (" + any + ", " + any + ")\n"
-      // Found again after vectorization, which replaces the function's handles.
-      "transform.annotate %k \"eave." + name + "_k\" : " + any + "\n"
-      "%vec = transform.structured.vectorize_children_and_apply_patterns %mm_func : (" + any +
-      ") -> " + any + "\n" +
-      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
-      apply_patterns("%vec", {"canonicalization"}) +
-      "transform.apply_cse to %vec : " + any + "\n"
-      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
-      any + "\n";
-  // One set of patterns each: all in one set rewrite each other's results forever.
-  for (const char* set : {"vector.lower_contraction lowering_strategy = \"outerproduct\"",
-                          "vector.lower_outerproduct", "vector.transfer_permutation_patterns",
-                          "vector.lower_transfer max_transfer_rank = 1", "vector.lower_transpose",
-                          "vector.lower_shape_cast", "vector.lower_broadcast", "canonicalization"})
-    s += apply_patterns("%hoisted", {set});
-  if (unroll > 1)
-    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name +
-         "_k} in %root : (" + any + ") -> " + any + "\n"
-         "transform.loop.unroll %k_loops {factor = " + std::to_string(unroll) + "} : " + any + "\n";
-  return s;
-}
-
 class MatmulEmitter {
  public:
   MatmulEmitter(const MatmulSpec& s, const MatmulTiling& t, const MatmulEpilogue* custom)
@@ -160,9 +123,7 @@ class MatmulEmitter {
     c_ = ops.own[2];
     bias_ = ops.bias;
     extras_.assign(ops.extras.begin(), ops.extras.end());
-    schedule_ = register_tile_schedule_name(t_.k_unroll);
-    if (!has_schedule(module, schedule_))
-      add_schedule(module, schedule_, register_tile_schedule(t_.k_unroll));
+    module_ = module;
     body(b, ops.tile_begin, ops.tile_end);
     func::ReturnOp::create(b);
   }
@@ -189,8 +150,7 @@ class MatmulEmitter {
   void body(ImplicitLocOpBuilder& b, Value tile_begin, Value tile_end) {
     Value m = s_.m < 0 ? (Value)memref::DimOp::create(b, a_, 0) : idx(b, s_.m);
     m_ = m;
-    acc_tile_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.nr}, b.getF32Type()),
-                                         b.getI64IntegerAttr(64));
+    tile_.emplace(b, module_, t_.mr, t_.nr, t_.lanes, t_.k_unroll);
     if (t_.pack_a)
       apack_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.kc}, b.getF32Type()),
                                         b.getI64IntegerAttr(64));
@@ -373,41 +333,19 @@ class MatmulEmitter {
     }
   }
 
-  // The register tile's K loop as a structured op: tile[0:rows, 0:width) = init, then
-  // tile += A[r:r+rows, pc:pc+kc) · the panel's rows [pc, pc+kc), a linalg.matmul that the
-  // schedule `matmul_register_tile_u<unroll>` turns into the broadcast-FMA loop with the tile
-  // in registers. Returns the tile's vectors (width = nvec vectors, at most nr).
+  // The register tile's K loop: tile = init, then tile += A[r:r+rows, pc:pc+kc) · the panel's
+  // rows [pc, pc+kc) (register_tile.h). Returns the tile's vectors (width = nvec vectors, at
+  // most nr).
   SmallVector<Value> register_tile(ImplicitLocOpBuilder& b, const KBlock& kb, Value r,
                                    int64_t rows, int64_t nvec, Value b_base, ArrayRef<Value> init) {
-    const int64_t width = nvec * t_.lanes;
-    auto at = [&](int64_t i, int64_t v) { return SmallVector<Value, 2>{idx(b, i), idx(b, v * t_.lanes)}; };
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t v = 0; v < nvec; ++v)
-        vector::StoreOp::create(b, init[i * nvec + v], acc_tile_, at(i, v));
-
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto view = [&](Value m, OpFoldResult row, OpFoldResult col, OpFoldResult cols) -> Value {
-      OpFoldResult height = b.getIndexAttr(rows);
-      return memref::SubViewOp::create(b, m, ArrayRef{row, col}, ArrayRef{height, cols},
-                                       ArrayRef{one, one});
-    };
-    Value a = t_.pack_a ? view(apack_, zero, zero, kb.kc) : view(a_, r, kb.pc, kb.kc);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1), height = b.getIndexAttr(rows);
+    SmallVector<OpFoldResult> sizes = {height, kb.kc}, unit = {one, one};
+    Value a = t_.pack_a ? memref::SubViewOp::create(b, apack_, ArrayRef{zero, zero}, sizes, unit)
+                        : memref::SubViewOp::create(b, a_, ArrayRef<OpFoldResult>{r, kb.pc}, sizes, unit);
     // The packed panel's rows [pc, pc + kc): kc x width of a row-major [K, nr] panel.
-    auto panel_layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {t_.nr, 1});
-    auto panel_type = MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type(), panel_layout);
-    OpFoldResult nr = b.getIndexAttr(t_.nr);
-    Value panel = memref::ReinterpretCastOp::create(
-        b, panel_type, bp_, OpFoldResult(b_base), ArrayRef<OpFoldResult>{kb.kc, b.getIndexAttr(width)},
-        ArrayRef{nr, one});
-    Value c = view(acc_tile_, zero, zero, b.getIndexAttr(width));
-    auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{c});
-    mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
-
-    SmallVector<Value> acc;
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t v = 0; v < nvec; ++v)
-        acc.push_back(vector::LoadOp::create(b, vt_, acc_tile_, at(i, v)));
-    return acc;
+    Value panel = matrix_view(b, bp_, b_base, kb.kc, b.getIndexAttr(nvec * t_.lanes),
+                              b.getIndexAttr(t_.nr), one);
+    return tile_->multiply(b, init, rows, a, panel);
   }
 
   Value epilogue(ImplicitLocOpBuilder& b, Value x, Value row, Value col, Value mask) {
@@ -435,8 +373,9 @@ class MatmulEmitter {
   const MatmulEpilogue* custom_;
   int64_t n_full_ = 0, tail_cols_ = 0, n_panels_ = 0;
   VectorType vt_;
-  Value a_, bp_, c_, bias_, apack_, acc_tile_, m_;
-  std::string schedule_;
+  Value a_, bp_, c_, bias_, apack_, m_;
+  ModuleOp module_;
+  std::optional<RegisterTile> tile_;
   std::vector<Value> extras_;
 };
 

@@ -2,7 +2,7 @@
 // loop nest as a structured op (linalg) tags the op with `eave.schedule = "<schedule>"` and
 // adds that schedule to the module once, as a transform sequence `@<schedule>` over the whole
 // module: how such ops are tiled, peeled and vectorized for the target
-// (`elementwise_r2_v16_peeled`, `matmul_register_tile`). Every op with the same schedule is
+// (`elementwise_r2_v16_peeled`, `register_tile_u2`). Every op with the same schedule is
 // transformed by the same ops in one go. Codegen's "schedule" stage
 // (codegen/mlir_to_object.cc) runs every schedule of the module and then removes them;
 // `eave compile --print-ir-after=bufferize` prints payload and schedules.

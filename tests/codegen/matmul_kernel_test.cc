@@ -314,7 +314,7 @@ TEST(MatmulSchedule, KeepsTheTileInRegistersAcrossTheKLoop) {
       (step == "bufferize" ? bufferized : scheduled) = text;
     };
     compile_matmul_kernels({{s, t, "mm"}}, target, o);
-    EXPECT_NE(bufferized.find("linalg.matmul {eave.schedule = \"matmul_register_tile_u2\"}"),
+    EXPECT_NE(bufferized.find("linalg.matmul {eave.schedule = \"register_tile_u2\"}"),
               std::string::npos) << bufferized;
     EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;
     EXPECT_NE(scheduled.find("iter_args"), std::string::npos) << scheduled;

@@ -1,0 +1,121 @@
+// The register tile of register_tile.h: its stack tile, its structured product and the
+// schedule that makes that product the kernel's inner loop.
+#include "codegen/register_tile.h"
+
+#include <algorithm>
+
+#include "codegen/schedule.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "support/error.h"
+
+namespace eave::codegen {
+
+using namespace mlir;
+
+namespace {
+
+std::string schedule_name(int64_t unroll) { return "register_tile_u" + std::to_string(unroll); }
+
+// The K loop one step at a time, each step's [rows x 1] · [1 x width] product vectorized; the
+// tile's transfers, the same in every step, hoisted out of the loop (and out of the loops
+// around it that only add steps: the tile stays in registers); the contraction lowered to
+// outer products, which are a broadcast of A's element and one FMA per vector of B's row; the
+// K loop unrolled `unroll` times (fewer loop-counter µops competing with the FMAs for ports).
+std::string schedule_text(int64_t unroll) {
+  const std::string any = "!transform.any_op", name = schedule_name(unroll);
+  std::string s =
+      match_scheduled_ops("%mm", "linalg.matmul", name) +
+      "%tiled, %k = transform.structured.tile_using_for %mm tile_sizes [0, 0, 1] : (" + any +
+      ") -> (" + any + ", " + any + ")\n"
+      // Found again after vectorization, which replaces the function's handles.
+      "transform.annotate %k \"eave." + name + "_k\" : " + any + "\n"
+      "%vec = transform.structured.vectorize_children_and_apply_patterns %mm_func : (" + any +
+      ") -> " + any + "\n" +
+      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
+      apply_patterns("%vec", {"canonicalization"}) +
+      "transform.apply_cse to %vec : " + any + "\n"
+      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
+      any + "\n";
+  // One set of patterns each: all in one set rewrite each other's results forever.
+  for (const char* set : {"vector.lower_contraction lowering_strategy = \"outerproduct\"",
+                          "vector.lower_outerproduct", "vector.transfer_permutation_patterns",
+                          "vector.lower_transfer max_transfer_rank = 1", "vector.lower_transpose",
+                          "vector.lower_shape_cast", "vector.lower_broadcast", "canonicalization"})
+    s += apply_patterns("%hoisted", {set});
+  if (unroll > 1)
+    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name +
+         "_k} in %root : (" + any + ") -> " + any + "\n"
+         "transform.loop.unroll %k_loops {factor = " + std::to_string(unroll) + "} : " + any + "\n";
+  return s;
+}
+
+int64_t static_dim(Value m, unsigned d) { return llvm::cast<MemRefType>(m.getType()).getDimSize(d); }
+
+}  // namespace
+
+RegisterTile::RegisterTile(ImplicitLocOpBuilder& b, ModuleOp module, int64_t rows, int64_t width,
+                           int64_t lanes, int64_t unroll)
+    : vector_(VectorType::get({lanes}, b.getF32Type())),
+      schedule_(schedule_name(std::max<int64_t>(1, unroll))) {
+  EAVE_CHECK(rows >= 1 && lanes >= 1 && width >= lanes && width % lanes == 0,
+             "register tile: bad shape ", rows, " x ", width, " in vectors of ", lanes);
+  tile_ = memref::AllocaOp::create(b, MemRefType::get({rows, width}, b.getF32Type()),
+                                   b.getI64IntegerAttr(64));
+  if (!has_schedule(module, schedule_))
+    add_schedule(module, schedule_, schedule_text(std::max<int64_t>(1, unroll)));
+}
+
+void RegisterTile::set(ImplicitLocOpBuilder& b, ArrayRef<Value> vectors, int64_t rows) const {
+  const int64_t n = int64_t(vectors.size()) / rows, lanes = vector_.getDimSize(0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t v = 0; v < n; ++v)
+      vector::StoreOp::create(b, vectors[i * n + v], tile_,
+                              ValueRange{arith::ConstantIndexOp::create(b, i),
+                                         arith::ConstantIndexOp::create(b, v * lanes)});
+}
+
+void RegisterTile::accumulate(ImplicitLocOpBuilder& b, Value a, Value panel) const {
+  const int64_t rows = static_dim(a, 0), width = static_dim(panel, 1);
+  EAVE_CHECK(!ShapedType::isDynamic(rows) && !ShapedType::isDynamic(width) &&
+                 rows <= static_dim(tile_, 0) && width <= static_dim(tile_, 1),
+             "register tile: a product of ", rows, " x ", width, " does not fit the tile");
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  Value out = memref::SubViewOp::create(b, tile_, ArrayRef{zero, zero},
+                                        ArrayRef<OpFoldResult>{b.getIndexAttr(rows), b.getIndexAttr(width)},
+                                        ArrayRef{one, one});
+  auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{out});
+  mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
+}
+
+SmallVector<Value> RegisterTile::get(ImplicitLocOpBuilder& b, int64_t rows, int64_t nvec) const {
+  SmallVector<Value> vectors;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t v = 0; v < nvec; ++v)
+      vectors.push_back(vector::LoadOp::create(
+          b, vector_, tile_,
+          ValueRange{arith::ConstantIndexOp::create(b, i),
+                     arith::ConstantIndexOp::create(b, v * vector_.getDimSize(0))}));
+  return vectors;
+}
+
+SmallVector<Value> RegisterTile::multiply(ImplicitLocOpBuilder& b, ArrayRef<Value> init,
+                                          int64_t rows, Value a, Value panel) const {
+  set(b, init, rows);
+  accumulate(b, a, panel);
+  return get(b, rows, int64_t(init.size()) / rows);
+}
+
+Value matrix_view(ImplicitLocOpBuilder& b, Value m, OpFoldResult offset, OpFoldResult rows,
+                  OpFoldResult cols, OpFoldResult row_stride, OpFoldResult col_stride) {
+  auto known = [](OpFoldResult f) { return getConstantIntValue(f).value_or(ShapedType::kDynamic); };
+  auto type = MemRefType::get(
+      {known(rows), known(cols)}, llvm::cast<MemRefType>(m.getType()).getElementType(),
+      StridedLayoutAttr::get(b.getContext(), known(offset), {known(row_stride), known(col_stride)}));
+  return memref::ReinterpretCastOp::create(b, type, m, offset, ArrayRef{rows, cols},
+                                           ArrayRef{row_stride, col_stride});
+}
+
+}  // namespace eave::codegen
