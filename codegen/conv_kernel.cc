@@ -1,14 +1,19 @@
-// Builds the NCHW convolution kernel of conv_kernel.h as scf loops around a vector-dialect
-// microkernel, like the matmul kernel: the register tile, the order of the loops and the
-// image reads are decided here, per convolution, rather than by a transform schedule.
+// Builds the NCHW convolution kernel of conv_kernel.h as scf loops around a microkernel per
+// method. The packed and transposed methods multiply packed panels: their K loops are the
+// register tile of register_tile.h and its transform-dialect schedule, like the matmul's. The
+// flat and direct methods read the image in place, a lane mask per tap, and state their K
+// loops directly in the vector dialect. The loop order, thread tiles and image reads are
+// decided here, per convolution.
 #include "codegen/conv_kernel.h"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 
-#include "codegen/matmul_epilogue.h"
 #include "codegen/kernel_builders.h"
+#include "codegen/matmul_epilogue.h"
+#include "codegen/register_tile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -19,6 +24,9 @@ namespace eave::codegen {
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// K steps per iteration of the packed methods' scheduled loops.
+constexpr int64_t kStepsUnroll = 2;
 
 void check_spec(const ConvSpec& s) {
   EAVE_CHECK(s.c >= 1 && s.h >= 1 && s.w >= 1 && s.m >= 1 && s.kh >= 1 && s.kw >= 1 &&
@@ -278,6 +286,8 @@ class ConvEmitter {
     extras_.assign(ops.extras.begin(), ops.extras.end());
     Value tile_begin = ops.tile_begin;
     Value tile_end = ops.tile_end;
+    if (t_.method == ConvMethod::packed || t_.method == ConvMethod::transposed)
+      tile_.emplace(b, module, t_.mr, t_.nvec * t_.lanes, t_.lanes, kStepsUnroll);
     if (t_.method == ConvMethod::packed)
       pack_ = memref::AllocaOp::create(
           b, MemRefType::get({t_.c_block * taps_ * nr_}, f32), b.getI64IntegerAttr(64));
@@ -510,6 +520,35 @@ class ConvEmitter {
     }
   }
 
+  using StepsView = llvm::function_ref<Value(ImplicitLocOpBuilder&, Value first, OpFoldResult count)>;
+  using StepsPrefetch = std::function<void(ImplicitLocOpBuilder&, Value first, int64_t count)>;
+
+  // The K steps [0, steps) of a packed method's register tile, from its vectors `init`:
+  // tile += a(k, n) · panel(k, n) for the views of steps [k, k + n) (register_tile.h). With a
+  // `prefetch`, the steps run in runs of the schedule's unroll, each run after `prefetch(k, n)`
+  // has asked for what the next K block reads in those steps: the scheduled loop is then fully
+  // unrolled inside the run, and the tile stays in registers across the runs.
+  SmallVector<Value> tile_steps(ImplicitLocOpBuilder& b, ArrayRef<Value> init, int64_t rows,
+                                Value steps, StepsView a, StepsView panel, const StepsPrefetch& prefetch) {
+    IndexOps ix{b};
+    tile_->set(b, init, rows);
+    if (!prefetch) {
+      tile_->accumulate(b, a(b, ix.c(0), steps), panel(b, ix.c(0), steps));
+    } else {
+      const int64_t run = kStepsUnroll;
+      Value runs_end = ix.mul(ix.div(steps, run), run);
+      emit_loop(b, ix.c(0), runs_end, ix.c(run), [&](ImplicitLocOpBuilder& b, Value k) {
+        prefetch(b, k, run);
+        OpFoldResult n = b.getIndexAttr(run);
+        tile_->accumulate(b, a(b, k, n), panel(b, k, n));
+      });
+      Value rest = ix.sub(steps, runs_end);
+      prefetch(b, runs_end, run - 1);
+      tile_->accumulate(b, a(b, runs_end, rest), panel(b, runs_end, rest));
+    }
+    return tile_->get(b, rows, int64_t(init.size()) / rows);
+  }
+
   // Y[n, g·Mg + r + i, p0 + lanes of the panel] for i < rows (+)= the block's taps.
   void microkernel(ImplicitLocOpBuilder& b, const Panel& p, const KBlock& kb, Value r, int64_t rows) {
     IndexOps ix{b};
@@ -581,20 +620,21 @@ class ConvEmitter {
     };
 
     if (t_.method == ConvMethod::packed) {
-      Value steps = ix.mul(kb.cb, taps_);
-      acc = emit_for(b, ix.c(0), steps, ix.c(1), acc,
-                     [&](ImplicitLocOpBuilder& b, Value k, ValueRange in) -> SmallVector<Value> {
-        IndexOps ix{b};
-        SmallVector<Value> out(in.begin(), in.end());
-        Value at = ix.mul(k, nr_);
-        SmallVector<Value> bv;
-        for (int64_t v = 0; v < nvec; ++v)
-          bv.push_back(vector::LoadOp::create(b, vt_, pack_, ValueRange{ix.add(at, v * t_.lanes)}));
-        Value w_at = ix.add(w_base, ix.mul(k, t_.mr));
-        if (!kb.single) prefetch_weights(b, w_at, 1);
-        fma_step(b, w_at, bv, out);
-        return out;
-      });
+      // The row group's weights ([rows, steps] at stride mr) times the packed panel.
+      OpFoldResult one = b.getIndexAttr(1), nr = b.getIndexAttr(nr_);
+      acc = tile_steps(
+          b, acc, rows, ix.mul(kb.cb, taps_),
+          [&](ImplicitLocOpBuilder& b, Value k, OpFoldResult n) {
+            IndexOps ix{b};
+            return matrix_view(b, w_, ix.add(w_base, ix.mul(k, t_.mr)), b.getIndexAttr(rows), n,
+                               one, b.getIndexAttr(t_.mr));
+          },
+          [&](ImplicitLocOpBuilder& b, Value k, OpFoldResult n) {
+            return matrix_view(b, pack_, IndexOps{b}.mul(k, nr_), n, nr, nr, one);
+          },
+          kb.single ? StepsPrefetch() : StepsPrefetch([&](ImplicitLocOpBuilder& b, Value k, int64_t n) {
+            prefetch_weights(b, IndexOps{b}.add(w_base, IndexOps{b}.mul(k, t_.mr)), n * t_.mr);
+          }));
     } else if (t_.method == ConvMethod::flat) {
       Value chan0 = ix.add(ix.mul(p.g, cg_), kb.c0);
       // All taps of input channel c.
@@ -812,32 +852,29 @@ class ConvEmitter {
     Value w_base = ix.add(ix.mul(ix.add(ix.mul(p.g, mg_ / cw), cp), k_total * cw), ix.mul(kb.c0, taps_ * cw));
     const int64_t prefetch = t_.c_block * taps_ * cw, w_last = packed_conv_weights_elements(s_, t_) - 1;
     Value a_base = ix.mul(p.slot, t_.c_block * taps_ * lanes);
-    acc = emit_for(b, ix.c(0), ix.mul(kb.cb, taps_), ix.c(1), acc,
-                   [&](ImplicitLocOpBuilder& b, Value k, ValueRange in) -> SmallVector<Value> {
-      IndexOps ix{b};
-      SmallVector<Value> out(in.begin(), in.end());
-      Value w_at = ix.add(w_base, ix.mul(k, cw));
-      SmallVector<Value> wv;
-      for (int64_t v = 0; v < nvec; ++v)
-        wv.push_back(vector::LoadOp::create(b, vt_, w_, ValueRange{ix.add(w_at, v * lanes)}));
-      // The same weights of the next K block, into L2: a model's run finds them in memory
-      // (resnet's 7x7 layers stream 9 MB each), and the hardware prefetchers stop at every
-      // 4 KB page.
-      for (int64_t line = 0; line < cw; line += 16)
-        memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(w_at, prefetch + line), ix.c(w_last))},
-                                   /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
-      Value a_at = ix.add(a_base, ix.mul(k, lanes));
-      for (int64_t i = 0; i < rows; ++i) {
-        Value a = memref::LoadOp::create(b, pack_, ValueRange{ix.add(a_at, i)});
-        Value splat = vector::BroadcastOp::create(b, vt_, a);
-        for (int64_t v = 0; v < nvec; ++v) {
-          Value& c = out[i * nvec + v];
-          c = t_.fma ? (Value)vector::FMAOp::create(b, splat, wv[v], c)
-                     : (Value)arith::AddFOp::create(b, arith::MulFOp::create(b, splat, wv[v]), c);
-        }
-      }
-      return out;
-    });
+    // The panel's positions ([rows, steps] at stride lanes) times the block's weights.
+    OpFoldResult one = b.getIndexAttr(1), width = b.getIndexAttr(cw);
+    acc = tile_steps(
+        b, acc, rows, ix.mul(kb.cb, taps_),
+        [&](ImplicitLocOpBuilder& b, Value k, OpFoldResult n) {
+          IndexOps ix{b};
+          return matrix_view(b, pack_, ix.add(a_base, ix.mul(k, lanes)), b.getIndexAttr(rows), n,
+                             one, b.getIndexAttr(lanes));
+        },
+        [&](ImplicitLocOpBuilder& b, Value k, OpFoldResult n) {
+          IndexOps ix{b};
+          return matrix_view(b, w_, ix.add(w_base, ix.mul(k, cw)), n, width, width, one);
+        },
+        // The same weights of the next K block, into L2: a model's run finds them in memory
+        // (resnet's 7x7 layers stream 9 MB each), and the hardware prefetchers stop at every
+        // 4 KB page.
+        [&](ImplicitLocOpBuilder& b, Value k, int64_t n) {
+          IndexOps ix{b};
+          Value w_at = ix.add(w_base, ix.mul(k, cw));
+          for (int64_t line = 0; line < n * cw; line += 16)
+            memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(w_at, prefetch + line), ix.c(w_last))},
+                                       /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+        });
     auto finish = [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
       IndexOps ix{b};
       // Lanes of the stores: the panel's rows.
@@ -907,6 +944,7 @@ class ConvEmitter {
   int64_t panels_w_ = 0, panels_ = 0, m_blocks_ = 0, p_blocks_ = 0;
   VectorType vt_, mt_, it_;
   Value x_, w_, y_, bias_, pack_, scratch_;
+  std::optional<RegisterTile> tile_;  // the packed methods'
   std::vector<Value> extras_;
 };
 

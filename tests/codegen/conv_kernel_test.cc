@@ -170,6 +170,9 @@ TEST(ConvKernel, Transposed) {
     s.bias = false;
     run_spec(s, std::nullopt);
   }
+  // Several K blocks of an odd number of steps (5 channels x 9 taps, then 4 x 9): partial sums
+  // kept between blocks, and the scheduled loop's last, shorter run.
+  run_spec(spec_of(cases[0], true), ConvMethod::transposed, 5);
 }
 
 TEST(ConvKernel, ThreeD) {
@@ -185,6 +188,34 @@ TEST(ConvKernel, ThreeD) {
   ConvSpec pointwise = spec_of({1, 8, 5, 6, 12, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, false);
   pointwise.d = pointwise.od = 4;
   run_spec(pointwise, std::nullopt);  // 1x1x1: a GEMM over all positions
+}
+
+// The packed methods' K loops are the register tile's schedule (register_tile.h): after it,
+// the tile is carried in vectors across the K steps, and the prefetches of the next K block's
+// weights run between the unrolled steps.
+TEST(ConvSchedule, PackedMethodsKeepTheTileInRegisters) {
+  TargetSpec target = preset_target("x86_64", "znver4");
+  const ConvMethod methods[] = {ConvMethod::packed, ConvMethod::transposed};
+  for (ConvMethod method : methods) {
+    SCOPED_TRACE(method == ConvMethod::packed ? "packed" : "transposed");
+    ConvSpec s = spec_of({1, 64, 7, 7, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true);
+    ConvTiling t = choose_conv_tiling(s, target, method);
+    t.c_block = 16;  // four K blocks
+    std::string bufferized, scheduled;
+    CompileOptions o;
+    o.print_ir_after = {"bufferize", "schedule"};
+    o.print = [&](const std::string& step, const std::string& text) {
+      (step == "bufferize" ? bufferized : scheduled) = text;
+    };
+    compile_conv_kernel(s, t, "conv", target, o);
+    EXPECT_NE(bufferized.find("{eave.schedule = \"register_tile_u2\"}"), std::string::npos)
+        << bufferized;
+    EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;
+    std::string tile = "vector<" + std::to_string(t.mr) + "x32xf32>";
+    EXPECT_NE(scheduled.find("-> (" + tile + ")"), std::string::npos)
+        << "no loop carries the " << tile << " tile\n" << scheduled;
+    EXPECT_NE(scheduled.find("memref.prefetch"), std::string::npos) << scheduled;
+  }
 }
 
 }  // namespace
