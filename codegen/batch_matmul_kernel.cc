@@ -1,11 +1,16 @@
 // Builds the runtime-operand batched matmul of batch_matmul_kernel.h as scf loops around the
-// same broadcast-A x vector-B microkernel as the packed matmul, with B read in place.
+// packed matmul's register tile and its schedule (register_tile.h), with B read in place: full
+// panels of nr columns straight from B, the N mod nr last columns copied to a zero-padded panel
+// on the stack, a K block at a time.
 #include "codegen/batch_matmul_kernel.h"
 
 #include <algorithm>
 
-#include "codegen/matmul_epilogue.h"
+#include <optional>
+
 #include "codegen/kernel_builders.h"
+#include "codegen/matmul_epilogue.h"
+#include "codegen/register_tile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -26,6 +31,9 @@ void check_spec(const BatchMatmulSpec& s) {
 
 int64_t mlir_dim(const SymDim& d) { return d.is_static() ? d.value : mlir::ShapedType::kDynamic; }
 
+// K steps per iteration of the register tile's loop, and per copy of the column tail's panel.
+constexpr int64_t kStepsUnroll = 2, kTailBlock = 256;
+
 }  // namespace
 
 BatchMatmulTiling choose_batch_matmul_tiling(const BatchMatmulSpec& spec, const TargetSpec& target) {
@@ -33,7 +41,6 @@ BatchMatmulTiling choose_batch_matmul_tiling(const BatchMatmulSpec& spec, const 
   TargetInfo info = resolve_target(target);
   BatchMatmulTiling t;
   t.lanes = std::max(1, info.f32_lanes());
-  t.fma = info.has_fma;
   t.nvec = 2;
   int64_t registers = info.simd_bits > 0 ? info.vector_registers : 16;
   t.mr = std::clamp<int64_t>((registers - t.nvec - 2) / t.nvec, 1, 8);
@@ -78,6 +85,9 @@ class BatchMatmulEmitter {
     row_blocks_ = ix.ceildiv(m_, t_.tile_rows);
     // Full panels of nr columns, then one masked panel of N mod nr columns.
     n_full_ = ix.mul(ix.div(n_, t_.nr()), t_.nr());
+    tile_.emplace(b, module, t_.mr, t_.nr(), t_.lanes, kStepsUnroll);
+    tail_panel_ = memref::AllocaOp::create(b, MemRefType::get({kTailBlock, t_.nr()}, f32),
+                                           b.getI64IntegerAttr(64));
     emit_loop(b, ops.tile_begin, ops.tile_end, ix.c(1),
               [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
     func::ReturnOp::create(b);
@@ -124,7 +134,7 @@ class BatchMatmulEmitter {
   void row_group(ImplicitLocOpBuilder& b, const Tile& tl, Value r, int64_t rows) {
     IndexOps ix{b};
     emit_loop(b, ix.c(0), n_full_, ix.c(t_.nr()), [&](ImplicitLocOpBuilder& b, Value j) {
-      microkernel(b, tl, r, rows, j, nullptr);
+      microkernel(b, tl, r, rows, j, nullptr, t_.nvec);
     });
     // The column tail: lanes of each vector below N.
     emit_if(b, ix.lt(n_full_, n_), {}, [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
@@ -135,39 +145,64 @@ class BatchMatmulEmitter {
         masks.push_back(vector::CreateMaskOp::create(
             b, VectorType::get({t_.lanes}, b.getI1Type()), ValueRange{valid}));
       }
-      microkernel(b, tl, r, rows, n_full_, &masks);
+      if (t_.nvec == 1) {
+        microkernel(b, tl, r, rows, n_full_, &masks, 1);
+        return {};
+      }
+      // At most one vector of columns (attention scores over 197 positions: 5): a tile one
+      // vector wide, half the FMAs.
+      Value narrow = ix.lt(ix.sub(n_, n_full_), ix.c(t_.lanes + 1));
+      emit_if(b, narrow, {}, [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+        microkernel(b, tl, r, rows, n_full_, &masks, 1);
+        return {};
+      }, [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
+        microkernel(b, tl, r, rows, n_full_, &masks, t_.nvec);
+        return {};
+      });
       return {};
     }, nullptr);
   }
 
+  // C's rows [r, r + rows) and columns [j, j + nvec vectors): a full panel read from B in
+  // place, or (with masks) the column tail, copied.
   void microkernel(ImplicitLocOpBuilder& b, const Tile& tl, Value r, int64_t rows, Value j,
-                   const SmallVector<Value>* masks) {
+                   const SmallVector<Value>* masks, int64_t nvec) {
     IndexOps ix{b};
-    const int64_t nvec = t_.nvec;
     SmallVector<Value> cols, row_idx;
     for (int64_t v = 0; v < nvec; ++v) cols.push_back(ix.add(j, v * t_.lanes));
     for (int64_t i = 0; i < rows; ++i) row_idx.push_back(ix.add(r, i));
+    // A's rows [r, r + rows) and B's columns [j, j + width) of their matrices.
+    auto a_view = [&](ImplicitLocOpBuilder& b, Value k0, OpFoldResult kn) {
+      IndexOps ix{b};
+      Value offset = ix.add(ix.mul(ix.add(ix.mul(tl.a_b, m_), r), k_), k0);
+      return matrix_view(b, a_, offset, b.getIndexAttr(rows), kn, k_, b.getIndexAttr(1));
+    };
     SmallVector<Value> acc(rows * nvec, zero(b));
-    acc = emit_for(b, ix.c(0), k_, ix.c(1), acc,
-                   [&](ImplicitLocOpBuilder& b, Value k, ValueRange in) -> SmallVector<Value> {
-      SmallVector<Value> out(in.begin(), in.end());
-      SmallVector<Value> bv;
-      for (int64_t v = 0; v < nvec; ++v) {
-        SmallVector<Value, 3> at = {tl.b_b, k, cols[v]};
-        bv.push_back(masks ? (Value)vector::MaskedLoadOp::create(b, vt_, b_, at, (*masks)[v], zero(b))
-                           : (Value)vector::LoadOp::create(b, vt_, b_, at));
-      }
-      for (int64_t i = 0; i < rows; ++i) {
-        Value a = memref::LoadOp::create(b, a_, ValueRange{tl.a_b, row_idx[i], k});
-        Value splat = vector::BroadcastOp::create(b, vt_, a);
-        for (int64_t v = 0; v < nvec; ++v) {
-          Value& c = out[i * nvec + v];
-          c = t_.fma ? (Value)vector::FMAOp::create(b, splat, bv[v], c)
-                     : (Value)arith::AddFOp::create(b, arith::MulFOp::create(b, splat, bv[v]), c);
-        }
-      }
-      return out;
-    });
+    if (!masks) {
+      Value offset = ix.add(ix.mul(ix.mul(tl.b_b, k_), n_), j);
+      Value panel = matrix_view(b, b_, offset, k_, b.getIndexAttr(t_.nr()), n_, b.getIndexAttr(1));
+      acc = tile_->multiply(b, acc, rows, a_view(b, ix.c(0), k_), panel);
+    } else {
+      tile_->set(b, acc, rows);
+      emit_loop(b, ix.c(0), k_, ix.c(kTailBlock), [&](ImplicitLocOpBuilder& b, Value k0) {
+        IndexOps ix{b};
+        Value kn = ix.min(ix.c(kTailBlock), ix.sub(k_, k0));
+        emit_loop(b, ix.c(0), kn, ix.c(1), [&](ImplicitLocOpBuilder& b, Value k) {
+          IndexOps ix{b};
+          for (int64_t v = 0; v < nvec; ++v) {
+            Value x = vector::MaskedLoadOp::create(b, vt_, b_, ValueRange{tl.b_b, ix.add(k0, k), cols[v]},
+                                                   (*masks)[v], zero(b));
+            vector::StoreOp::create(b, x, tail_panel_, ValueRange{k, ix.c(v * t_.lanes)});
+          }
+        });
+        OpFoldResult zero_index = b.getIndexAttr(0), one = b.getIndexAttr(1);
+        Value panel = memref::SubViewOp::create(
+            b, tail_panel_, ArrayRef{zero_index, zero_index},
+            ArrayRef<OpFoldResult>{kn, b.getIndexAttr(nvec * t_.lanes)}, ArrayRef{one, one});
+        tile_->accumulate(b, a_view(b, k0, kn), panel);
+      });
+      acc = tile_->get(b, rows, nvec);
+    }
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t v = 0; v < nvec; ++v) {
         SmallVector<Value> at(tl.idx.begin(), tl.idx.end());
@@ -191,7 +226,8 @@ class BatchMatmulEmitter {
   const MatmulEpilogue* custom_;
   std::vector<Value> extras_;
   VectorType vt_;
-  Value a_, b_, c_, m_, n_, k_, row_blocks_, n_full_;
+  Value a_, b_, c_, m_, n_, k_, row_blocks_, n_full_, tail_panel_;
+  std::optional<RegisterTile> tile_;
   SmallVector<Value> batch_dims_;
 };
 

@@ -42,7 +42,6 @@ struct BatchMatmulSpec {
 
 struct BatchMatmulTiling {
   int64_t lanes = 0, mr = 0, nvec = 0, tile_rows = 0;
-  bool fma = true;
   int64_t nr() const { return lanes * nvec; }
 };
 

@@ -38,6 +38,7 @@ TEST(BatchMatmulLowering, Shapes) {
   check({3, 5, 7}, {7, 9});                   // B broadcast over the batch
   check({5, 7}, {3, 7, 9});                   // A broadcast
   check({2, 1, 5, 7}, {1, 3, 7, 9});          // both broadcast
+  check({2, 11, 300}, {2, 300, 37});          // the N tail's panel copied in two K blocks
 }
 
 TEST(BatchMatmulLowering, DynamicSizes) {
