@@ -190,8 +190,8 @@ class BatchMatmulEmitter {
         emit_loop(b, ix.c(0), kn, ix.c(1), [&](ImplicitLocOpBuilder& b, Value k) {
           IndexOps ix{b};
           for (int64_t v = 0; v < nvec; ++v) {
-            Value x = vector::MaskedLoadOp::create(b, vt_, b_, ValueRange{tl.b_b, ix.add(k0, k), cols[v]},
-                                                   (*masks)[v], zero(b));
+            Value x = vector::MaskedLoadOp::create(
+                b, vt_, b_, ValueRange{tl.b_b, ix.add(k0, k), cols[v]}, (*masks)[v], zero(b));
             vector::StoreOp::create(b, x, tail_panel_, ValueRange{k, ix.c(v * t_.lanes)});
           }
         });

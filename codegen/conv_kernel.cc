@@ -25,7 +25,7 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// K steps per iteration of the packed methods' scheduled loops (see tile_steps).
+// The unroll of the packed methods' scheduled K loops: none (see tile_steps).
 constexpr int64_t kStepsUnroll = 1;
 
 void check_spec(const ConvSpec& s) {
@@ -520,7 +520,8 @@ class ConvEmitter {
     }
   }
 
-  using StepsView = llvm::function_ref<Value(ImplicitLocOpBuilder&, Value first, OpFoldResult count)>;
+  using StepsView =
+      llvm::function_ref<Value(ImplicitLocOpBuilder&, Value first, OpFoldResult count)>;
   using StepsPrefetch = std::function<void(ImplicitLocOpBuilder&, Value step)>;
 
   // The K steps [0, steps) of a packed method's register tile, from its vectors `init`:
@@ -531,7 +532,8 @@ class ConvEmitter {
   // gain nothing measurable here and make each product three copies of its FMAs: resnet50
   // compiled 40% slower.)
   SmallVector<Value> tile_steps(ImplicitLocOpBuilder& b, ArrayRef<Value> init, int64_t rows,
-                                Value steps, StepsView a, StepsView panel, const StepsPrefetch& prefetch) {
+                                Value steps, StepsView a, StepsView panel,
+                                const StepsPrefetch& prefetch) {
     IndexOps ix{b};
     tile_->set(b, init, rows);
     if (!prefetch) {
@@ -868,9 +870,11 @@ class ConvEmitter {
         [&](ImplicitLocOpBuilder& b, Value k) {
           IndexOps ix{b};
           Value w_at = ix.add(w_base, ix.mul(k, cw));
-          for (int64_t line = 0; line < cw; line += 16)
-            memref::PrefetchOp::create(b, w_, ValueRange{ix.min(ix.add(w_at, prefetch + line), ix.c(w_last))},
-                                       /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+          for (int64_t line = 0; line < cw; line += 16) {
+            Value at = ix.min(ix.add(w_at, prefetch + line), ix.c(w_last));
+            memref::PrefetchOp::create(b, w_, ValueRange{at}, /*isWrite=*/false,
+                                       /*localityHint=*/2, /*isDataCache=*/true);
+          }
         });
     auto finish = [&](ImplicitLocOpBuilder& b) -> SmallVector<Value> {
       IndexOps ix{b};

@@ -340,8 +340,9 @@ class MatmulEmitter {
                                    int64_t rows, int64_t nvec, Value b_base, ArrayRef<Value> init) {
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1), height = b.getIndexAttr(rows);
     SmallVector<OpFoldResult> sizes = {height, kb.kc}, unit = {one, one};
+    SmallVector<OpFoldResult> at = {r, kb.pc};
     Value a = t_.pack_a ? memref::SubViewOp::create(b, apack_, ArrayRef{zero, zero}, sizes, unit)
-                        : memref::SubViewOp::create(b, a_, ArrayRef<OpFoldResult>{r, kb.pc}, sizes, unit);
+                        : memref::SubViewOp::create(b, a_, at, sizes, unit);
     // The packed panel's rows [pc, pc + kc): kc x width of a row-major [K, nr] panel.
     Value panel = matrix_view(b, bp_, b_base, kb.kc, b.getIndexAttr(nvec * t_.lanes),
                               b.getIndexAttr(t_.nr), one);

@@ -52,7 +52,9 @@ std::string schedule_text(int64_t unroll) {
   return s;
 }
 
-int64_t static_dim(Value m, unsigned d) { return llvm::cast<MemRefType>(m.getType()).getDimSize(d); }
+int64_t static_dim(Value m, unsigned d) {
+  return llvm::cast<MemRefType>(m.getType()).getDimSize(d);
+}
 
 }  // namespace
 
@@ -83,9 +85,8 @@ void RegisterTile::accumulate(ImplicitLocOpBuilder& b, Value a, Value panel) con
                  rows <= static_dim(tile_, 0) && width <= static_dim(tile_, 1),
              "register tile: a product of ", rows, " x ", width, " does not fit the tile");
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  Value out = memref::SubViewOp::create(b, tile_, ArrayRef{zero, zero},
-                                        ArrayRef<OpFoldResult>{b.getIndexAttr(rows), b.getIndexAttr(width)},
-                                        ArrayRef{one, one});
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(rows), b.getIndexAttr(width)};
+  Value out = memref::SubViewOp::create(b, tile_, ArrayRef{zero, zero}, sizes, ArrayRef{one, one});
   auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{out});
   mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
 }
@@ -111,9 +112,10 @@ SmallVector<Value> RegisterTile::multiply(ImplicitLocOpBuilder& b, ArrayRef<Valu
 Value matrix_view(ImplicitLocOpBuilder& b, Value m, OpFoldResult offset, OpFoldResult rows,
                   OpFoldResult cols, OpFoldResult row_stride, OpFoldResult col_stride) {
   auto known = [](OpFoldResult f) { return getConstantIntValue(f).value_or(ShapedType::kDynamic); };
-  auto type = MemRefType::get(
-      {known(rows), known(cols)}, llvm::cast<MemRefType>(m.getType()).getElementType(),
-      StridedLayoutAttr::get(b.getContext(), known(offset), {known(row_stride), known(col_stride)}));
+  auto layout = StridedLayoutAttr::get(b.getContext(), known(offset),
+                                       {known(row_stride), known(col_stride)});
+  auto type = MemRefType::get({known(rows), known(cols)},
+                              llvm::cast<MemRefType>(m.getType()).getElementType(), layout);
   return memref::ReinterpretCastOp::create(b, type, m, offset, ArrayRef{rows, cols},
                                            ArrayRef{row_stride, col_stride});
 }

@@ -29,10 +29,12 @@ class RegisterTile {
   // one, rows and width static (k may be dynamic, 0 included).
   void accumulate(mlir::ImplicitLocOpBuilder& b, mlir::Value a, mlir::Value panel) const;
   // The vectors of tile[0:rows, 0:nvec·lanes), as `set` takes them.
-  llvm::SmallVector<mlir::Value> get(mlir::ImplicitLocOpBuilder& b, int64_t rows, int64_t nvec) const;
+  llvm::SmallVector<mlir::Value> get(mlir::ImplicitLocOpBuilder& b, int64_t rows,
+                                     int64_t nvec) const;
   // set, accumulate, get.
-  llvm::SmallVector<mlir::Value> multiply(mlir::ImplicitLocOpBuilder& b, llvm::ArrayRef<mlir::Value> init,
-                                          int64_t rows, mlir::Value a, mlir::Value panel) const;
+  llvm::SmallVector<mlir::Value> multiply(mlir::ImplicitLocOpBuilder& b,
+                                          llvm::ArrayRef<mlir::Value> init, int64_t rows,
+                                          mlir::Value a, mlir::Value panel) const;
 
  private:
   mlir::Value tile_;
