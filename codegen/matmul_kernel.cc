@@ -123,7 +123,7 @@ class MatmulEmitter {
     c_ = ops.own[2];
     bias_ = ops.bias;
     extras_.assign(ops.extras.begin(), ops.extras.end());
-    module_ = module;
+    tile_.emplace(b, module, t_.mr, t_.nr, t_.lanes, t_.k_unroll);
     body(b, ops.tile_begin, ops.tile_end);
     func::ReturnOp::create(b);
   }
@@ -150,7 +150,6 @@ class MatmulEmitter {
   void body(ImplicitLocOpBuilder& b, Value tile_begin, Value tile_end) {
     Value m = s_.m < 0 ? (Value)memref::DimOp::create(b, a_, 0) : idx(b, s_.m);
     m_ = m;
-    tile_.emplace(b, module_, t_.mr, t_.nr, t_.lanes, t_.k_unroll);
     if (t_.pack_a)
       apack_ = memref::AllocaOp::create(b, MemRefType::get({t_.mr, t_.kc}, b.getF32Type()),
                                         b.getI64IntegerAttr(64));
@@ -375,7 +374,6 @@ class MatmulEmitter {
   int64_t n_full_ = 0, tail_cols_ = 0, n_panels_ = 0;
   VectorType vt_;
   Value a_, bp_, c_, bias_, apack_, m_;
-  ModuleOp module_;
   std::optional<RegisterTile> tile_;
   std::vector<Value> extras_;
 };
