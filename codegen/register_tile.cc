@@ -112,6 +112,11 @@ SmallVector<Value> RegisterTile::multiply(ImplicitLocOpBuilder& b, ArrayRef<Valu
 Value matrix_view(ImplicitLocOpBuilder& b, Value m, OpFoldResult offset, OpFoldResult rows,
                   OpFoldResult cols, OpFoldResult row_stride, OpFoldResult col_stride) {
   auto known = [](OpFoldResult f) { return getConstantIntValue(f).value_or(ShapedType::kDynamic); };
+  // Constants as attributes, so that the op's operands agree with its type.
+  auto fold = [&](OpFoldResult& f) {
+    if (auto c = getConstantIntValue(f)) f = b.getIndexAttr(*c);
+  };
+  for (OpFoldResult* f : {&offset, &rows, &cols, &row_stride, &col_stride}) fold(*f);
   auto layout = StridedLayoutAttr::get(b.getContext(), known(offset),
                                        {known(row_stride), known(col_stride)});
   auto type = MemRefType::get({known(rows), known(cols)},

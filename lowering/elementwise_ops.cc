@@ -202,7 +202,15 @@ TypedValue from_storage(OpBuilder& b, Location loc, Value stored, DType t) {
   if (stored.getType() == ct) return {stored, t};
   if (t == DType::Bool)
     return {arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, stored, constant_like(b, loc, stored, 0)), t};
-  return {arith::ExtFOp::create(b, loc, ct, stored), t};  // f16, bf16
+  if (t == DType::BF16) {
+    // The f32 whose high half is the bf16: exact, and in plain integer ops that LLVM lowers
+    // for vectors of any length (its bf16 extension gives up on odd ones).
+    Value bits = arith::BitcastOp::create(b, loc, shaped_like(stored, b.getI16Type()), stored);
+    Value wide = arith::ExtUIOp::create(b, loc, shaped_like(stored, b.getI32Type()), bits);
+    Value high = arith::ShLIOp::create(b, loc, wide, constant_like(b, loc, wide, 16));
+    return {arith::BitcastOp::create(b, loc, ct, high), t};
+  }
+  return {arith::ExtFOp::create(b, loc, ct, stored), t};  // f16
 }
 
 Value to_storage(OpBuilder& b, Location loc, const TypedValue& v) {

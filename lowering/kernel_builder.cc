@@ -62,6 +62,12 @@ Value KernelBuilder::dim(const Dim& d) {
   return v;
 }
 
+Value KernelBuilder::stack(Type elem, int64_t n) {
+  OpBuilder::InsertionGuard guard(b_);
+  b_.setInsertionPointToStart(entry_);
+  return memref::AllocaOp::create(b_, MemRefType::get({n}, elem), b_.getI64IntegerAttr(64));
+}
+
 Value KernelBuilder::add(Value x, Value y) { return arith::AddIOp::create(b_, x, y); }
 Value KernelBuilder::sub(Value x, Value y) { return arith::SubIOp::create(b_, x, y); }
 Value KernelBuilder::mul(Value x, Value y) { return arith::MulIOp::create(b_, x, y); }

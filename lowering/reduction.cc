@@ -19,9 +19,13 @@
 // width), integer means and norms in 64 bits, integer LogSumExp in double.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 
+#include "codegen/register_tile.h"
+#include "lowering/accumulator.h"
 #include "lowering/kernel_builder.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -201,6 +205,11 @@ Value horizontal(KernelBuilder& kb, CombiningKind k, Value v) {
 // The accumulation of one Reduce* op: what each element contributes, how contributions
 // combine, and the result from the final accumulator. LogSumExp makes two passes (the maximum,
 // then the sum of exponentials shifted by it).
+int64_t lanes_of(Value v) {
+  auto vt = dyn_cast<VectorType>(v.getType());
+  return vt ? vt.getNumElements() : 0;
+}
+
 class Reducer {
  public:
   Reducer(KernelBuilder& kb, const ReduceSpec& s) : kb_(kb), s_(s) {
@@ -218,6 +227,16 @@ class Reducer {
 
   DType acc_dtype() const { return acc_; }
   Type acc_type() { return compute_type(kb_.b(), acc_); }
+  // Accumulators in memory: booleans as bytes (0 or 1), whose `or` and `and` are theirs.
+  Type acc_storage_type() { return acc_ == DType::Bool ? storage_type(kb_.b(), acc_) : acc_type(); }
+  Value to_acc_storage(Value v) {
+    if (acc_ != DType::Bool) return v;
+    return arith::ExtUIOp::create(kb_.b(), kb_.shaped(acc_storage_type(), lanes_of(v)), v);
+  }
+  Value from_acc_storage(Value v) {
+    if (acc_ != DType::Bool) return v;
+    return arith::TruncIOp::create(kb_.b(), kb_.shaped(acc_type(), lanes_of(v)), v);
+  }
   int passes() const { return s_.op == Red::LogSumExp ? 2 : 1; }
 
   CombiningKind kind(int pass) const {
@@ -257,6 +276,13 @@ class Reducer {
     }
   }
 
+  // The accumulator in storage (acc_storage_type) combined with the stored element x: the step
+  // of a scheduled accumulation.
+  Value stored_step(int pass, Value acc, Value x, Value m) {
+    if (acc_ == DType::Bool) return combine(kb_, kind(pass), acc, x);
+    return step(pass, acc, from_storage(kb_.b(), kb_.b().getLoc(), x, s_.dt), m);
+  }
+
   // acc combined with x's contribution (x in the compute type of the input dtype). `m` is the
   // first pass's maximum (broadcast like x) in LogSumExp's second pass.
   Value step(int pass, Value acc, const TypedValue& x, Value m) {
@@ -283,10 +309,7 @@ class Reducer {
     auto& B = kb_.b();
     Location loc = B.getLoc();
     Type t = acc.getType();
-    auto lanes = [&] {
-      auto vt = dyn_cast<VectorType>(t);
-      return vt ? vt.getNumElements() : int64_t(0);
-    }();
+    int64_t lanes = lanes_of(acc);
     auto to_out = [&](Value v, DType from) { return TypedValue{convert_to(B, loc, {v, from}, s_.dt), s_.dt}; };
     switch (s_.op) {
       case Red::Mean: {
@@ -341,17 +364,31 @@ class Reducer {
   DType acc_;
 };
 
-// Reduces x[base + i], i in [0, len), into `acc` (a vector of `lanes`).
-Value reduce_run(KernelBuilder& kb, Reducer& r, int pass, Value buf, Value base, const Dim& len,
-                 int64_t lanes, int64_t unroll, Value acc, DType dt, Value m) {
-  CombiningKind kind = r.kind(pass);
-  Value id = unroll > 1 ? r.identity(pass, lanes) : Value();
-  return vector_run(
-      kb, len, lanes, unroll, {acc}, id ? ValueRange{id} : ValueRange{},
-      [&](ValueRange a, Value i, Value mask) {
-        return SmallVector<Value>{r.step(pass, a[0], kb.load_compute(buf, kb.add(base, i), lanes, dt, mask), m)};
-      },
-      [&](ValueRange a, ValueRange b) { return SmallVector<Value>{combine(kb, kind, a[0], b[0])}; })[0];
+// The value of `d` as a size or stride of a view.
+OpFoldResult fold_dim(KernelBuilder& kb, const Dim& d) {
+  if (d.is_const()) return kb.b().getIndexAttr(d.value());
+  return kb.dim(d);
+}
+
+// Reduces x[base + i], i in [0, len), into acc[0, width): element i into acc[i mod width].
+// Whole blocks of `width` as the steps of one accumulation, the rest as a last, narrower one.
+void accumulate_row(KernelBuilder& kb, Accumulator& acc, Value x, Value base, const Dim& len,
+                    int64_t width, const Accumulator::Step& step) {
+  auto& B = kb.b();
+  OpFoldResult one = B.getIndexAttr(1), w = B.getIndexAttr(width);
+  OpFoldResult steps, tail;
+  if (len.is_const()) {
+    steps = B.getIndexAttr(len.value() / width);
+    tail = B.getIndexAttr(len.value() % width);
+  } else {
+    Value n = kb.dim(len);
+    steps = kb.div(n, kb.index(width));
+    tail = kb.rem(n, kb.index(width));
+  }
+  acc.accumulate(codegen::matrix_view(B, x, base, steps, w, w, one), {}, step);
+  if (len.is_const() && len.value() % width == 0) return;
+  Value done = kb.mul(getValueOrCreateConstantIndexOp(B, B.getLoc(), steps), kb.index(width));
+  acc.accumulate(codegen::matrix_view(B, x, kb.add(base, done), one, tail, w, one), {}, step);
 }
 
 struct Layout {
@@ -511,6 +548,11 @@ void lower_rows(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, const F
   Type st = storage_type(B, s.dt);
   const Group& last = l.reduced.back();
   *tiles = row_tiles(l.outer, l.count);
+  int64_t lanes = kb.lanes_for({st, r.acc_type()});
+  bool long_rows = !last.size.is_const() || last.size.value() >= kUnroll * lanes;
+  int64_t width = (long_rows ? kUnroll : 1) * lanes;
+  std::optional<Accumulator> acc;
+  if (!is_arg(s.op)) acc.emplace(kb, r.acc_storage_type(), width);
   RowRange rows = tile_row_range(kb, l.outer, *tiles);
   kb.loop(rows.begin, rows.end, kb.index(1), [&](Value o) {
     Value base = kept_offset(kb, l.kept, o);
@@ -518,24 +560,22 @@ void lower_rows(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, const F
     if (is_arg(s.op)) {
       res = {arg_row(kb, s, in, base, last.size), DType::I64};
     } else {
-      int64_t lanes = kb.lanes_for({st, r.acc_type()});
-      bool long_rows = !last.size.is_const() || last.size.value() >= kUnroll * lanes;
-      int64_t unroll = long_rows ? kUnroll : 1;
-      Value m_vec, m;
-      Value acc;
+      Value total, m;  // m: LogSumExp's maximum, for its second pass
       for (int pass = 0; pass < r.passes(); ++pass) {
-        acc = over_reduced(kb, l.reduced, 0, l.reduced.size() - 1, base, {r.identity(pass, lanes)},
-                           [&](Value off, ValueRange a) {
-                             return SmallVector<Value>{reduce_run(kb, r, pass, in, off, last.size, lanes,
-                                                                  unroll, a[0], s.dt, m_vec)};
-                           })[0];
-        acc = horizontal(kb, r.kind(pass), acc);
-        if (pass + 1 < r.passes()) {
-          m = acc;
-          m_vec = kb.broadcast(m, lanes);
-        }
+        acc->set(SmallVector<Value>(size_t(width / lanes), r.to_acc_storage(r.identity(pass, lanes))));
+        over_reduced(kb, l.reduced, 0, l.reduced.size() - 1, base, {}, [&](Value off, ValueRange) {
+          accumulate_row(kb, *acc, in, off, last.size, width, [&](Value x, ValueRange, Value a) {
+            return r.stored_step(pass, a, x, m);
+          });
+          return SmallVector<Value>{};
+        });
+        SmallVector<Value> parts = acc->get(lanes);
+        Value v = r.from_acc_storage(parts[0]);
+        for (size_t u = 1; u < parts.size(); ++u) v = combine(kb, r.kind(pass), v, r.from_acc_storage(parts[u]));
+        total = horizontal(kb, r.kind(pass), v);
+        if (pass + 1 < r.passes()) m = total;
       }
-      res = r.finish(acc, m, kb.dim(l.count));
+      res = r.finish(total, m, kb.dim(l.count));
     }
     TypedValue y = epi.apply(kb, res, o, {}, {});
     kb.store_compute({convert_to(B, B.getLoc(), y, out_dt), out_dt}, out, o);
@@ -551,6 +591,10 @@ void lower_columns(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, cons
   ColumnBlocks cb = column_blocks(l.outer, l.inner, kb.lanes_for({st, acc_t, is_arg(s.op) ? B.getI64Type() : acc_t}));
   int64_t lanes = cb.lanes, unroll = cb.vectors;
   Value inner = kb.dim(l.inner);
+  std::vector<std::unique_ptr<Accumulator>> accs;  // one per pass
+  if (!is_arg(s.op))
+    for (int pass = 0; pass < r.passes(); ++pass)
+      accs.push_back(std::make_unique<Accumulator>(kb, r.acc_storage_type(), cb.block()));
   *tiles = for_column_tiles(kb, cb, l.count * Dim(cb.block()), [&](const ColumnTile& tile) {
     Value o = tile.row, j0 = tile.col;
     const SmallVector<Value>& masks = tile.masks;
@@ -580,21 +624,39 @@ void lower_columns(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, cons
       });
       for (int64_t u = 0; u < unroll; ++u) results.push_back(best[unroll + u]);
     } else {
-      SmallVector<Value> m;
-      SmallVector<Value> accs;
+      // The block's columns: all of the block, or the row's last, narrower, block.
+      auto over_columns = [&](const std::function<void(OpFoldResult)>& run) {
+        int64_t width = cb.block();
+        if (!cb.masked) return run(B.getIndexAttr(width));
+        if (l.inner.is_const() && l.inner.value() < width) return run(B.getIndexAttr(l.inner.value()));
+        OpFoldResult tail = l.inner.is_const() ? OpFoldResult(B.getIndexAttr(l.inner.value() % width))
+                                               : OpFoldResult(kb.sub(inner, j0));
+        kb.if_else(kb.lt(kb.add(j0, kb.index(width)), kb.add(inner, kb.index(1))), {},
+                   [&] { run(B.getIndexAttr(width)); return SmallVector<Value>{}; },
+                   [&] { run(tail); return SmallVector<Value>{}; });
+      };
+      const Group& g = l.reduced.back();
       for (int pass = 0; pass < r.passes(); ++pass) {
-        SmallVector<Value> inits;
-        for (int64_t u = 0; u < unroll; ++u) inits.push_back(r.identity(pass, lanes));
-        accs = over_reduced(kb, l.reduced, 0, l.reduced.size(), base, inits, [&](Value off, ValueRange a) {
-          SmallVector<Value> next;
-          for (int64_t u = 0; u < unroll; ++u)
-            next.push_back(r.step(pass, a[u], load(off, u), m.empty() ? Value() : m[u]));
-          return next;
+        Accumulator& acc = *accs[size_t(pass)];
+        acc.set(SmallVector<Value>(size_t(unroll), r.to_acc_storage(r.identity(pass, lanes))));
+        over_columns([&](OpFoldResult w) {
+          SmallVector<Value> maxima;
+          if (pass > 0) maxima.push_back(accs[0]->view(w));
+          over_reduced(kb, l.reduced, 0, l.reduced.size() - 1, base, {}, [&](Value off, ValueRange) {
+            Value x = codegen::matrix_view(B, in, off, fold_dim(kb, g.size), w, fold_dim(kb, g.stride),
+                                           B.getIndexAttr(1));
+            acc.accumulate(x, maxima, [&](Value x, ValueRange m, Value a) {
+              return r.stored_step(pass, a, x, m.empty() ? Value() : m[0]);
+            });
+            return SmallVector<Value>{};
+          });
         });
-        if (pass + 1 < r.passes()) m = accs;
       }
+      SmallVector<Value> sums = accs.back()->get(lanes), maxima;
+      if (r.passes() > 1) maxima = accs[0]->get(lanes);
       for (int64_t u = 0; u < unroll; ++u)
-        results.push_back(r.finish(accs[u], m.empty() ? Value() : m[u], kb.dim(l.count)).v);
+        results.push_back(r.finish(r.from_acc_storage(sums[size_t(u)]),
+                                   maxima.empty() ? Value() : maxima[size_t(u)], kb.dim(l.count)).v);
     }
     Value out_base = kb.add(kb.mul(o, inner), j0);
     for (int64_t u = 0; u < unroll; ++u) {
