@@ -109,20 +109,33 @@ SmallVector<Value> RegisterTile::multiply(ImplicitLocOpBuilder& b, ArrayRef<Valu
   return get(b, rows, int64_t(init.size()) / rows);
 }
 
+Value strided_view(ImplicitLocOpBuilder& b, Value m, OpFoldResult offset,
+                   ArrayRef<OpFoldResult> sizes, ArrayRef<OpFoldResult> strides) {
+  // Constants as attributes, so that the op's operands agree with its type.
+  auto fold = [&](OpFoldResult f) -> OpFoldResult {
+    if (auto c = getConstantIntValue(f)) return b.getIndexAttr(*c);
+    return f;
+  };
+  auto known = [](OpFoldResult f) { return getConstantIntValue(f).value_or(ShapedType::kDynamic); };
+  SmallVector<OpFoldResult> sz, st;
+  SmallVector<int64_t> shape, layout;
+  for (OpFoldResult f : sizes) {
+    sz.push_back(fold(f));
+    shape.push_back(known(f));
+  }
+  for (OpFoldResult f : strides) {
+    st.push_back(fold(f));
+    layout.push_back(known(f));
+  }
+  offset = fold(offset);
+  auto type = MemRefType::get(shape, llvm::cast<MemRefType>(m.getType()).getElementType(),
+                              StridedLayoutAttr::get(b.getContext(), known(offset), layout));
+  return memref::ReinterpretCastOp::create(b, type, m, offset, sz, st);
+}
+
 Value matrix_view(ImplicitLocOpBuilder& b, Value m, OpFoldResult offset, OpFoldResult rows,
                   OpFoldResult cols, OpFoldResult row_stride, OpFoldResult col_stride) {
-  auto known = [](OpFoldResult f) { return getConstantIntValue(f).value_or(ShapedType::kDynamic); };
-  // Constants as attributes, so that the op's operands agree with its type.
-  auto fold = [&](OpFoldResult& f) {
-    if (auto c = getConstantIntValue(f)) f = b.getIndexAttr(*c);
-  };
-  for (OpFoldResult* f : {&offset, &rows, &cols, &row_stride, &col_stride}) fold(*f);
-  auto layout = StridedLayoutAttr::get(b.getContext(), known(offset),
-                                       {known(row_stride), known(col_stride)});
-  auto type = MemRefType::get({known(rows), known(cols)},
-                              llvm::cast<MemRefType>(m.getType()).getElementType(), layout);
-  return memref::ReinterpretCastOp::create(b, type, m, offset, ArrayRef{rows, cols},
-                                           ArrayRef{row_stride, col_stride});
+  return strided_view(b, m, offset, {rows, cols}, {row_stride, col_stride});
 }
 
 }  // namespace eave::codegen

@@ -42,9 +42,12 @@ class RegisterTile {
   std::string schedule_;
 };
 
-// A [rows x cols] matrix view of the identity-layout memref `m` (flattened) from element
-// `offset`, with strides (row_stride, col_stride): packed panels and weights, and operands in
-// place.
+// A view of the identity-layout memref `m` (flattened) from element `offset`, with `sizes`
+// and `strides`: packed panels and weights, and operands in place.
+mlir::Value strided_view(mlir::ImplicitLocOpBuilder& b, mlir::Value m, mlir::OpFoldResult offset,
+                         llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                         llvm::ArrayRef<mlir::OpFoldResult> strides);
+// The [rows x cols] strided_view with strides (row_stride, col_stride).
 mlir::Value matrix_view(mlir::ImplicitLocOpBuilder& b, mlir::Value m, mlir::OpFoldResult offset,
                         mlir::OpFoldResult rows, mlir::OpFoldResult cols,
                         mlir::OpFoldResult row_stride, mlir::OpFoldResult col_stride);

@@ -62,10 +62,10 @@ Value KernelBuilder::dim(const Dim& d) {
   return v;
 }
 
-Value KernelBuilder::stack(Type elem, int64_t n) {
+Value KernelBuilder::stack(MemRefType type) {
   OpBuilder::InsertionGuard guard(b_);
   b_.setInsertionPointToStart(entry_);
-  return memref::AllocaOp::create(b_, MemRefType::get({n}, elem), b_.getI64IntegerAttr(64));
+  return memref::AllocaOp::create(b_, type, b_.getI64IntegerAttr(64));
 }
 
 Value KernelBuilder::add(Value x, Value y) { return arith::AddIOp::create(b_, x, y); }

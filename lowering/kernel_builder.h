@@ -36,9 +36,9 @@ class KernelBuilder {
   mlir::Value tile_begin() const { return tile_begin_; }
   mlir::Value tile_end() const { return tile_end_; }
   mlir::ModuleOp module() const { return lc_.module; }
-  // A stack buffer of n elements of `elem`, allocated at the top of the body (outside every
+  // A stack buffer of static type `type`, allocated at the top of the body (outside every
   // loop, so that it is allocated once).
-  mlir::Value stack(mlir::Type elem, int64_t n);
+  mlir::Value stack(mlir::MemRefType type);
 
   // ---- index arithmetic (operands of type index)
   mlir::Value index(int64_t v);

@@ -22,7 +22,6 @@
 #include <memory>
 #include <optional>
 
-#include "codegen/register_tile.h"
 #include "lowering/accumulator.h"
 #include "lowering/kernel_builder.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -293,7 +292,9 @@ class Reducer {
       case Red::L2: a = combine(kb_, CombiningKind::MUL, a, a); break;
       case Red::L1:
         if (is_float(acc_)) a = math::AbsFOp::create(B, a);
-        else if (!is_unsigned_int(acc_)) a = math::AbsIOp::create(B, a);
+        // max(a, -a): math.absi has no lowering for the 2-d vectors of a scheduled step.
+        else if (!is_unsigned_int(acc_))
+          a = arith::MaxSIOp::create(B, a, arith::SubIOp::create(B, kb_.constant(a.getType(), 0), a));
         break;
       case Red::LogSumExp:
         if (pass == 1) a = math::ExpOp::create(B, arith::SubFOp::create(B, a, m));
@@ -375,7 +376,7 @@ OpFoldResult fold_dim(KernelBuilder& kb, const Dim& d) {
 void accumulate_row(KernelBuilder& kb, Accumulator& acc, Value x, Value base, const Dim& len,
                     int64_t width, const Accumulator::Step& step) {
   auto& B = kb.b();
-  OpFoldResult one = B.getIndexAttr(1), w = B.getIndexAttr(width);
+  OpFoldResult w = B.getIndexAttr(width);
   OpFoldResult steps, tail;
   if (len.is_const()) {
     steps = B.getIndexAttr(len.value() / width);
@@ -385,10 +386,10 @@ void accumulate_row(KernelBuilder& kb, Accumulator& acc, Value x, Value base, co
     steps = kb.div(n, kb.index(width));
     tail = kb.rem(n, kb.index(width));
   }
-  acc.accumulate(codegen::matrix_view(B, x, base, steps, w, w, one), {}, step);
+  acc.accumulate({x, base, steps, w, w}, {}, step);
   if (len.is_const() && len.value() % width == 0) return;
   Value done = kb.mul(getValueOrCreateConstantIndexOp(B, B.getLoc(), steps), kb.index(width));
-  acc.accumulate(codegen::matrix_view(B, x, kb.add(base, done), one, tail, w, one), {}, step);
+  acc.accumulate({x, kb.add(base, done), B.getIndexAttr(1), w, tail}, {}, step);
 }
 
 struct Layout {
@@ -550,9 +551,9 @@ void lower_rows(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, const F
   *tiles = row_tiles(l.outer, l.count);
   int64_t lanes = kb.lanes_for({st, r.acc_type()});
   bool long_rows = !last.size.is_const() || last.size.value() >= kUnroll * lanes;
-  int64_t width = (long_rows ? kUnroll : 1) * lanes;
+  int64_t unroll = long_rows ? kUnroll : 1;
   std::optional<Accumulator> acc;
-  if (!is_arg(s.op)) acc.emplace(kb, r.acc_storage_type(), width);
+  if (!is_arg(s.op)) acc.emplace(kb, r.acc_storage_type(), unroll, lanes);
   RowRange rows = tile_row_range(kb, l.outer, *tiles);
   kb.loop(rows.begin, rows.end, kb.index(1), [&](Value o) {
     Value base = kept_offset(kb, l.kept, o);
@@ -562,14 +563,14 @@ void lower_rows(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, const F
     } else {
       Value total, m;  // m: LogSumExp's maximum, for its second pass
       for (int pass = 0; pass < r.passes(); ++pass) {
-        acc->set(SmallVector<Value>(size_t(width / lanes), r.to_acc_storage(r.identity(pass, lanes))));
+        acc->set(SmallVector<Value>(size_t(unroll), r.to_acc_storage(r.identity(pass, lanes))));
         over_reduced(kb, l.reduced, 0, l.reduced.size() - 1, base, {}, [&](Value off, ValueRange) {
-          accumulate_row(kb, *acc, in, off, last.size, width, [&](Value x, ValueRange, Value a) {
+          accumulate_row(kb, *acc, in, off, last.size, unroll * lanes, [&](Value x, ValueRange, Value a) {
             return r.stored_step(pass, a, x, m);
           });
           return SmallVector<Value>{};
         });
-        SmallVector<Value> parts = acc->get(lanes);
+        SmallVector<Value> parts = acc->get();
         Value v = r.from_acc_storage(parts[0]);
         for (size_t u = 1; u < parts.size(); ++u) v = combine(kb, r.kind(pass), v, r.from_acc_storage(parts[u]));
         total = horizontal(kb, r.kind(pass), v);
@@ -594,7 +595,7 @@ void lower_columns(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, cons
   std::vector<std::unique_ptr<Accumulator>> accs;  // one per pass
   if (!is_arg(s.op))
     for (int pass = 0; pass < r.passes(); ++pass)
-      accs.push_back(std::make_unique<Accumulator>(kb, r.acc_storage_type(), cb.block()));
+      accs.push_back(std::make_unique<Accumulator>(kb, r.acc_storage_type(), unroll, lanes));
   *tiles = for_column_tiles(kb, cb, l.count * Dim(cb.block()), [&](const ColumnTile& tile) {
     Value o = tile.row, j0 = tile.col;
     const SmallVector<Value>& masks = tile.masks;
@@ -640,20 +641,19 @@ void lower_columns(KernelBuilder& kb, const ReduceSpec& s, const Layout& l, cons
         Accumulator& acc = *accs[size_t(pass)];
         acc.set(SmallVector<Value>(size_t(unroll), r.to_acc_storage(r.identity(pass, lanes))));
         over_columns([&](OpFoldResult w) {
-          SmallVector<Value> maxima;
-          if (pass > 0) maxima.push_back(accs[0]->view(w));
+          SmallVector<const Accumulator*> maxima;
+          if (pass > 0) maxima.push_back(accs[0].get());
           over_reduced(kb, l.reduced, 0, l.reduced.size() - 1, base, {}, [&](Value off, ValueRange) {
-            Value x = codegen::matrix_view(B, in, off, fold_dim(kb, g.size), w, fold_dim(kb, g.stride),
-                                           B.getIndexAttr(1));
-            acc.accumulate(x, maxima, [&](Value x, ValueRange m, Value a) {
-              return r.stored_step(pass, a, x, m.empty() ? Value() : m[0]);
-            });
+            acc.accumulate({in, off, fold_dim(kb, g.size), fold_dim(kb, g.stride), w}, maxima,
+                           [&](Value x, ValueRange m, Value a) {
+                             return r.stored_step(pass, a, x, m.empty() ? Value() : m[0]);
+                           });
             return SmallVector<Value>{};
           });
         });
       }
-      SmallVector<Value> sums = accs.back()->get(lanes), maxima;
-      if (r.passes() > 1) maxima = accs[0]->get(lanes);
+      SmallVector<Value> sums = accs.back()->get(), maxima;
+      if (r.passes() > 1) maxima = accs[0]->get();
       for (int64_t u = 0; u < unroll; ++u)
         results.push_back(r.finish(r.from_acc_storage(sums[size_t(u)]),
                                    maxima.empty() ? Value() : maxima[size_t(u)], kb.dim(l.count)).v);

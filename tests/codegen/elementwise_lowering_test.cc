@@ -115,29 +115,6 @@ TEST(ElementwiseLowering, DistinctDynamicDimsAreCheckedNotAssumed) {
   }
 }
 
-// What the generated code looks like: merged dims after bufferization, and vectors of the
-// target's register width after the schedule (compiled only, so any target will do).
-struct PrintedIr {
-  std::string bufferized, scheduled;
-};
-
-PrintedIr compile_printing(const Model& m, const std::string& target, const std::string& cpu) {
-  static bool once = (use_mlir_kernel_generator(), true);
-  (void)once;
-  auto copy = clone_model(m);
-  CompileOptions o;
-  o.target = target;
-  o.cpu = cpu;
-  o.pipeline.print_ir_after = {"bufferize", "schedule"};
-  PrintedIr ir;
-  o.pipeline.print = [&](const std::string& step, const std::string& text) {
-    if (step == "bufferize") ir.bufferized = text;
-    if (step == "schedule") ir.scheduled = text;
-  };
-  compile_model(*copy, o);
-  return ir;
-}
-
 TEST(ElementwiseLowering, ScheduleVectorizesWithTheTargetsRegisters) {
   auto m = binary_model(OpKind::Add, DType::F32, {{1, 64, 56, 56}, {64, 1, 1}}, OpKind::Relu);
   struct Want {

@@ -60,6 +60,29 @@ inline CompiledKernels compile_with_kernels(const Model& m) {
   return {RuntimeModel::load_memory(std::move(c.artifact)), c.kernel_count, c.builtin_count, listing};
 }
 
+// What the generated code looks like after bufferization (structured ops tagged with their
+// schedules) and after the schedules (compiled only, so any target will do).
+struct PrintedIr {
+  std::string bufferized, scheduled;
+};
+
+inline PrintedIr compile_printing(const Model& m, const std::string& target, const std::string& cpu) {
+  static bool once = (use_mlir_kernel_generator(), true);
+  (void)once;
+  auto copy = clone_model(m);
+  CompileOptions o;
+  o.target = target;
+  o.cpu = cpu;
+  o.pipeline.print_ir_after = {"bufferize", "schedule"};
+  PrintedIr ir;
+  o.pipeline.print = [&](const std::string& step, const std::string& text) {
+    if (step == "bufferize") ir.bufferized = text;
+    if (step == "schedule") ir.scheduled = text;
+  };
+  compile_model(*copy, o);
+  return ir;
+}
+
 // Runs the compiled model with `threads` threads and the reference on `inputs`; every output
 // must match within `tol`.
 inline void expect_reference(const Model& m, const CompiledKernels& c, const Inputs& inputs,
