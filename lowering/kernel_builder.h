@@ -1,8 +1,8 @@
-// Building blocks for the hand-scheduled kernels of reduction.cc, normalization.cc and
-// data_movement.cc. Their bodies are scf loops around vector loads and stores, written
-// directly (as codegen's matmul kernel is) rather than through linalg and a schedule: each
-// needs several passes over a row, masked tails and dims known only at run time, which are
-// simpler to state than to recover from a generic op.
+// Building blocks for the kernels of reduction.cc, normalization.cc and data_movement.cc.
+// Their bodies are scf loops around vector loads and stores, written directly: each needs
+// several passes over a row, masked tails and dims known only at run time, which are simpler to
+// state than to recover from a generic op. The reductions' accumulation loops are the
+// exception: structured ops with a schedule (accumulator.h), in the loops built here.
 //
 // Every operand of such a kernel is a flat 1-D buffer (memref<N x T>, or memref<? x T> whose
 // size is the runtime symbol for the value's element count); the kernel does its own index

@@ -3,15 +3,20 @@
 // accepts, with its results for NaN and empty groups (reference/reduction.cc defines them).
 //
 // The input's axes are merged into alternating groups of kept and reduced axes (size-1 axes
-// dropped). Two schedules cover every layout:
-//   row      the last group is reduced: each output element reduces its elements with vector
-//            accumulators along the contiguous last group (unrolled by 4 to hide latency, a
-//            masked tail), looping over the other reduced groups; one horizontal reduction
-//            at the end (ArgMax/ArgMin: per-lane best values and indices, merged by the
-//            reference's tie rule). Threads split the output elements.
+// dropped). Two layouts cover every case:
+//   row      the last group is reduced: each output element reduces its elements into 4
+//            vectors of accumulators (1 for short rows) along the contiguous last group, the
+//            whole blocks as one scheduled accumulation and the rest as another, looping over
+//            the other reduced groups; one horizontal reduction at the end. Threads split the
+//            output elements.
 //   column   the last group is kept: each output row keeps blocks of up to 4 vectors of
-//            contiguous output columns in registers while it walks the reduced groups.
-//            Threads split (row, column block) pairs.
+//            contiguous output columns as accumulators while it walks the reduced groups (the
+//            innermost one as the steps of a scheduled accumulation). Threads split (row,
+//            column block) pairs.
+// The accumulations are linalg.generic ops turned into loops that carry the accumulators in
+// registers by the reduce_steps schedules (lowering/accumulator.h). ArgMax/ArgMin, whose
+// per-lane best values and indices merge by the reference's tie rule, are vector loops
+// written directly.
 // Elementwise consumers of the result fuse into the kernel and run on it before the store.
 //
 // Accumulation follows the reference: floats in their compute type (f32 for f16/bf16), sums,
