@@ -60,14 +60,14 @@ int64_t static_dim(Value m, unsigned d) {
 
 RegisterTile::RegisterTile(ImplicitLocOpBuilder& b, ModuleOp module, int64_t rows, int64_t width,
                            int64_t lanes, int64_t unroll)
-    : vector_(VectorType::get({lanes}, b.getF32Type())),
-      schedule_(schedule_name(std::max<int64_t>(1, unroll))) {
+    : module_(module),
+      vector_(VectorType::get({lanes}, b.getF32Type())),
+      schedule_(schedule_name(std::max<int64_t>(1, unroll))),
+      unroll_(std::max<int64_t>(1, unroll)) {
   EAVE_CHECK(rows >= 1 && lanes >= 1 && width >= lanes && width % lanes == 0,
              "register tile: bad shape ", rows, " x ", width, " in vectors of ", lanes);
   tile_ = memref::AllocaOp::create(b, MemRefType::get({rows, width}, b.getF32Type()),
                                    b.getI64IntegerAttr(64));
-  if (!has_schedule(module, schedule_))
-    add_schedule(module, schedule_, schedule_text(std::max<int64_t>(1, unroll)));
 }
 
 void RegisterTile::set(ImplicitLocOpBuilder& b, ArrayRef<Value> vectors, int64_t rows) const {
@@ -89,6 +89,80 @@ void RegisterTile::accumulate(ImplicitLocOpBuilder& b, Value a, Value panel) con
   Value out = memref::SubViewOp::create(b, tile_, ArrayRef{zero, zero}, sizes, ArrayRef{one, one});
   auto mm = linalg::MatmulOp::create(b, ValueRange{a, panel}, ValueRange{out});
   mm->setAttr(kScheduleAttr, b.getStringAttr(schedule_));
+  if (!has_schedule(module_, schedule_))
+    add_schedule(module_, schedule_, schedule_text(unroll_));
+}
+
+namespace {
+
+std::string taps_schedule_name(int64_t kh, int64_t kw) {
+  return kh > 0 ? "register_tile_taps_" + std::to_string(kh) + "x" + std::to_string(kw)
+                : "register_tile_taps";
+}
+
+// One tap at a time: the [rows x width] block of the input under it times its weight (one FMA
+// per vector, the weight broadcast), the tile's transfers hoisted out of the tap loops; with
+// `kh` x `kw` given, both tap loops unrolled completely, so that LLVM loads an input vector
+// once for all the (row, tap) pairs that read it.
+std::string taps_schedule_text(int64_t kh, int64_t kw) {
+  const std::string any = "!transform.any_op", name = taps_schedule_name(kh, kw);
+  std::string s =
+      match_scheduled_ops("%taps", "linalg.generic", name) +
+      "%tap, %kh, %kw = transform.structured.tile_using_for %taps tile_sizes [1, 1] : (" + any +
+      ") -> (" + any + ", " + any + ", " + any + ")\n"
+      "transform.annotate %kh \"eave." + name + "_kh\" : " + any + "\n"
+      "transform.annotate %kw \"eave." + name + "_kw\" : " + any + "\n"
+      "%vec = transform.structured.vectorize_children_and_apply_patterns %taps_func : (" + any +
+      ") -> " + any + "\n" +
+      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
+      apply_patterns("%vec", {"canonicalization"}) +
+      "transform.apply_cse to %vec : " + any + "\n"
+      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
+      any + "\n";
+  // The product with one weight is a contraction over unit dims: lowered to vector.fma.
+  for (const char* set : {"vector.lower_contraction lowering_strategy = \"parallelarith\"",
+                          "vector.cast_away_vector_leading_one_dim",
+                          "vector.transfer_permutation_patterns",
+                          "vector.lower_transfer max_transfer_rank = 1", "vector.lower_shape_cast",
+                          "canonicalization"})
+    s += apply_patterns("%hoisted", {set});
+  if (kh > 0)
+    for (auto [loop, factor] : {std::pair{"kw", kw}, std::pair{"kh", kh}})
+      s += std::string("%") + loop + "_loops = transform.structured.match ops{[\"scf.for\"]} "
+           "attributes{eave." + name + "_" + loop + "} in %root : (" + any + ") -> " + any + "\n"
+           "transform.loop.unroll %" + loop + "_loops {factor = " + std::to_string(factor) +
+           "} : " + any + "\n";
+  return s;
+}
+
+}  // namespace
+
+void RegisterTile::accumulate_taps(ImplicitLocOpBuilder& b, Value x, Value w, bool unroll) const {
+  auto xt = llvm::cast<MemRefType>(x.getType());
+  EAVE_CHECK(xt.getRank() == 4 && xt.hasStaticShape() && xt.getDimSize(2) <= static_dim(tile_, 0) &&
+                 xt.getDimSize(3) <= static_dim(tile_, 1),
+             "register tile: the taps' block does not fit the tile");
+  const int64_t kh = xt.getDimSize(0), kw = xt.getDimSize(1);
+  MLIRContext* ctx = b.getContext();
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  Value out = memref::SubViewOp::create(
+      b, tile_, ArrayRef{zero, zero},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(xt.getDimSize(2)), b.getIndexAttr(xt.getDimSize(3))},
+      ArrayRef{one, one});
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(4, ctx),
+                                 AffineMap::get(4, 0, {d(0), d(1)}, ctx),
+                                 AffineMap::get(4, 0, {d(2), d(3)}, ctx)};
+  auto red = utils::IteratorType::reduction, par = utils::IteratorType::parallel;
+  auto op = linalg::GenericOp::create(
+      b, TypeRange{}, ValueRange{x, w}, ValueRange{out}, maps, ArrayRef{red, red, par, par},
+      [](OpBuilder& nb, Location loc, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, loc, args[0], args[1]);
+        linalg::YieldOp::create(nb, loc, Value(arith::AddFOp::create(nb, loc, args[2], product)));
+      });
+  const std::string name = taps_schedule_name(unroll ? kh : 0, kw);
+  op->setAttr(kScheduleAttr, b.getStringAttr(name));
+  if (!has_schedule(module_, name)) add_schedule(module_, name, taps_schedule_text(unroll ? kh : 0, kw));
 }
 
 SmallVector<Value> RegisterTile::get(ImplicitLocOpBuilder& b, int64_t rows, int64_t nvec) const {

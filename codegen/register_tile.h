@@ -18,8 +18,8 @@ namespace eave::codegen {
 class RegisterTile {
  public:
   // A stack tile of up to `rows` x `width` f32 in vectors of `lanes` (width a multiple of
-  // lanes), allocated where the builder is (outside the kernel's loops); adds the schedule to
-  // `module` unless it has it.
+  // lanes), allocated where the builder is (outside the kernel's loops); the products add
+  // their schedules to `module` unless it has them.
   RegisterTile(mlir::ImplicitLocOpBuilder& b, mlir::ModuleOp module, int64_t rows, int64_t width,
                int64_t lanes, int64_t unroll);
 
@@ -28,6 +28,12 @@ class RegisterTile {
   // tile[0:rows, 0:width) += a · panel, where a is a [rows, k] memref and panel a [k, width]
   // one, rows and width static (k may be dynamic, 0 included).
   void accumulate(mlir::ImplicitLocOpBuilder& b, mlir::Value a, mlir::Value panel) const;
+  // tile[0:rows, 0:width) += Σ x[i, j, :, :] · w[i, j] over the KH x KW taps of a depthwise
+  // convolution: x a static [KH, KW, rows, width] view of the (padded) input, w a [KH, KW]
+  // view of the channel's weights; by the schedule `register_tile_taps` (with the tap loops
+  // unrolled completely if `unroll`: `register_tile_taps_<KH>x<KW>`).
+  void accumulate_taps(mlir::ImplicitLocOpBuilder& b, mlir::Value x, mlir::Value w,
+                       bool unroll) const;
   // The vectors of tile[0:rows, 0:nvec·lanes), as `set` takes them.
   llvm::SmallVector<mlir::Value> get(mlir::ImplicitLocOpBuilder& b, int64_t rows,
                                      int64_t nvec) const;
@@ -37,9 +43,11 @@ class RegisterTile {
                                           mlir::Value a, mlir::Value panel) const;
 
  private:
+  mlir::ModuleOp module_;
   mlir::Value tile_;
   mlir::VectorType vector_;
   std::string schedule_;
+  int64_t unroll_;
 };
 
 // A view of the identity-layout memref `m` (flattened) from element `offset`, with `sizes`

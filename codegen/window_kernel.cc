@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <optional>
 
 #include "codegen/matmul_epilogue.h"
 #include "codegen/kernel_builders.h"
+#include "codegen/register_tile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -33,6 +35,20 @@ void check_spec(const WindowSpec& s) {
              "window kernel: only depthwise convolutions have a multiplier or a bias");
 }
 
+constexpr int64_t kPaddedMinWidth = 64;
+constexpr int64_t kPaddedBytes = 16 << 10;
+
+// The padded buffer of a tile: the input rows under its output rows (its last register block
+// whole) by the columns under every column block (the last one whole), from the first padded
+// row and column.
+int64_t padded_rows(const WindowSpec& s, const WindowTiling& t) {
+  return (t.rows_per_tile - 1) * s.stride_h + (s.kh - 1) * s.dilation_h + 1;
+}
+int64_t padded_cols(const WindowSpec& s, const WindowTiling& t) {
+  int64_t block = t.vecs * t.lanes;
+  return ceil_div(ceil_div(s.ow, block) * block + (s.kw - 1) * s.dilation_w, t.lanes) * t.lanes;
+}
+
 }  // namespace
 
 WindowTiling choose_window_tiling(const WindowSpec& s, const TargetSpec& target) {
@@ -48,6 +64,18 @@ WindowTiling choose_window_tiling(const WindowSpec& s, const TargetSpec& target)
   // About 16 tiles per image: whole planes when there are enough channels.
   int64_t blocks = std::clamp<int64_t>(ceil_div(16, s.out_channels()), 1, ceil_div(s.out_rows(), t.rows));
   t.rows_per_tile = ceil_div(ceil_div(s.out_rows(), blocks), t.rows) * t.rows;
+  // Wide rows only: the taps read vectors one or two columns off the packing's stores, and in a
+  // small plane they follow those stores so closely that each read waits for two stores to
+  // retire (7x7: twice the time of the masked reads). The buffer stays within L1: fewer rows
+  // per tile where a plane's rows would not fit.
+  t.padded = s.op == WindowOp::depthwise_conv && s.d == 1 && s.kd == 1 && s.od == 1 &&
+             s.stride_w == 1 && s.ow >= kPaddedMinWidth;
+  if (t.padded) {
+    int64_t cols = padded_cols(s, t), fit_rows = kPaddedBytes / (4 * cols);
+    int64_t fit = ((fit_rows - (s.kh - 1) * s.dilation_h - 1) / s.stride_h + 1) / t.rows * t.rows;
+    if (fit < t.rows) t.padded = false;
+    else t.rows_per_tile = std::min(t.rows_per_tile, fit);
+  }
   return t;
 }
 
@@ -89,6 +117,11 @@ class WindowEmitter {
     bias_ = ops.bias;
     extras_.assign(ops.extras.begin(), ops.extras.end());
     IndexOps ix{b};
+    if (t_.padded) {
+      pad_ = memref::AllocaOp::create(b, MemRefType::get({padded_rows(s_, t_), padded_cols(s_, t_)}, f32),
+                                      b.getI64IntegerAttr(64));
+      tile_.emplace(b, module, t_.rows, t_.vecs * t_.lanes, t_.lanes, /*unroll=*/1);
+    }
     emit_loop(b, ops.tile_begin, ops.tile_end, ix.c(1), [&](ImplicitLocOpBuilder& b, Value t) { tile(b, t); });
     func::ReturnOp::create(b);
   }
@@ -212,6 +245,7 @@ class WindowEmitter {
       if (s_.bias)
         bias = vector::BroadcastOp::create(b, vt_, memref::LoadOp::create(b, bias_, ValueRange{m}));
     }
+    if (tile_) pack_padded(b, n, plane, oh_lo);
     const int64_t block_cols = t_.vecs * t_.lanes;
     emit_loop(b, ix.c(0), ix.c(s_.ow), ix.c(block_cols), [&](ImplicitLocOpBuilder& b, Value ow0) {
       IndexOps ix{b};
@@ -230,9 +264,44 @@ class WindowEmitter {
                              : column_counts(b, ow0, v, 0, s_.w);
       }
       emit_loop(b, oh_lo, oh_hi, ix.c(t_.rows), [&](ImplicitLocOpBuilder& b, Value oh0) {
-        row_block(b, n, m, plane, oh0, oh_hi, ow0, reads, out_mask, col_count, taps, bias);
+        row_block(b, n, m, plane, oh_lo, oh0, oh_hi, ow0, reads, out_mask, col_count, taps, bias);
       });
     });
+  }
+
+  // pad[i, j] = input row oh_lo·sh − pt + i, column j − pl of the plane, 0 outside the image.
+  void pack_padded(ImplicitLocOpBuilder& b, Value n, Value plane, Value oh_lo) {
+    IndexOps ix{b};
+    Value ih0 = ix.sub(ix.mul(oh_lo, s_.stride_h), ix.c(s_.pad_top));
+    Value zero = fsplat(b, 0.0f);
+    emit_loop(b, ix.c(0), ix.c(padded_rows(s_, t_)), ix.c(1), [&](ImplicitLocOpBuilder& b, Value i) {
+      IndexOps ix{b};
+      Value ih = ix.add(ih0, i);
+      Value row_ok = arith::AndIOp::create(b, ix.ge(ih, ix.c(0)), ix.lt(ih, ix.c(s_.h)));
+      Value row = ix.add(plane, ix.mul(ih, s_.w));
+      for (int64_t j = 0; j < padded_cols(s_, t_); j += t_.lanes) {
+        Value cols = arith::AddIOp::create(b, isplat(b, j - s_.pad_left), iota(b, 1));
+        Value mask = gate(b, row_ok, in_range(b, cols, 0, s_.w));
+        Value v = vector::MaskedLoadOp::create(b, vt_, x_, ValueRange{n, ix.add(row, j - s_.pad_left)},
+                                               mask, zero);
+        vector::StoreOp::create(b, v, pad_, ValueRange{i, ix.c(j)});
+      }
+    });
+  }
+
+  // The block's accumulators: its taps in the padded rows, from `init`.
+  SmallVector<Value> padded_block(ImplicitLocOpBuilder& b, Value m, Value oh_lo, Value oh0, Value ow0,
+                                  ArrayRef<Value> init) {
+    IndexOps ix{b};
+    const int64_t cols = padded_cols(s_, t_);
+    auto c = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
+    Value at = ix.add(ix.mul(ix.sub(oh0, oh_lo), s_.stride_h * cols), ow0);
+    Value x = strided_view(b, pad_, at, {c(s_.kh), c(s_.kw), c(t_.rows), c(t_.vecs * t_.lanes)},
+                           {c(s_.dilation_h * cols), c(s_.dilation_w), c(s_.stride_h * cols), c(1)});
+    Value w = matrix_view(b, w_, ix.mul(m, s_.taps()), c(s_.kh), c(s_.kw), c(s_.kw), c(1));
+    tile_->set(b, init, t_.rows);
+    tile_->accumulate_taps(b, x, w, unroll_taps());
+    return tile_->get(b, t_.rows, t_.vecs);
   }
 
   // Small windows are unrolled completely (and input rows shared between output rows of the
@@ -241,7 +310,7 @@ class WindowEmitter {
   int64_t kernel_rows() const { return s_.kd * s_.kh; }
   bool unroll_columns() const { return unroll_taps() || s_.kw <= 8; }
 
-  void row_block(ImplicitLocOpBuilder& b, Value n, Value m, Value plane, Value oh0, Value oh_hi,
+  void row_block(ImplicitLocOpBuilder& b, Value n, Value m, Value plane, Value oh_lo, Value oh0, Value oh_hi,
                  Value ow0, const std::vector<ColumnRead>& reads, const std::vector<Value>& out_mask,
                  const std::vector<Value>& col_count, const std::vector<Value>& taps, Value bias) {
     IndexOps ix{b};
@@ -281,7 +350,9 @@ class WindowEmitter {
         ok = arith::AndIOp::create(b, ok, arith::AndIOp::create(b, ix.ge(id, ix.c(0)), ix.lt(id, ix.c(s_.d))));
       return std::pair<Value, Value>{ix.add(plane, ix.mul(ix.add(ix.mul(id, s_.h), ih), s_.w)), ok};
     };
-    if (unroll_taps()) {
+    if (tile_) {
+      acc = padded_block(b, m, oh_lo, oh0, ow0, acc);
+    } else if (unroll_taps()) {
       for (int64_t r = 0; r < R; ++r)
         for (int64_t kd = 0; kd < s_.kd; ++kd)
           for (int64_t kh = 0; kh < s_.kh; ++kh) {
@@ -373,6 +444,8 @@ class WindowEmitter {
   int64_t m_ = 0, positions_ = 0, row_blocks_ = 0;
   VectorType vt_, mt_, it_;
   Value x_, w_, y_, bias_;
+  Value pad_;                         // t_.padded: the tile's padded input rows
+  std::optional<RegisterTile> tile_;  // t_.padded
   std::vector<Value> extras_;
 };
 
@@ -386,6 +459,9 @@ void build_window_kernel(ModuleOp module, const std::string& name, const WindowS
              "window kernel: inconsistent tiling");
   EAVE_CHECK(!custom || spec.op == WindowOp::depthwise_conv,
              "window kernel: only depthwise convolutions take an epilogue");
+  EAVE_CHECK(!tiling.padded || (spec.op == WindowOp::depthwise_conv && spec.d == 1 && spec.kd == 1 &&
+                                spec.od == 1 && spec.stride_w == 1),
+             "window kernel: only 2-d depthwise convolutions of unit column stride pack padded rows");
   WindowEmitter(spec, tiling, custom).emit(module, name);
 }
 

@@ -3,8 +3,9 @@
 // All are memory-bound: they vectorize over the output row (lanes are consecutive output
 // columns), keep an R x V block of output vectors in registers (R rows, V vectors of a row: at
 // least 8 independent accumulators, enough to cover the FMA/max latency) and read the input in
-// place through lane masks that drop the padding, so no padded copy is ever made. Stride 2
-// along the row reads two vectors and keeps the even lanes (one shuffle); larger strides gather.
+// place through lane masks that drop the padding. Stride 2 along the row reads two vectors and
+// keeps the even lanes (one shuffle); larger strides gather. Depthwise convolutions over wide
+// rows pack each tile's rows into a padded buffer instead (WindowTiling::padded).
 //
 // Operands (kernel ABI): X as [N, C·D·H·W], the depthwise weights [M·KD·KH·KW] (ONNX
 // [M, 1, (KD,) KH, KW] as is), Y as [N, M·OD·OH·OW], bias [M] (depthwise, if any), then the custom epilogue's operands
@@ -55,6 +56,11 @@ struct WindowTiling {
   int64_t vecs = 0;           // V: vectors per row of a register block
   int64_t rows_per_tile = 0;  // output rows (of OD·OH) per thread tile (a multiple of rows)
   bool fma = true;
+  // Depthwise, 2-d window, unit column stride: each thread tile packs its input rows into a
+  // zero-padded stack buffer, and every register block is a scheduled product over the taps
+  // read in place from it (the register tile's `register_tile_taps`). Otherwise the blocks read
+  // the input in place through lane masks.
+  bool padded = false;
 };
 
 WindowTiling choose_window_tiling(const WindowSpec& spec, const TargetSpec& target);

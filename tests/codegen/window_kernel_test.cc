@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cfloat>
+#include <optional>
 
 #include "codegen_test_util.h"
 
@@ -84,7 +85,8 @@ void naive_window(const WindowSpec& s, const float* x, const float* w, const flo
           }
 }
 
-void run_case(WindowSpec spec, const char* what) {
+// `padded` overrides the tiling's choice of packing padded rows (depthwise only).
+void run_case(WindowSpec spec, const char* what, std::optional<bool> padded = std::nullopt) {
   SCOPED_TRACE(std::string(what) + " C" + std::to_string(spec.c) + " " + std::to_string(spec.h) +
                "x" + std::to_string(spec.w) + " k" + std::to_string(spec.kh) + "x" +
                std::to_string(spec.kw) + " s" + std::to_string(spec.stride_h) + "x" +
@@ -92,6 +94,8 @@ void run_case(WindowSpec spec, const char* what) {
                std::to_string(spec.dilation_w));
   TargetSpec target = host_target();
   WindowTiling t = choose_window_tiling(spec, target);
+  if (padded) t.padded = *padded;
+  SCOPED_TRACE(t.padded ? "padded rows" : "masked reads");
   Bytes obj = compile_window_kernel(spec, t, "win", target);
   auto lib = load_objects({obj}, {"win"}, target);
   int64_t m_out = spec.out_channels();
@@ -137,6 +141,59 @@ TEST(WindowKernel, Depthwise) {
   WindowSpec s = spec_of(WindowOp::depthwise_conv, kCases[1]);
   s.multiplier = 3;
   run_case(s, "depthwise x3");
+}
+
+// Depthwise convolutions of unit column stride either way: rows packed into the padded buffer
+// (each block a scheduled product over its taps), or read in place through lane masks. The
+// wide plane of many channels is split into tiles whose buffer fits L1; windows of more than 64
+// taps loop over them.
+TEST(WindowKernel, DepthwisePaddedRows) {
+  const Case cases[] = {
+      {1, 32, 112, 112, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      {2, 3, 30, 70, 3, 5, 2, 1, 2, 3, 3, 2, 0, 4},
+      {1, 2, 40, 50, 12, 6, 1, 1, 2, 1, 3, 2, 3, 2},
+      {1, 4, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  };
+  for (const Case& k : cases)
+    for (bool padded : {true, false}) {
+      WindowSpec s = spec_of(WindowOp::depthwise_conv, k);
+      s.bias = true;
+      s.multiplier = k.c == 3 ? 2 : 1;
+      run_case(s, "depthwise", padded);
+    }
+  WindowSpec wide = spec_of(WindowOp::depthwise_conv, cases[0]);
+  WindowTiling t = choose_window_tiling(wide, host_target());
+  EXPECT_TRUE(t.padded);
+  EXPECT_LT(t.rows_per_tile, wide.oh) << "a 112-row plane's padded rows fit L1 in several tiles";
+}
+
+// The padded blocks are the register tile's taps product: after the schedule nothing
+// structured is left and the unrolled taps are FMAs into the block.
+TEST(WindowKernel, PaddedBlocksAreTheTapsSchedule) {
+  TargetSpec target = preset_target("x86_64", "znver4");
+  WindowSpec s = spec_of(WindowOp::depthwise_conv, {1, 8, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1});
+  WindowTiling t = choose_window_tiling(s, target);
+  ASSERT_TRUE(t.padded);
+  std::string bufferized, scheduled;
+  CompileOptions o;
+  o.print_ir_after = {"bufferize", "schedule"};
+  o.print = [&](const std::string& step, const std::string& text) {
+    (step == "bufferize" ? bufferized : scheduled) = text;
+  };
+  compile_window_kernel(s, t, "win", target, o);
+  EXPECT_NE(bufferized.find("{eave.schedule = \"register_tile_taps_3x3\"}"), std::string::npos)
+      << bufferized;
+  EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = scheduled.find(what); at != std::string::npos; at = scheduled.find(what, at + 1)) ++n;
+    return n;
+  };
+  std::string block = "vector<" + std::to_string(t.rows) + "x" + std::to_string(t.vecs * 16) + "xf32>";
+  EXPECT_EQ(count("vector.fma"), 9u) << "one FMA per tap, the tap loops unrolled\n" << scheduled;
+  EXPECT_EQ(count("vector.transfer_write"), 1u) << "the block written back once, after the taps\n"
+                                                  << scheduled;
+  EXPECT_NE(scheduled.find(block), std::string::npos) << scheduled;
 }
 
 TEST(WindowKernel, MaxPool) {
