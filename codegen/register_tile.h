@@ -3,9 +3,10 @@
 // over a run of K, stated as a linalg.matmul on a stack tile and turned into the kernel's inner
 // loop by one transform-dialect schedule, `register_tile_u<unroll>`: one K step at a time,
 // A's element broadcast and one FMA per vector of B's row, the tile carried in registers
-// across the loop, the loop unrolled `unroll` times. The vector code around it (initial tile,
-// epilogue, stores) reads and writes the tile's vectors; LLVM keeps those in registers too.
-// Codegen-internal (MLIR includes).
+// across the loop, the loop unrolled `unroll` times. The depthwise convolution's blocks use
+// the same tile for a product over the taps of a window (`accumulate_taps`). The vector code
+// around it (initial tile, epilogue, stores) reads and writes the tile's vectors; LLVM keeps
+// those in registers too. Codegen-internal (MLIR includes).
 #pragma once
 
 #include <string>
