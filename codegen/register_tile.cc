@@ -26,29 +26,21 @@ std::string schedule_name(int64_t unroll) { return "register_tile_u" + std::to_s
 // K loop unrolled `unroll` times (fewer loop-counter µops competing with the FMAs for ports).
 std::string schedule_text(int64_t unroll) {
   const std::string any = "!transform.any_op", name = schedule_name(unroll);
+  const std::string k_marker = "eave_" + name + "_k";
   std::string s =
       match_scheduled_ops("%mm", "linalg.matmul", name) +
       "%tiled, %k = transform.structured.tile_using_for %mm tile_sizes [0, 0, 1] : (" + any +
       ") -> (" + any + ", " + any + ")\n"
       // Found again after vectorization, which replaces the function's handles.
-      "transform.annotate %k \"eave." + name + "_k\" : " + any + "\n"
-      "%vec = transform.structured.vectorize_children_and_apply_patterns %mm_func : (" + any +
-      ") -> " + any + "\n" +
-      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
-      apply_patterns("%vec", {"canonicalization"}) +
-      "transform.apply_cse to %vec : " + any + "\n"
-      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
-      any + "\n";
+      "transform.annotate %k \"" + k_marker + "\" : " + any + "\n" +
+      vectorize_and_hoist("%mm_func");
   // One set of patterns each: all in one set rewrite each other's results forever.
   for (const char* set : {"vector.lower_contraction lowering_strategy = \"outerproduct\"",
                           "vector.lower_outerproduct", "vector.transfer_permutation_patterns",
                           "vector.lower_transfer max_transfer_rank = 1", "vector.lower_transpose",
                           "vector.lower_shape_cast", "vector.lower_broadcast", "canonicalization"})
     s += apply_patterns("%hoisted", {set});
-  if (unroll > 1)
-    s += "%k_loops = transform.structured.match ops{[\"scf.for\"]} attributes{eave." + name +
-         "_k} in %root : (" + any + ") -> " + any + "\n"
-         "transform.loop.unroll %k_loops {factor = " + std::to_string(unroll) + "} : " + any + "\n";
+  if (unroll > 1) s += unroll_marked_loops(k_marker, unroll);
   return s;
 }
 
@@ -106,19 +98,14 @@ std::string taps_schedule_name(int64_t kh, int64_t kw) {
 // once for all the (row, tap) pairs that read it.
 std::string taps_schedule_text(int64_t kh, int64_t kw) {
   const std::string any = "!transform.any_op", name = taps_schedule_name(kh, kw);
+  const std::string marker = "eave_" + name;
   std::string s =
       match_scheduled_ops("%taps", "linalg.generic", name) +
       "%tap, %kh, %kw = transform.structured.tile_using_for %taps tile_sizes [1, 1] : (" + any +
       ") -> (" + any + ", " + any + ", " + any + ")\n"
-      "transform.annotate %kh \"eave." + name + "_kh\" : " + any + "\n"
-      "transform.annotate %kw \"eave." + name + "_kw\" : " + any + "\n"
-      "%vec = transform.structured.vectorize_children_and_apply_patterns %taps_func : (" + any +
-      ") -> " + any + "\n" +
-      apply_patterns("%vec", {"memref.fold_memref_alias_ops"}) +
-      apply_patterns("%vec", {"canonicalization"}) +
-      "transform.apply_cse to %vec : " + any + "\n"
-      "%hoisted = transform.structured.hoist_redundant_vector_transfers %vec : (" + any + ") -> " +
-      any + "\n";
+      "transform.annotate %kh \"" + marker + "_kh\" : " + any + "\n"
+      "transform.annotate %kw \"" + marker + "_kw\" : " + any + "\n" +
+      vectorize_and_hoist("%taps_func");
   // The product with one weight is a contraction over unit dims: lowered to vector.fma.
   for (const char* set : {"vector.lower_contraction lowering_strategy = \"parallelarith\"",
                           "vector.cast_away_vector_leading_one_dim",
@@ -126,12 +113,7 @@ std::string taps_schedule_text(int64_t kh, int64_t kw) {
                           "vector.lower_transfer max_transfer_rank = 1", "vector.lower_shape_cast",
                           "canonicalization"})
     s += apply_patterns("%hoisted", {set});
-  if (kh > 0)
-    for (auto [loop, factor] : {std::pair{"kw", kw}, std::pair{"kh", kh}})
-      s += std::string("%") + loop + "_loops = transform.structured.match ops{[\"scf.for\"]} "
-           "attributes{eave." + name + "_" + loop + "} in %root : (" + any + ") -> " + any + "\n"
-           "transform.loop.unroll %" + loop + "_loops {factor = " + std::to_string(factor) +
-           "} : " + any + "\n";
+  if (kh > 0) s += unroll_marked_loops(marker + "_kw", kw) + unroll_marked_loops(marker + "_kh", kh);
   return s;
 }
 

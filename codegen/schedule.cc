@@ -66,6 +66,25 @@ std::string apply_patterns(const std::string& target, std::initializer_list<std:
   return s + "} : !transform.any_op\n";
 }
 
+std::string vectorize_and_hoist(const std::string& func) {
+  const std::string any = "!transform.any_op";
+  return "%vectorized = transform.structured.vectorize_children_and_apply_patterns " + func +
+         " : (" + any + ") -> " + any + "\n" +
+         apply_patterns("%vectorized", {"memref.fold_memref_alias_ops"}) +
+         apply_patterns("%vectorized", {"canonicalization"}) +
+         "transform.apply_cse to %vectorized : " + any + "\n"
+         "%hoisted = transform.structured.hoist_redundant_vector_transfers %vectorized : (" +
+         any + ") -> " + any + "\n";
+}
+
+std::string unroll_marked_loops(const std::string& marker, int64_t factor) {
+  const std::string any = "!transform.any_op", handle = "%" + marker + "_loops";
+  return handle + " = transform.structured.match ops{[\"scf.for\"]} attributes{" + marker +
+         "} in %root : (" + any + ") -> " + any + "\n"
+         "transform.loop.unroll " + handle + " {factor = " + std::to_string(factor) + "} : " +
+         any + "\n";
+}
+
 bool make_schedule_entry(mlir::ModuleOp module) {
   if (has_schedule(module, kEntry)) return true;  // written by hand
   std::string declarations, calls;

@@ -34,6 +34,14 @@ std::string match_scheduled_ops(const std::string& handle, const std::string& op
 // `transform.apply_patterns.`, with their options) in one greedy rewrite.
 std::string apply_patterns(const std::string& target, std::initializer_list<std::string> sets);
 
+// `%hoisted` from the functions `func`: their structured ops vectorized
+// (vectorize_children_and_apply_patterns), memref aliases folded, canonicalized, CSE'd, and the
+// transfers a loop repeats unchanged hoisted out of it (a tile or accumulator it then carries
+// in registers).
+std::string vectorize_and_hoist(const std::string& func);
+// Unrolls the scf.for loops annotated `marker` (transform.annotate) `factor` times.
+std::string unroll_marked_loops(const std::string& marker, int64_t factor);
+
 // Gives the module's schedules one entry point for the transform interpreter,
 // `__transform_main`, that applies them in the order they were added (a module that has one
 // already, written by hand, keeps it). False if the module has no schedule.
