@@ -151,6 +151,33 @@ TEST(ReduceLowering, SymbolicDims) {
   }
 }
 
+// Rows and column blocks of a length known only at run time take the masked schedule
+// (reduce_steps_masked_w<W>) for their last step, in every accumulator type: f16/bf16 widened
+// to f32, f64, 8-bit integers summed in place or in 64 bits for the mean, booleans as bytes.
+TEST(ReduceLowering, SymbolicLengthsInEveryType) {
+  for (DType dt : {DType::F16, DType::BF16, DType::F64, DType::I8, DType::U8, DType::I32, DType::Bool}) {
+    SCOPED_TRACE(dtype_name(dt));
+    GraphBuilder b(20);
+    Value* x = b.input("x", dt, {3, Dim::symbol("n")});
+    if (dt == DType::Bool) {
+      b.output(reduce(b, OpKind::ReduceMax, x, {1}, false));
+      b.output(reduce(b, OpKind::ReduceMin, x, {0}, false));
+    } else {
+      b.output(reduce(b, OpKind::ReduceSum, x, {1}, false));
+      b.output(reduce(b, OpKind::ReduceMean, x, {1}, true));
+      b.output(reduce(b, OpKind::ReduceMax, x, {0}, false));
+      b.output(reduce(b, OpKind::ReduceL1, x, {0}, true));
+    }
+    testing::CompiledKernels c = testing::compile_with_kernels(*b.model);
+    EXPECT_EQ(c.builtins, 0u) << c.dispatches;
+    for (int64_t n : {1, 37, 70, 130}) {
+      SCOPED_TRACE(str_cat("n = ", n));
+      testing::expect_reference(*b.model, c, {{"x", seeded(dt, {3, n}, uint32_t(n))}},
+                                testing::tolerance_for(dt));
+    }
+  }
+}
+
 // Elementwise consumers run in the reduction's kernel: one dispatch for all four nodes.
 TEST(ReduceLowering, FusedEpilogue) {
   GraphBuilder b(18);
