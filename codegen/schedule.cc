@@ -66,15 +66,19 @@ std::string apply_patterns(const std::string& target, std::initializer_list<std:
   return s + "} : !transform.any_op\n";
 }
 
+std::string fold_and_hoist(const std::string& func) {
+  const std::string any = "!transform.any_op";
+  return apply_patterns(func, {"memref.fold_memref_alias_ops"}) +
+         apply_patterns(func, {"canonicalization"}) +
+         "transform.apply_cse to " + func + " : " + any + "\n"
+         "%hoisted = transform.structured.hoist_redundant_vector_transfers " + func + " : (" +
+         any + ") -> " + any + "\n";
+}
+
 std::string vectorize_and_hoist(const std::string& func) {
   const std::string any = "!transform.any_op";
   return "%vectorized = transform.structured.vectorize_children_and_apply_patterns " + func +
-         " : (" + any + ") -> " + any + "\n" +
-         apply_patterns("%vectorized", {"memref.fold_memref_alias_ops"}) +
-         apply_patterns("%vectorized", {"canonicalization"}) +
-         "transform.apply_cse to %vectorized : " + any + "\n"
-         "%hoisted = transform.structured.hoist_redundant_vector_transfers %vectorized : (" +
-         any + ") -> " + any + "\n";
+         " : (" + any + ") -> " + any + "\n" + fold_and_hoist("%vectorized");
 }
 
 std::string unroll_marked_loops(const std::string& marker, int64_t factor) {

@@ -34,10 +34,12 @@ std::string match_scheduled_ops(const std::string& handle, const std::string& op
 // `transform.apply_patterns.`, with their options) in one greedy rewrite.
 std::string apply_patterns(const std::string& target, std::initializer_list<std::string> sets);
 
-// `%hoisted` from the functions `func`: their structured ops vectorized
-// (vectorize_children_and_apply_patterns), memref aliases folded, canonicalized, CSE'd, and the
-// transfers a loop repeats unchanged hoisted out of it (a tile or accumulator it then carries
-// in registers).
+// `%hoisted` from the vectorized functions `func`: memref aliases folded, canonicalized, CSE'd,
+// and the transfers a loop repeats unchanged hoisted out of it (a tile or accumulator it then
+// carries in registers).
+std::string fold_and_hoist(const std::string& func);
+// The same after vectorizing every structured op of `func`
+// (vectorize_children_and_apply_patterns).
 std::string vectorize_and_hoist(const std::string& func);
 // Unrolls the scf.for loops annotated `marker` (transform.annotate) `factor` times.
 std::string unroll_marked_loops(const std::string& marker, int64_t factor);

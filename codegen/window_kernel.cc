@@ -35,6 +35,11 @@ void check_spec(const WindowSpec& s) {
              "window kernel: only depthwise convolutions have a multiplier or a bias");
 }
 
+// Whether the spec's input rows can be packed into the padded buffer (WindowTiling::padded).
+bool packs_padded_rows(const WindowSpec& s) {
+  return s.op == WindowOp::depthwise_conv && s.d == 1 && s.kd == 1 && s.od == 1 && s.stride_w == 1;
+}
+
 constexpr int64_t kPaddedMinWidth = 64;
 constexpr int64_t kPaddedBytes = 16 << 10;
 
@@ -68,8 +73,7 @@ WindowTiling choose_window_tiling(const WindowSpec& s, const TargetSpec& target)
   // small plane they follow those stores so closely that each read waits for two stores to
   // retire (7x7: twice the time of the masked reads). The buffer stays within L1: fewer rows
   // per tile where a plane's rows would not fit.
-  t.padded = s.op == WindowOp::depthwise_conv && s.d == 1 && s.kd == 1 && s.od == 1 &&
-             s.stride_w == 1 && s.ow >= kPaddedMinWidth;
+  t.padded = packs_padded_rows(s) && s.ow >= kPaddedMinWidth;
   if (t.padded) {
     int64_t cols = padded_cols(s, t), fit_rows = kPaddedBytes / (4 * cols);
     int64_t fit = ((fit_rows - (s.kh - 1) * s.dilation_h - 1) / s.stride_h + 1) / t.rows * t.rows;
@@ -233,12 +237,12 @@ class WindowEmitter {
     Value plane = ix.mul(c, s_.d * s_.h * s_.w);
     Value oh_lo = ix.mul(rb, t_.rows_per_tile);
     Value oh_hi = ix.min(ix.add(oh_lo, t_.rows_per_tile), ix.c(s_.out_rows()));
-    // Depthwise: the channel's taps as broadcast vectors, and its bias.
+    // Depthwise: the channel's taps as broadcast vectors (for the masked reads), and its bias.
     std::vector<Value> taps;
     Value bias;
     if (s_.op == WindowOp::depthwise_conv) {
       Value base = ix.mul(m, s_.taps());
-      if (unroll_taps())
+      if (unroll_taps() && !tile_)
         for (int64_t k = 0; k < s_.taps(); ++k)
           taps.push_back(vector::BroadcastOp::create(
               b, vt_, memref::LoadOp::create(b, w_, ValueRange{ix.add(base, k)})));
@@ -249,8 +253,8 @@ class WindowEmitter {
     const int64_t block_cols = t_.vecs * t_.lanes;
     emit_loop(b, ix.c(0), ix.c(s_.ow), ix.c(block_cols), [&](ImplicitLocOpBuilder& b, Value ow0) {
       IndexOps ix{b};
-      std::vector<ColumnRead> reads;  // [kw][v], when the kernel columns are unrolled
-      if (unroll_columns())
+      std::vector<ColumnRead> reads;  // [kw][v], when the kernel columns are unrolled and read in place
+      if (unroll_columns() && !tile_)
         for (int64_t kw = 0; kw < s_.kw; ++kw)
           for (int64_t v = 0; v < t_.vecs; ++v)
             reads.push_back(column_read(b, ow0, v, ix.c(kw * s_.dilation_w - s_.pad_left)));
@@ -459,8 +463,7 @@ void build_window_kernel(ModuleOp module, const std::string& name, const WindowS
              "window kernel: inconsistent tiling");
   EAVE_CHECK(!custom || spec.op == WindowOp::depthwise_conv,
              "window kernel: only depthwise convolutions take an epilogue");
-  EAVE_CHECK(!tiling.padded || (spec.op == WindowOp::depthwise_conv && spec.d == 1 && spec.kd == 1 &&
-                                spec.od == 1 && spec.stride_w == 1),
+  EAVE_CHECK(!tiling.padded || packs_padded_rows(spec),
              "window kernel: only 2-d depthwise convolutions of unit column stride pack padded rows");
   WindowEmitter(spec, tiling, custom).emit(module, name);
 }

@@ -29,19 +29,13 @@ std::string masked_name(int64_t width) { return "reduce_steps_masked_w" + std::t
 // one-step dim folds into the combining op itself.
 std::string schedule_text(const std::string& name, int64_t masked_width) {
   const std::string any = "!transform.any_op";
-  const std::string f = "%red_func";
   std::string s = codegen::match_scheduled_ops("%red", "linalg.generic", name) +
                   "%step, %steps = transform.structured.tile_using_for %red tile_sizes [1] : (" +
                   any + ") -> (" + any + ", " + any + ")\n";
   // Only the tagged steps: the other schedules' ops in the function are theirs to vectorize.
   s += "transform.structured.vectorize %step";
   if (masked_width > 0) s += " vector_sizes [1, " + std::to_string(masked_width) + "]";
-  s += " : " + any + "\n" +
-       codegen::apply_patterns(f, {"memref.fold_memref_alias_ops"}) +
-       codegen::apply_patterns(f, {"canonicalization"}) +
-       "transform.apply_cse to %red_func : " + any + "\n"
-       "%hoisted = transform.structured.hoist_redundant_vector_transfers %red_func : (" + any +
-       ") -> " + any + "\n";
+  s += " : " + any + "\n" + codegen::fold_and_hoist("%red_func");
   for (const char* set : {"vector.lower_multi_reduction lowering_strategy = \"innerparallel\"",
                           "vector.cast_away_vector_leading_one_dim", "vector.lower_masked_transfers",
                           "vector.transfer_permutation_patterns",

@@ -206,14 +206,15 @@ Value horizontal(KernelBuilder& kb, CombiningKind k, Value v) {
                                      reassoc ? arith::FastMathFlags::reassoc : arith::FastMathFlags::none);
 }
 
-// The accumulation of one Reduce* op: what each element contributes, how contributions
-// combine, and the result from the final accumulator. LogSumExp makes two passes (the maximum,
-// then the sum of exponentials shifted by it).
+// The lanes of a vector, 0 for a scalar.
 int64_t lanes_of(Value v) {
   auto vt = dyn_cast<VectorType>(v.getType());
   return vt ? vt.getNumElements() : 0;
 }
 
+// The accumulation of one Reduce* op: what each element contributes, how contributions
+// combine, and the result from the final accumulator. LogSumExp makes two passes (the maximum,
+// then the sum of exponentials shifted by it).
 class Reducer {
  public:
   Reducer(KernelBuilder& kb, const ReduceSpec& s) : kb_(kb), s_(s) {
@@ -391,7 +392,7 @@ void accumulate_row(KernelBuilder& kb, Accumulator& acc, Value x, Value base, co
     steps = kb.div(n, kb.index(width));
     tail = kb.rem(n, kb.index(width));
   }
-  acc.accumulate({x, base, steps, w, w}, {}, step);
+  if (!(len.is_const() && len.value() < width)) acc.accumulate({x, base, steps, w, w}, {}, step);
   if (len.is_const() && len.value() % width == 0) return;
   Value done = kb.mul(getValueOrCreateConstantIndexOp(B, B.getLoc(), steps), kb.index(width));
   acc.accumulate({x, kb.add(base, done), B.getIndexAttr(1), w, tail}, {}, step);
