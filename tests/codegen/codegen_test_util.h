@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "codegen/dev_loader.h"
@@ -18,6 +19,20 @@
 #include "tools/tolerance.h"
 
 namespace eave::codegen::testing {
+
+// A kernel's MLIR after bufferization (its structured ops, tagged with their schedules) and
+// after the schedules, kept by the options() given to a compile call.
+struct PrintedStages {
+  std::string bufferized, scheduled;
+  CompileOptions options() {
+    CompileOptions o;
+    o.print_ir_after = {"bufferize", "schedule"};
+    o.print = [this](const std::string& step, const std::string& text) {
+      (step == "bufferize" ? bufferized : scheduled) = text;
+    };
+    return o;
+  }
+};
 
 // `n` floats that end exactly where an inaccessible page begins, so a kernel reading or writing
 // past the end faults instead of passing by luck.

@@ -201,13 +201,9 @@ TEST(ConvSchedule, PackedMethodsKeepTheTileInRegisters) {
     ConvSpec s = spec_of({1, 64, 7, 7, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true);
     ConvTiling t = choose_conv_tiling(s, target, method);
     t.c_block = 16;  // four K blocks
-    std::string bufferized, scheduled;
-    CompileOptions o;
-    o.print_ir_after = {"bufferize", "schedule"};
-    o.print = [&](const std::string& step, const std::string& text) {
-      (step == "bufferize" ? bufferized : scheduled) = text;
-    };
-    compile_conv_kernel(s, t, "conv", target, o);
+    PrintedStages ir;
+    const std::string &bufferized = ir.bufferized, &scheduled = ir.scheduled;
+    compile_conv_kernel(s, t, "conv", target, ir.options());
     EXPECT_NE(bufferized.find("{eave.schedule = \"register_tile_u1\"}"), std::string::npos)
         << bufferized;
     EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;

@@ -307,13 +307,9 @@ TEST(MatmulSchedule, KeepsTheTileInRegistersAcrossTheKLoop) {
     s.n = 64;
     s.k = 300;  // two K blocks
     MatmulTiling t = choose_matmul_tiling(s, target);
-    std::string bufferized, scheduled;
-    CompileOptions o;
-    o.print_ir_after = {"bufferize", "schedule"};
-    o.print = [&](const std::string& step, const std::string& text) {
-      (step == "bufferize" ? bufferized : scheduled) = text;
-    };
-    compile_matmul_kernels({{s, t, "mm"}}, target, o);
+    PrintedStages ir;
+    const std::string &bufferized = ir.bufferized, &scheduled = ir.scheduled;
+    compile_matmul_kernels({{s, t, "mm"}}, target, ir.options());
     EXPECT_NE(bufferized.find("linalg.matmul {eave.schedule = \"register_tile_u2\"}"),
               std::string::npos) << bufferized;
     EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;

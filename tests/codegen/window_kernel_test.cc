@@ -174,13 +174,9 @@ TEST(WindowKernel, PaddedBlocksAreTheTapsSchedule) {
   WindowSpec s = spec_of(WindowOp::depthwise_conv, {1, 8, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1});
   WindowTiling t = choose_window_tiling(s, target);
   ASSERT_TRUE(t.padded);
-  std::string bufferized, scheduled;
-  CompileOptions o;
-  o.print_ir_after = {"bufferize", "schedule"};
-  o.print = [&](const std::string& step, const std::string& text) {
-    (step == "bufferize" ? bufferized : scheduled) = text;
-  };
-  compile_window_kernel(s, t, "win", target, o);
+  PrintedStages ir;
+  const std::string &bufferized = ir.bufferized, &scheduled = ir.scheduled;
+  compile_window_kernel(s, t, "win", target, ir.options());
   EXPECT_NE(bufferized.find("{eave.schedule = \"register_tile_taps_3x3\"}"), std::string::npos)
       << bufferized;
   EXPECT_EQ(scheduled.find("linalg."), std::string::npos) << scheduled;
